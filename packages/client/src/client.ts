@@ -1,0 +1,336 @@
+// Owns TunaiClient: OAuth token management, RM request signing (Go form), and one typed method per Open API endpoint.
+import { Buffer } from 'node:buffer';
+import type { KeyObject } from 'node:crypto';
+import type { CodeResponse, ItemResponse, ItemsResponse } from './contract/common.js';
+import type { Merchant, MerchantSubscription } from './contract/merchant.js';
+import type { GrantType, TokenResponse } from './contract/oauth.js';
+import type { CreateStoreRequest, Store, UpdateStoreRequest } from './contract/store.js';
+import type {
+  GenerateSignatureRequest,
+  GenerateSignatureResponse,
+  VerifySignatureRequest,
+  VerifySignatureResponse,
+} from './contract/tool.js';
+import type { User } from './contract/user.js';
+import { RmApiError, hasErrorEnvelope } from './errors.js';
+import { generateNonce, parsePrivateKey, signRequest } from './signature/index.js';
+
+export type TimestampUnit = 'seconds' | 'milliseconds';
+
+export interface TunaiClientOptions {
+  clientId: string;
+  clientSecret: string;
+  /** PEM (PKCS#1 or PKCS#8). Without it requests are not signed. */
+  privateKeyPem?: string;
+  /** e.g. 'https://sb-oauth.revenuemonster.my' or tunai's 'http://127.0.0.1:8080' (client posts to `${oauthBaseUrl}/v1/token`). */
+  oauthBaseUrl: string;
+  /** e.g. 'https://sb-open.revenuemonster.my' or 'http://127.0.0.1:8080' (client calls `${openApiBaseUrl}/v3/...`, tools at `${openApiBaseUrl}/tool/...`). */
+  openApiBaseUrl: string;
+  /** When to sign /v3 requests: 'always' (default when a key is given) or 'never'. */
+  signing?: 'always' | 'never';
+  /** Default 'seconds' (RM Go SDK); 'milliseconds' mimics the JS SDK. */
+  timestampUnit?: TimestampUnit;
+  /** Injected clock, epoch ms (tests move time); default Date.now. */
+  nowMs?: () => number;
+  /** Refresh the access token this many seconds before it expires (Go SDK uses 60). */
+  refreshSkewSeconds?: number;
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  /** JSON-serialised with JSON.stringify; the signature covers the Go canonical form of the same value (RM's Go SDK also sends non-canonical bytes). */
+  body?: unknown;
+  /** Appended in insertion order with encodeURIComponent; undefined values are skipped. The signed requestUrl is exactly the URL sent. */
+  query?: Record<string, string | number | undefined>;
+  /** Overrides the client's signing setting for this call. */
+  sign?: boolean;
+  /** Extra or overriding headers, applied last (tests use this to tamper). */
+  headers?: Record<string, string>;
+  /** Overrides the token; null sends no Authorization header. */
+  accessToken?: string | null;
+  /** Override signing inputs (tests: replay, stale timestamps). */
+  nonceStr?: string;
+  timestamp?: string;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or the raw text when it is not JSON. */
+  body: unknown;
+  rawText: string;
+}
+
+/** The Go SDK's margin: a token is treated as expired this long before its real expiry. */
+const DEFAULT_REFRESH_SKEW_SECONDS = 60;
+
+interface CachedToken {
+  accessToken: string;
+  expiresAtMs: number;
+  refreshToken: string;
+  refreshExpiresAtMs: number;
+}
+
+function trimTrailingSlashes(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function parseBody(rawText: string): unknown {
+  if (rawText.trim() === '') return rawText;
+  try {
+    return JSON.parse(rawText) as unknown;
+  } catch {
+    return rawText;
+  }
+}
+
+function appendQuery(path: string, query: RequestOptions['query']): string {
+  if (query === undefined) return path;
+  const pairs: string[] = [];
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
+  }
+  if (pairs.length === 0) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}${pairs.join('&')}`;
+}
+
+function isTokenResponse(body: unknown): body is TokenResponse {
+  if (body === null || typeof body !== 'object') return false;
+  const record = body as Record<string, unknown>;
+  return typeof record['accessToken'] === 'string' && typeof record['expiresIn'] === 'number';
+}
+
+export class TunaiClient {
+  readonly oauth: {
+    clientCredentials(): Promise<TokenResponse>;
+    refresh(refreshToken: string): Promise<TokenResponse>;
+    authorizationCode(code: string, redirectUri: string): Promise<TokenResponse>;
+    /** Builds `${oauthBaseUrl}/authorize?responseType=code&clientId=…&redirectUri=…&scope=a,b&state=…`. */
+    authorizeUrl(input: { redirectUri: string; scopes: string[]; state?: string }): string;
+  };
+  readonly merchant: {
+    get(): Promise<ItemResponse<Merchant>>;
+    subscriptions(): Promise<ItemResponse<MerchantSubscription[]>>;
+  };
+  readonly stores: {
+    list(query?: { limit?: number; cursor?: string; filter?: unknown }): Promise<ItemsResponse<Store>>;
+    get(storeId: string): Promise<ItemResponse<Store>>;
+    create(input: CreateStoreRequest): Promise<ItemResponse<Store>>;
+    update(storeId: string, input: UpdateStoreRequest): Promise<ItemResponse<Store>>;
+    delete(storeId: string): Promise<CodeResponse>;
+  };
+  readonly user: { get(): Promise<ItemResponse<User>> };
+  readonly tool: {
+    generateSignature(input: GenerateSignatureRequest): Promise<GenerateSignatureResponse>;
+    verifySignature(input: VerifySignatureRequest): Promise<VerifySignatureResponse>;
+  };
+
+  readonly #clientId: string;
+  readonly #clientSecret: string;
+  readonly #privateKey: KeyObject | undefined;
+  readonly #oauthBaseUrl: string;
+  readonly #openApiBaseUrl: string;
+  readonly #signByDefault: boolean;
+  readonly #timestampUnit: TimestampUnit;
+  readonly #nowMs: () => number;
+  readonly #refreshSkewMs: number;
+  readonly #fetch: typeof fetch;
+  #token: CachedToken | undefined;
+  /** Shared by concurrent getAccessToken callers so a burst of calls costs one token request. */
+  #tokenInFlight: Promise<string> | undefined;
+
+  constructor(options: TunaiClientOptions) {
+    this.#clientId = options.clientId;
+    this.#clientSecret = options.clientSecret;
+    // Parsing up front turns a bad key into an error at construction, not on the first payment.
+    this.#privateKey = options.privateKeyPem === undefined ? undefined : parsePrivateKey(options.privateKeyPem);
+    this.#oauthBaseUrl = trimTrailingSlashes(options.oauthBaseUrl);
+    this.#openApiBaseUrl = trimTrailingSlashes(options.openApiBaseUrl);
+    this.#signByDefault = this.#privateKey !== undefined && (options.signing ?? 'always') === 'always';
+    this.#timestampUnit = options.timestampUnit ?? 'seconds';
+    this.#nowMs = options.nowMs ?? Date.now;
+    this.#refreshSkewMs = (options.refreshSkewSeconds ?? DEFAULT_REFRESH_SKEW_SECONDS) * 1000;
+    // Bound lazily so a test can stub globalThis.fetch after constructing the client.
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+
+    this.oauth = {
+      clientCredentials: () => this.#tokenRequest({ grantType: 'client_credentials' }),
+      refresh: (refreshToken) => this.#tokenRequest({ grantType: 'refresh_token', refreshToken }),
+      authorizationCode: (code, redirectUri) => this.#tokenRequest({ grantType: 'authorization_code', code, redirectUri }),
+      authorizeUrl: (input) => this.#authorizeUrl(input),
+    };
+    this.merchant = {
+      get: () => this.request('GET', '/v3/merchant'),
+      subscriptions: () => this.request('GET', '/v3/merchant/subscriptions'),
+    };
+    this.stores = {
+      list: (query = {}) =>
+        this.request('GET', '/v3/stores', {
+          query: {
+            limit: query.limit,
+            cursor: query.cursor,
+            // A string is taken as already-serialised JSON; anything else is serialised here.
+            filter:
+              query.filter === undefined
+                ? undefined
+                : typeof query.filter === 'string'
+                  ? query.filter
+                  : JSON.stringify(query.filter),
+          },
+        }),
+      get: (storeId) => this.request('GET', `/v3/store/${encodeURIComponent(storeId)}`),
+      create: (input) => this.request('POST', '/v3/store', { body: input }),
+      update: (storeId, input) => this.request('PATCH', `/v3/store/${encodeURIComponent(storeId)}`, { body: input }),
+      delete: (storeId) => this.request('DELETE', `/v3/store/${encodeURIComponent(storeId)}`),
+    };
+    this.user = { get: () => this.request('GET', '/v3/user') };
+    // The tool endpoints are public helpers on RM: no token and no signature.
+    this.tool = {
+      generateSignature: (input) =>
+        this.request('POST', '/tool/signature/generate', { body: input, accessToken: null, sign: false }),
+      verifySignature: (input) =>
+        this.request('POST', '/tool/signature/verify', { body: input, accessToken: null, sign: false }),
+    };
+  }
+
+  /**
+   * Cached token; refreshes with the refresh token when within refreshSkewSeconds of expiry, falls back to
+   * client_credentials when refresh fails with 400/401. Concurrent callers share one in-flight token request.
+   */
+  getAccessToken(): Promise<string> {
+    const cached = this.#token;
+    if (cached !== undefined && this.#nowMs() < cached.expiresAtMs - this.#refreshSkewMs) {
+      return Promise.resolve(cached.accessToken);
+    }
+    if (this.#tokenInFlight !== undefined) return this.#tokenInFlight;
+    const inFlight = this.#renewToken(cached).finally(() => {
+      this.#tokenInFlight = undefined;
+    });
+    this.#tokenInFlight = inFlight;
+    return inFlight;
+  }
+
+  async #renewToken(cached: CachedToken | undefined): Promise<string> {
+    const canRefresh =
+      cached !== undefined && cached.refreshToken !== '' && this.#nowMs() < cached.refreshExpiresAtMs - this.#refreshSkewMs;
+    if (canRefresh) {
+      try {
+        return await this.#adoptToken({ grantType: 'refresh_token', refreshToken: cached.refreshToken });
+      } catch (error) {
+        // A revoked or expired refresh token is routine; anything else (network, 5xx) is the caller's to see.
+        const refused = error instanceof RmApiError && (error.httpStatus === 400 || error.httpStatus === 401);
+        if (!refused) throw error;
+        this.#token = undefined;
+      }
+    }
+    return this.#adoptToken({ grantType: 'client_credentials' });
+  }
+
+  async #adoptToken(body: { grantType: GrantType; refreshToken?: string }): Promise<string> {
+    // Time is read before the request so the computed expiry errs early, never late.
+    const issuedAtMs = this.#nowMs();
+    const token = await this.#tokenRequest(body);
+    this.#token = {
+      accessToken: token.accessToken,
+      expiresAtMs: issuedAtMs + token.expiresIn * 1000,
+      refreshToken: typeof token.refreshToken === 'string' ? token.refreshToken : '',
+      refreshExpiresAtMs:
+        typeof token.refreshTokenExpiresIn === 'number' ? issuedAtMs + token.refreshTokenExpiresIn * 1000 : 0,
+    };
+    return token.accessToken;
+  }
+
+  async #tokenRequest(body: { grantType: GrantType; refreshToken?: string; code?: string; redirectUri?: string }): Promise<TokenResponse> {
+    const basic = Buffer.from(`${this.#clientId}:${this.#clientSecret}`, 'utf8').toString('base64');
+    const response = await this.#fetch(`${this.#oauthBaseUrl}/v1/token`, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const rawText = await response.text();
+    const parsed = parseBody(rawText);
+    if (response.status !== 200 || hasErrorEnvelope(parsed)) throw RmApiError.fromResponse(response.status, parsed);
+    if (!isTokenResponse(parsed)) {
+      throw new RmApiError({
+        code: 'INVALID_TOKEN_RESPONSE',
+        message: 'INVALID_TOKEN_RESPONSE: token response lacks a string accessToken or a numeric expiresIn',
+        httpStatus: response.status,
+        body: parsed,
+      });
+    }
+    return parsed;
+  }
+
+  #authorizeUrl(input: { redirectUri: string; scopes: string[]; state?: string }): string {
+    const params = [
+      'responseType=code',
+      `clientId=${encodeURIComponent(this.#clientId)}`,
+      `redirectUri=${encodeURIComponent(input.redirectUri)}`,
+      // RM separates scopes with a bare comma, so only the scope names themselves are encoded.
+      `scope=${input.scopes.map((scope) => encodeURIComponent(scope)).join(',')}`,
+    ];
+    if (input.state !== undefined) params.push(`state=${encodeURIComponent(input.state)}`);
+    return `${this.#oauthBaseUrl}/authorize?${params.join('&')}`;
+  }
+
+  /** Low-level call to `${openApiBaseUrl}${path}`; authenticates, signs per options, throws RmApiError on non-200, returns parsed JSON. */
+  async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, options);
+    if (response.status !== 200 || hasErrorEnvelope(response.body)) {
+      throw RmApiError.fromResponse(response.status, response.body);
+    }
+    return response.body as T;
+  }
+
+  /** Like request but never throws on HTTP status: returns { status, headers, body (parsed JSON or text), rawText }. */
+  async send(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    // fetch upper-cases only some methods itself (not PATCH), so it is done here for all of them.
+    const upperMethod = method.toUpperCase();
+    const hasBody = options.body !== undefined;
+    if (hasBody && (upperMethod === 'GET' || upperMethod === 'HEAD')) {
+      // fetch cannot send a GET body, and signing one that is not sent would make the signature lie.
+      throw new TypeError(`${upperMethod} requests cannot carry a body`);
+    }
+    // The URL is normalised first so the signed requestUrl is byte for byte what fetch puts on the wire.
+    const requestUrl = new URL(`${this.#openApiBaseUrl}${appendQuery(path, options.query)}`).href;
+
+    const headers = new Headers();
+    const accessToken = options.accessToken === undefined ? await this.getAccessToken() : options.accessToken;
+    if (accessToken !== null) headers.set('Authorization', `Bearer ${accessToken}`);
+    if (hasBody) headers.set('Content-Type', 'application/json');
+
+    if (options.sign ?? this.#signByDefault) {
+      if (this.#privateKey === undefined) throw new TypeError('Signing requested but the client has no privateKeyPem');
+      const nonceStr = options.nonceStr ?? generateNonce();
+      const timestamp = options.timestamp ?? this.#currentTimestamp();
+      const { signature } = signRequest({
+        body: options.body,
+        method: upperMethod,
+        requestUrl,
+        nonceStr,
+        timestamp,
+        privateKey: this.#privateKey,
+      });
+      headers.set('X-Signature', signature);
+      headers.set('X-Nonce-Str', nonceStr);
+      headers.set('X-Timestamp', timestamp);
+    }
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
+
+    const response = await this.#fetch(requestUrl, {
+      method: upperMethod,
+      headers,
+      ...(hasBody ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const rawText = await response.text();
+    return { status: response.status, headers: response.headers, body: parseBody(rawText), rawText };
+  }
+
+  #currentTimestamp(): string {
+    const nowMs = Math.floor(this.#nowMs());
+    return String(this.#timestampUnit === 'milliseconds' ? nowMs : Math.floor(nowMs / 1000));
+  }
+}

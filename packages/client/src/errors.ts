@@ -1,0 +1,49 @@
+// Owns RmApiError: the one error type the client throws for an RM (or tunai) response that is not a success.
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Thrown for any non-200 response, and for a 200 that still carries a top-level `error` (every RM SDK treats that as failure). */
+export class RmApiError extends Error {
+  /** `error.code` from `{"error":{"code","message"}}`, or `HTTP_<status>` when the body is not that shape. */
+  readonly code: string;
+  readonly httpStatus: number;
+  /** Parsed JSON body, or the raw text when it did not parse. */
+  readonly body: unknown;
+  /** `error.debug`, else the top-level `debug` (RM's signature failures put their steps there), else undefined. */
+  readonly debug: unknown;
+
+  constructor(input: { code: string; message: string; httpStatus: number; body: unknown; debug?: unknown }) {
+    super(input.message);
+    this.name = 'RmApiError';
+    this.code = input.code;
+    this.httpStatus = input.httpStatus;
+    this.body = input.body;
+    this.debug = input.debug;
+  }
+
+  /** Builds the error from a response; `body` is the parsed JSON when it parsed, else the raw text. */
+  static fromResponse(httpStatus: number, body: unknown): RmApiError {
+    const envelope = isRecord(body) ? body : undefined;
+    const error = envelope !== undefined && isRecord(envelope['error']) ? envelope['error'] : undefined;
+    const code = error !== undefined && typeof error['code'] === 'string' && error['code'] !== '' ? error['code'] : undefined;
+    const debug = error !== undefined && error['debug'] !== undefined ? error['debug'] : envelope?.['debug'];
+    if (code === undefined) {
+      return new RmApiError({
+        code: `HTTP_${httpStatus}`,
+        message: `HTTP ${httpStatus} without an RM error envelope`,
+        httpStatus,
+        body,
+        debug,
+      });
+    }
+    const message = typeof error?.['message'] === 'string' && error['message'] !== '' ? error['message'] : code;
+    return new RmApiError({ code, message: `${code}: ${message}`, httpStatus, body, debug });
+  }
+}
+
+/** True when a parsed body carries a top-level `error` key, which go/php/woo read as failure even on HTTP 200. */
+export function hasErrorEnvelope(body: unknown): boolean {
+  return isRecord(body) && body['error'] !== undefined && body['error'] !== null;
+}

@@ -1,0 +1,63 @@
+// Use case: register a developer application (client credentials, scopes, public key) for a merchant.
+import { allScopes, type Scope } from '@tunai/client/contract';
+import { parsePublicKey } from '@tunai/client/signature';
+import { CatalogError } from '../lib/catalog-error.js';
+import { sha256Hex } from '../lib/secrets.js';
+import type { AppDeps } from './deps.js';
+import type { ClientAppRecord } from './ports.js';
+
+export interface CreateClientAppInput {
+  merchantId: string;
+  name?: string;
+  publicKeyPem?: string | null;
+  scopes?: readonly Scope[];
+  redirectUris?: readonly string[];
+  requireSignature?: boolean;
+}
+
+export interface CreatedClientApp {
+  app: ClientAppRecord;
+  /** Shown once; only its SHA-256 digest is stored. */
+  clientSecret: string;
+}
+
+export async function createClientApp(deps: AppDeps, input: CreateClientAppInput): Promise<CreatedClientApp> {
+  if (input.publicKeyPem) {
+    try {
+      parsePublicKey(input.publicKeyPem);
+    } catch {
+      throw new CatalogError('INVALID_PUBLIC_KEY');
+    }
+  }
+  for (const uri of input.redirectUris ?? []) {
+    if (!URL.canParse(uri)) throw new CatalogError('VALIDATION_ERROR', `redirect URI is not an absolute URL: ${uri}`);
+  }
+  const merchant = await deps.storage.merchants.get(input.merchantId);
+  if (!merchant) throw new CatalogError('MERCHANT_NOT_FOUND');
+  // The app acts for the merchant's owner: the first user created with the merchant.
+  const owner = await findOwner(deps, input.merchantId);
+  const nowMs = deps.clock.nowMs();
+  const clientSecret = deps.ids.clientSecret();
+  const app: ClientAppRecord = {
+    clientId: deps.ids.numericId(),
+    merchantId: input.merchantId,
+    userId: owner,
+    name: input.name ?? 'Developer application',
+    clientSecretHash: sha256Hex(clientSecret),
+    publicKeyPem: input.publicKeyPem ?? null,
+    scopes: [...(input.scopes ?? allScopes)],
+    redirectUris: [...(input.redirectUris ?? [])],
+    requireSignature: input.requireSignature ?? false,
+    isActive: true,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+  await deps.storage.apps.insert(app);
+  return { app, clientSecret };
+}
+
+async function findOwner(deps: AppDeps, merchantId: string): Promise<string> {
+  const ownerId = await deps.storage.users.ownerOf(merchantId);
+  if (!ownerId) throw new CatalogError('USER_NOT_FOUND');
+  return ownerId;
+}

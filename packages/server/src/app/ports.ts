@@ -1,0 +1,221 @@
+// The ports use cases need from storage and the outside world; store/ and main/ provide them.
+import type { Scope } from '@tunai/client/contract';
+
+export interface MerchantRecord {
+  id: string;
+  companyName: string;
+  companyType: string;
+  companyLogoUrl: string;
+  registrationNumber: string;
+  businessCategory: string;
+  establishedAtMs: number | null;
+  countryCode: string;
+  phoneNumber: string;
+  addressLine1: string;
+  addressLine2: string;
+  postcode: string;
+  city: string;
+  state: string;
+  country: string;
+  invoiceAddress: {
+    addressLine1: string;
+    addressLine2: string;
+    postcode: string;
+    city: string;
+    state: string;
+    country: string;
+  };
+  isActive: boolean;
+  status: string;
+  isMasterMerchant: boolean;
+  masterMerchantId: string;
+  isPartner: boolean;
+  partnerId: string;
+  gstNo: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface StoreRecord {
+  id: string;
+  merchantId: string;
+  name: string;
+  imageUrl: string;
+  addressLine1: string;
+  addressLine2: string;
+  postCode: string;
+  city: string;
+  state: string;
+  country: string;
+  countryCode: string;
+  phoneNumber: string;
+  latitude: number;
+  longitude: number;
+  status: string;
+  isDefault: boolean;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export type StoreChanges = Partial<
+  Pick<
+    StoreRecord,
+    | 'name'
+    | 'addressLine1'
+    | 'addressLine2'
+    | 'postCode'
+    | 'city'
+    | 'state'
+    | 'country'
+    | 'countryCode'
+    | 'phoneNumber'
+    | 'latitude'
+    | 'longitude'
+  >
+>;
+
+export interface UserRecord {
+  id: string;
+  merchantId: string;
+  firstName: string;
+  lastName: string;
+  countryCode: string;
+  phoneNumber: string;
+  email: string;
+  avatarUrl: string;
+  status: string;
+  isActive: boolean;
+  storeIds: string[];
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface SubscriptionRecord {
+  id: number;
+  merchantId: string;
+  gracePeriodDays: number;
+  expiryAtMs: number;
+  terminateAtMs: number;
+  status: string;
+}
+
+export interface ClientAppRecord {
+  clientId: string;
+  merchantId: string;
+  userId: string;
+  name: string;
+  clientSecretHash: string;
+  publicKeyPem: string | null;
+  scopes: Scope[];
+  redirectUris: string[];
+  requireSignature: boolean;
+  isActive: boolean;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface RefreshTokenRecord {
+  tokenHash: string;
+  familyId: string;
+  clientId: string;
+  merchantId: string;
+  userId: string;
+  scopes: Scope[];
+  expiresAtMs: number;
+  createdAtMs: number;
+  usedAtMs: number | null;
+  revokedAtMs: number | null;
+}
+
+export interface AuthorizationCodeRecord {
+  codeHash: string;
+  clientId: string;
+  merchantId: string;
+  userId: string;
+  redirectUri: string;
+  scopes: Scope[];
+  expiresAtMs: number;
+  createdAtMs: number;
+  usedAtMs: number | null;
+}
+
+export interface ServerKeyRecord {
+  keyId: string;
+  privateKeyPem: string;
+  publicKeyPem: string;
+  createdAtMs: number;
+}
+
+export interface StorePage {
+  stores: StoreRecord[];
+  total: number;
+  nextCursorId: string | null;
+}
+
+export interface StoreListQuery {
+  merchantId: string;
+  limit: number;
+  afterId: string | null;
+  updatedAtFromMs: number | null;
+  updatedAtToMs: number | null;
+}
+
+/** Outcome of spending a single-use credential with one conditional update. */
+export type ConsumeResult<T> = { kind: 'consumed'; record: T } | { kind: 'already-used'; record: T } | { kind: 'missing' };
+
+export interface Storage {
+  merchants: {
+    get(id: string): Promise<MerchantRecord | null>;
+    count(): Promise<number>;
+    insert(merchant: MerchantRecord): Promise<void>;
+    /** Reserves one store slot if fewer than `max` are in use; false when the merchant is at its limit. */
+    reserveStoreSlot(merchantId: string, max: number): Promise<boolean>;
+    releaseStoreSlot(merchantId: string): Promise<void>;
+  };
+  stores: {
+    get(merchantId: string, storeId: string): Promise<StoreRecord | null>;
+    list(query: StoreListQuery): Promise<StorePage>;
+    insert(store: StoreRecord): Promise<void>;
+    update(merchantId: string, storeId: string, changes: StoreChanges, updatedAtMs: number): Promise<StoreRecord | null>;
+    /** Marks the store deleted; false when it did not exist (or was already gone). */
+    delete(merchantId: string, storeId: string, deletedAtMs: number): Promise<boolean>;
+  };
+  users: {
+    get(merchantId: string, userId: string): Promise<UserRecord | null>;
+    insert(user: UserRecord): Promise<void>;
+    /** The merchant's first user: the owner every client-credentials app acts for. */
+    ownerOf(merchantId: string): Promise<string | null>;
+  };
+  subscriptions: {
+    list(merchantId: string): Promise<SubscriptionRecord[]>;
+    insert(subscription: SubscriptionRecord): Promise<void>;
+  };
+  apps: {
+    get(clientId: string): Promise<ClientAppRecord | null>;
+    insert(app: ClientAppRecord): Promise<void>;
+  };
+  refreshTokens: {
+    insert(token: RefreshTokenRecord): Promise<void>;
+    /** Marks the token used if it was unused, unrevoked and unexpired at `nowMs`. */
+    consume(tokenHash: string, nowMs: number): Promise<ConsumeResult<RefreshTokenRecord>>;
+    revokeFamily(familyId: string, nowMs: number): Promise<void>;
+  };
+  authorizationCodes: {
+    insert(code: AuthorizationCodeRecord): Promise<void>;
+    consume(codeHash: string, nowMs: number): Promise<ConsumeResult<AuthorizationCodeRecord>>;
+  };
+  nonces: {
+    /** Records a nonce for the client; false when the same client already used it and it has not expired. */
+    claim(clientId: string, nonce: string, nowMs: number, expiresAtMs: number): Promise<boolean>;
+    purgeExpired(nowMs: number): Promise<number>;
+  };
+  serverKeys: {
+    getNewest(): Promise<ServerKeyRecord | null>;
+    /** Inserts unless a key already exists; returns the newest key either way (several processes may race). */
+    insertIfNone(key: ServerKeyRecord): Promise<ServerKeyRecord>;
+  };
+  /** Runs `work` in one database transaction; everything it writes commits together or not at all. */
+  transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  readonly dialect: 'sqlite' | 'postgres';
+}

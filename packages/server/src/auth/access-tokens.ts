@@ -1,0 +1,55 @@
+// Access tokens: RS256 JWTs naming the app, merchant, user and scopes; issued and verified here only.
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { isScope, type Scope } from '@tunai/client/contract';
+import { CatalogError } from '../lib/catalog-error.js';
+import type { Clock } from '../lib/clock.js';
+import type { Ids } from '../lib/ids.js';
+import type { ServerKeys } from './server-keys.js';
+
+export interface AccessTokenClaims {
+  clientId: string;
+  merchantId: string;
+  userId: string;
+  scopes: Scope[];
+}
+
+export interface AccessTokenService {
+  issue(claims: AccessTokenClaims, ttlSeconds: number): Promise<string>;
+  verify(token: string): Promise<AccessTokenClaims>;
+}
+
+export function createAccessTokenService(keys: ServerKeys, clock: Clock, ids: Ids, issuer: string): AccessTokenService {
+  return {
+    async issue(claims, ttlSeconds) {
+      const nowSeconds = Math.floor(clock.nowMs() / 1000);
+      return new SignJWT({ cid: claims.clientId, mid: claims.merchantId, uid: claims.userId, scp: claims.scopes })
+        .setProtectedHeader({ alg: 'RS256', kid: keys.keyId, typ: 'JWT' })
+        .setIssuer(issuer)
+        .setSubject(`${claims.merchantId}:${claims.userId}`)
+        .setAudience([`api_client@${claims.clientId}`])
+        .setJti(ids.tokenId())
+        .setIssuedAt(nowSeconds)
+        .setNotBefore(nowSeconds)
+        .setExpirationTime(nowSeconds + ttlSeconds)
+        .sign(keys.signingKey);
+    },
+    async verify(token) {
+      try {
+        const { payload, protectedHeader } = await jwtVerify(token, keys.verifyingKey, {
+          algorithms: ['RS256'],
+          currentDate: new Date(clock.nowMs()),
+        });
+        if (protectedHeader.kid !== keys.keyId) throw new CatalogError('TOKEN_INVALID');
+        const { cid, mid, uid, scp } = payload as Record<string, unknown>;
+        if (typeof cid !== 'string' || typeof mid !== 'string' || typeof uid !== 'string' || !Array.isArray(scp)) {
+          throw new CatalogError('TOKEN_INVALID');
+        }
+        return { clientId: cid, merchantId: mid, userId: uid, scopes: scp.filter((s): s is Scope => typeof s === 'string' && isScope(s)) };
+      } catch (error) {
+        if (error instanceof CatalogError) throw error;
+        if (error instanceof joseErrors.JWTExpired) throw new CatalogError('TOKEN_EXPIRED', 'Access token has expired');
+        throw new CatalogError('TOKEN_INVALID');
+      }
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// The browser consent flow (/authorize): request validation, a tamper-proof consent ticket, and code issue.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { limits, type Scope } from '@tunai/client/contract';
+import type { AuthorizeQuery } from '../app/auth-ports.js';
+import type { ClientAppRecord, Storage } from '../app/ports.js';
+import { grantedScopes, parseScopeList } from '../domain/scopes.js';
+import { CatalogError } from '../lib/catalog-error.js';
+import type { Clock } from '../lib/clock.js';
+import type { Ids } from '../lib/ids.js';
+import { sha256Hex } from '../lib/secrets.js';
+
+export interface AuthorizationRequest {
+  app: ClientAppRecord;
+  redirectUri: string;
+  scopes: Scope[];
+  state: string;
+}
+
+export async function validateAuthorizationRequest(storage: Storage, query: AuthorizeQuery): Promise<AuthorizationRequest> {
+  if (query.responseType !== 'code') {
+    throw new CatalogError('UNSUPPORTED_RESPONSE_TYPE', 'responseType must be "code"');
+  }
+  if (!query.clientId) throw new CatalogError('INVALID_REQUEST', 'clientId is required');
+  const app = await storage.apps.get(query.clientId);
+  if (!app) throw new CatalogError('INVALID_CLIENT');
+  if (!app.isActive) throw new CatalogError('INACTIVE_CLIENT');
+  const redirectUri = query.redirectUri ?? '';
+  if (redirectUri.length === 0 || redirectUri.length > limits.redirectUriCharsMax || !app.redirectUris.includes(redirectUri)) {
+    throw new CatalogError('INVALID_GRANT', 'redirectUri must be exactly one of the redirect URIs registered for this application');
+  }
+  const requested = parseScopeList((query.scope ?? '').slice(0, limits.scopeParamCharsMax));
+  const scopes = requested ? grantedScopes(requested, app.scopes) : null;
+  if (!scopes) throw new CatalogError('INVALID_SCOPE', 'scope must be a comma-separated list of scopes granted to this application');
+  const state = query.state ?? '';
+  if (state.length > limits.oauthStateCharsMax) throw new CatalogError('INVALID_REQUEST', 'state is too long');
+  return { app, redirectUri, scopes, state };
+}
+
+interface TicketPayload {
+  clientId: string;
+  redirectUri: string;
+  scopes: Scope[];
+  state: string;
+  expiresAtMs: number;
+}
+
+/** Consent tickets are HMAC-signed so a forged POST cannot approve scopes the page never showed. */
+export class ConsentTickets {
+  private readonly hmacKey: Buffer;
+  constructor(
+    secretMaterial: Buffer,
+    private readonly clock: Clock,
+  ) {
+    this.hmacKey = createHmac('sha256', 'tunai-consent-ticket').update(secretMaterial).digest();
+  }
+
+  issue(request: AuthorizationRequest, ttlSeconds: number): string {
+    const payload: TicketPayload = {
+      clientId: request.app.clientId,
+      redirectUri: request.redirectUri,
+      scopes: request.scopes,
+      state: request.state,
+      expiresAtMs: this.clock.nowMs() + ttlSeconds * 1000,
+    };
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    return `${body}.${this.mac(body)}`;
+  }
+
+  open(ticket: string): TicketPayload {
+    const [body, mac] = ticket.split('.');
+    if (!body || !mac) throw new CatalogError('INVALID_REQUEST', 'Consent ticket is malformed');
+    const expected = Buffer.from(this.mac(body));
+    const given = Buffer.from(mac);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      throw new CatalogError('INVALID_REQUEST', 'Consent ticket is invalid');
+    }
+    const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TicketPayload;
+    if (payload.expiresAtMs <= this.clock.nowMs()) throw new CatalogError('INVALID_REQUEST', 'Consent ticket has expired; start again');
+    return payload;
+  }
+
+  private mac(body: string): string {
+    return createHmac('sha256', this.hmacKey).update(body).digest('base64url');
+  }
+}
+
+export interface IssueCodeDeps {
+  storage: Storage;
+  clock: Clock;
+  ids: Ids;
+}
+
+/** Approves a consent ticket: stores a single-use code and returns the redirect target. */
+export async function approveConsent(deps: IssueCodeDeps, tickets: ConsentTickets, ticket: string): Promise<string> {
+  const payload = tickets.open(ticket);
+  const app = await deps.storage.apps.get(payload.clientId);
+  if (!app || !app.isActive) throw new CatalogError('INVALID_CLIENT');
+  const code = deps.ids.authorizationCode();
+  const nowMs = deps.clock.nowMs();
+  // In the sandbox the consenting merchant is the application's own merchant and its owner user.
+  await deps.storage.authorizationCodes.insert({
+    codeHash: sha256Hex(code),
+    clientId: app.clientId,
+    merchantId: app.merchantId,
+    userId: app.userId,
+    redirectUri: payload.redirectUri,
+    scopes: payload.scopes.filter((s) => app.scopes.includes(s)),
+    expiresAtMs: nowMs + limits.authorizationCodeTtlSeconds * 1000,
+    createdAtMs: nowMs,
+    usedAtMs: null,
+  });
+  return withQuery(payload.redirectUri, { code, state: payload.state });
+}
+
+export function denyConsent(tickets: ConsentTickets, ticket: string): string {
+  const payload = tickets.open(ticket);
+  return withQuery(payload.redirectUri, { error: 'access_denied', state: payload.state });
+}
+
+function withQuery(uri: string, params: Record<string, string>): string {
+  const url = new URL(uri);
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== '' || key !== 'state') url.searchParams.set(key, value);
+  }
+  return url.toString();
+}

@@ -1,0 +1,45 @@
+// The server's own RSA key pair: signs access tokens and outgoing callbacks; shared by all processes via the db.
+import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { importPKCS8, importSPKI, type CryptoKey } from 'jose';
+import type { Storage } from '../app/ports.js';
+import type { Clock } from '../lib/clock.js';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+export interface ServerKeys {
+  keyId: string;
+  /** WebCrypto handles for jose (imported once at start-up). */
+  signingKey: CryptoKey;
+  verifyingKey: CryptoKey;
+  /** Node handles for callback signing with the RM algorithm. */
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicKeyPem: string;
+}
+
+export async function loadServerKeys(storage: Storage, clock: Clock): Promise<ServerKeys> {
+  let record = await storage.serverKeys.getNewest();
+  if (!record) {
+    const pair = await generateKeyPairAsync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const createdAtMs = clock.nowMs();
+    record = await storage.serverKeys.insertIfNone({
+      keyId: new Date(createdAtMs).toISOString().slice(0, 10),
+      privateKeyPem: pair.privateKey,
+      publicKeyPem: pair.publicKey,
+      createdAtMs,
+    });
+  }
+  return {
+    keyId: record.keyId,
+    signingKey: await importPKCS8(record.privateKeyPem, 'RS256'),
+    verifyingKey: await importSPKI(record.publicKeyPem, 'RS256'),
+    privateKey: createPrivateKey(record.privateKeyPem),
+    publicKey: createPublicKey(record.publicKeyPem),
+    publicKeyPem: record.publicKeyPem,
+  };
+}

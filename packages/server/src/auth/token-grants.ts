@@ -1,0 +1,107 @@
+// The /v1/token grants: client credentials, refresh-token rotation and authorization-code exchange.
+import { grantTypes, limits, type GrantType, type Scope, type TokenResponse } from '@tunai/client/contract';
+import type { TokenRequestBody } from '../app/auth-ports.js';
+import type { ClientAppRecord, Storage } from '../app/ports.js';
+import { CatalogError } from '../lib/catalog-error.js';
+import type { Clock } from '../lib/clock.js';
+import type { Ids } from '../lib/ids.js';
+import { sha256Hex } from '../lib/secrets.js';
+import type { AccessTokenService } from './access-tokens.js';
+
+export interface TokenLifetimes {
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+}
+
+export interface TokenGrantDeps {
+  storage: Storage;
+  clock: Clock;
+  ids: Ids;
+  tokens: AccessTokenService;
+  lifetimes: TokenLifetimes;
+}
+
+function isGrantType(value: string): value is GrantType {
+  return (grantTypes as readonly string[]).includes(value);
+}
+
+interface Grant {
+  merchantId: string;
+  userId: string;
+  scopes: Scope[];
+  familyId: string;
+}
+
+export async function grantToken(deps: TokenGrantDeps, app: ClientAppRecord, body: TokenRequestBody): Promise<TokenResponse> {
+  if (!isGrantType(body.grantType)) {
+    throw new CatalogError('UNSUPPORTED_GRANT_TYPE', `Unsupported grant type "${body.grantType}"; use client_credentials, refresh_token or authorization_code`);
+  }
+  const grant = await resolveGrant(deps, app, body.grantType, body);
+  return issueTokenPair(deps, app, grant);
+}
+
+async function resolveGrant(deps: TokenGrantDeps, app: ClientAppRecord, grantType: GrantType, body: TokenRequestBody): Promise<Grant> {
+  const nowMs = deps.clock.nowMs();
+  switch (grantType) {
+    case 'client_credentials':
+      return { merchantId: app.merchantId, userId: app.userId, scopes: [...app.scopes], familyId: deps.ids.tokenId() };
+    case 'refresh_token': {
+      if (!body.refreshToken) throw new CatalogError('INVALID_REQUEST', 'refreshToken is required for grantType refresh_token');
+      const result = await deps.storage.refreshTokens.consume(sha256Hex(body.refreshToken), nowMs);
+      if (result.kind === 'already-used') {
+        // A rotated token presented again means it leaked: revoke every token descended from it.
+        await deps.storage.refreshTokens.revokeFamily(result.record.familyId, nowMs);
+        throw new CatalogError('INVALID_GRANT', 'Refresh token was already used or revoked');
+      }
+      if (result.kind === 'missing' || result.record.clientId !== app.clientId) {
+        throw new CatalogError('INVALID_GRANT', 'Refresh token is invalid or expired');
+      }
+      const record = result.record;
+      // Scopes never grow on refresh: keep only what the app still holds.
+      const scopes = record.scopes.filter((s) => app.scopes.includes(s));
+      return { merchantId: record.merchantId, userId: record.userId, scopes, familyId: record.familyId };
+    }
+    case 'authorization_code': {
+      if (!body.code) throw new CatalogError('INVALID_REQUEST', 'code is required for grantType authorization_code');
+      if (!body.redirectUri) throw new CatalogError('INVALID_REQUEST', 'redirectUri is required for grantType authorization_code');
+      const result = await deps.storage.authorizationCodes.consume(sha256Hex(body.code), nowMs);
+      if (result.kind !== 'consumed' || result.record.clientId !== app.clientId) {
+        throw new CatalogError('INVALID_CODE', 'Authorization code is invalid, expired or already used');
+      }
+      if (result.record.redirectUri !== body.redirectUri) {
+        throw new CatalogError('INVALID_GRANT', 'redirectUri must be exactly the one used to obtain the code');
+      }
+      const scopes = result.record.scopes.filter((s) => app.scopes.includes(s));
+      return { merchantId: result.record.merchantId, userId: result.record.userId, scopes, familyId: deps.ids.tokenId() };
+    }
+  }
+}
+
+async function issueTokenPair(deps: TokenGrantDeps, app: ClientAppRecord, grant: Grant): Promise<TokenResponse> {
+  const { accessTokenTtlSeconds, refreshTokenTtlSeconds } = deps.lifetimes;
+  const nowMs = deps.clock.nowMs();
+  const refreshToken = deps.ids.refreshToken();
+  const accessToken = await deps.tokens.issue(
+    { clientId: app.clientId, merchantId: grant.merchantId, userId: grant.userId, scopes: grant.scopes },
+    accessTokenTtlSeconds,
+  );
+  await deps.storage.refreshTokens.insert({
+    tokenHash: sha256Hex(refreshToken),
+    familyId: grant.familyId,
+    clientId: app.clientId,
+    merchantId: grant.merchantId,
+    userId: grant.userId,
+    scopes: grant.scopes,
+    expiresAtMs: nowMs + refreshTokenTtlSeconds * 1000,
+    createdAtMs: nowMs,
+    usedAtMs: null,
+    revokedAtMs: null,
+  });
+  return {
+    accessToken,
+    tokenType: 'Bearer',
+    expiresIn: Math.min(accessTokenTtlSeconds, limits.tokenTtlSecondsMax),
+    refreshToken,
+    refreshTokenExpiresIn: Math.min(refreshTokenTtlSeconds, limits.tokenTtlSecondsMax),
+  };
+}

@@ -1,0 +1,258 @@
+// The `tunai` command line: serve, start (demo), init, app create.
+import { chmod, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { allScopes, type Scope } from '@tunai/client/contract';
+import { createClientApp } from '../app/create-client-app.js';
+import { onboardDeveloper } from '../app/onboard-developer.js';
+import { loadServerKeys } from '../auth/server-keys.js';
+import { parseScopeList } from '../domain/scopes.js';
+import { CatalogError } from '../lib/catalog-error.js';
+import { systemClock } from '../lib/clock.js';
+import { loadConfig, type Config } from '../lib/config.js';
+import { createIds } from '../lib/ids.js';
+import { generateRsaKeyPairPem } from '../lib/rsa-keys.js';
+import { databaseTarget, openStorage, startServer, type RunningServer } from '../main.js';
+
+const usage = `tunai — a self-hostable gateway that speaks the Revenue Monster Open API
+
+Usage:
+  tunai start                      serve the embedded default; on first run create a demo merchant and print its credentials
+  tunai serve [--port 8080] [--host 0.0.0.0] [--data ./data | --database-url URL] [--public-url URL]...
+  tunai init  [--data DIR | --database-url URL] [--base-url URL] [--company NAME] [--json]
+  tunai app create --merchant ID --public-key FILE [--scopes a,b] [--redirect-uri URL]... [--require-signature] [--json]
+                   [--data DIR | --database-url URL]
+
+Environment: PORT, HOST, TUNAI_DATA_DIR, DATABASE_URL, TUNAI_PUBLIC_URL (comma-separated), LOG_LEVEL,
+  TUNAI_ACCESS_TOKEN_TTL_SECONDS, TUNAI_REFRESH_TOKEN_TTL_SECONDS, TUNAI_TIMESTAMP_WINDOW_SECONDS, TUNAI_SANDBOX, TUNAI_TRUST_PROXY`;
+
+const storageOptions = {
+  data: { type: 'string' },
+  'database-url': { type: 'string' },
+} as const;
+
+function configFrom(values: { port?: string; host?: string; data?: string; 'database-url'?: string; 'public-url'?: string[] }): Config {
+  return loadConfig(process.env, {
+    port: values.port,
+    host: values.host,
+    data: values.data,
+    databaseUrl: values['database-url'],
+    publicUrls: values['public-url'],
+  });
+}
+
+function waitForShutdown(running: RunningServer): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      running.logger.info({ signal }, 'shutting down');
+      running.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          running.logger.error({ err: error }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'public-url': { type: 'string', multiple: true },
+      ...storageOptions,
+    },
+  });
+  const running = await startServer({ config: configFrom(values) });
+  running.logger.info({ url: running.url }, 'tunai listening');
+  return waitForShutdown(running);
+}
+
+interface Credentials {
+  merchantId: string;
+  storeId: string;
+  userId: string;
+  clientId: string;
+  clientSecret: string;
+  privateKey: string;
+  publicKey: string;
+  serverPublicKey: string;
+  baseUrl: string;
+}
+
+function describeCredentials(c: Credentials): string {
+  return [
+    `merchantId       ${c.merchantId}`,
+    `storeId          ${c.storeId}`,
+    `userId           ${c.userId}`,
+    `clientId         ${c.clientId}`,
+    `clientSecret     ${c.clientSecret}`,
+    `baseUrl          ${c.baseUrl}   (OAuth: ${c.baseUrl}/v1/token, Open API: ${c.baseUrl}/v3/…)`,
+    '',
+    'Your private key (sign requests with it; tunai keeps only the public half):',
+    c.privateKey.trim(),
+    '',
+    'Your public key (registered with the app):',
+    c.publicKey.trim(),
+    '',
+    'Server public key (verify tunai callbacks with it):',
+    c.serverPublicKey.trim(),
+  ].join('\n');
+}
+
+async function createCredentials(config: Config, baseUrl: string, companyName: string): Promise<Credentials> {
+  const opened = await openStorage(databaseTarget(config));
+  try {
+    const clock = systemClock;
+    const deps = { storage: opened.storage, clock, ids: createIds(clock) };
+    const serverKeys = await loadServerKeys(opened.storage, clock);
+    const keyPair = await generateRsaKeyPairPem();
+    const onboarded = await onboardDeveloper(deps, { companyName, publicKeyPem: keyPair.publicKeyPem });
+    return {
+      ...onboarded,
+      privateKey: keyPair.privateKeyPem,
+      publicKey: keyPair.publicKeyPem,
+      serverPublicKey: serverKeys.publicKeyPem,
+      baseUrl,
+    };
+  } finally {
+    await opened.storage.close();
+  }
+}
+
+async function init(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...storageOptions, 'base-url': { type: 'string' }, company: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const config = configFrom(values);
+  const baseUrl = (values['base-url'] ?? config.publicUrls[0] ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
+  const credentials = await createCredentials(config, baseUrl, values.company ?? 'Demo Merchant');
+  process.stdout.write(values.json ? `${JSON.stringify(credentials)}\n` : `${describeCredentials(credentials)}\n`);
+  return 0;
+}
+
+async function appCreate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...storageOptions,
+      merchant: { type: 'string' },
+      'public-key': { type: 'string' },
+      scopes: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'require-signature': { type: 'boolean' },
+      name: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (!values.merchant || !values['public-key']) {
+    process.stderr.write('tunai app create needs --merchant ID and --public-key FILE\n');
+    return 2;
+  }
+  let scopes: Scope[] = [...allScopes];
+  if (values.scopes !== undefined) {
+    const parsed = parseScopeList(values.scopes);
+    if (!parsed) {
+      process.stderr.write(`--scopes must be a comma-separated list of: ${allScopes.join(', ')}\n`);
+      return 2;
+    }
+    scopes = parsed;
+  }
+  const publicKeyPem = await readFile(values['public-key'], 'utf8');
+  const config = configFrom(values);
+  const opened = await openStorage(databaseTarget(config));
+  try {
+    const deps = { storage: opened.storage, clock: systemClock, ids: createIds(systemClock) };
+    const { app, clientSecret } = await createClientApp(deps, {
+      merchantId: values.merchant,
+      name: values.name,
+      publicKeyPem,
+      scopes,
+      redirectUris: values['redirect-uri'] ?? [],
+      requireSignature: values['require-signature'] ?? false,
+    });
+    const out = { clientId: app.clientId, clientSecret, merchantId: app.merchantId, scopes: app.scopes };
+    process.stdout.write(
+      values.json ? `${JSON.stringify(out)}\n` : `clientId      ${out.clientId}\nclientSecret  ${out.clientSecret}\nscopes        ${out.scopes.join(',')}\n`,
+    );
+    return 0;
+  } finally {
+    await opened.storage.close();
+  }
+}
+
+/** `npm start`: the embedded default, with a ready-to-use demo merchant on first run. */
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, ...storageOptions } });
+  const config = configFrom(values);
+  const baseUrl = config.publicUrls[0] ?? `http://localhost:${config.port}`;
+  const credentialsPath = join(config.dataDir, 'demo-credentials.json');
+  const probe = await openStorage(databaseTarget(config));
+  const firstRun = (await probe.storage.merchants.count()) === 0;
+  await probe.storage.close();
+  if (firstRun) {
+    const credentials = await createCredentials(config, baseUrl, 'Demo Merchant');
+    await mkdir(config.dataDir, { recursive: true });
+    // Kept for the developer's convenience, readable only by them: the secret is not recoverable from the db.
+    await writeFile(credentialsPath, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+    await chmod(credentialsPath, 0o600);
+    process.stdout.write(`\nCreated a demo merchant (also saved to ${credentialsPath}):\n\n${describeCredentials(credentials)}\n`);
+  } else if (existsSync(credentialsPath)) {
+    process.stdout.write(`\nDemo credentials: ${credentialsPath}\n`);
+  }
+  const running = await startServer({ config });
+  process.stdout.write(
+    [
+      '',
+      `tunai is listening on ${baseUrl}`,
+      `  health:        curl ${baseUrl}/health`,
+      `  access token:  curl -X POST ${baseUrl}/v1/token -H 'Content-Type: application/json' \\`,
+      `                   -u <clientId>:<clientSecret> -d '{"grantType":"client_credentials"}'`,
+      `  merchant:      curl ${baseUrl}/v3/merchant -H 'Authorization: Bearer <accessToken>'`,
+      '',
+    ].join('\n'),
+  );
+  return waitForShutdown(running);
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'start':
+        return await start(rest);
+      case 'init':
+        return await init(rest);
+      case 'app':
+        if (rest[0] === 'create') return await appCreate(rest.slice(1));
+        break;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${usage}\n`);
+        return command === undefined ? 2 : 0;
+    }
+    process.stderr.write(`unknown command: ${argv.join(' ')}\n\n${usage}\n`);
+    return 2;
+  } catch (error) {
+    if (error instanceof CatalogError) {
+      process.stderr.write(`${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${error.message}\n\n${usage}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

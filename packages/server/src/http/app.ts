@@ -1,0 +1,104 @@
+// The Fastify application: hook order stated once, routes registered, errors mapped to RM's envelope.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import type { Logger } from 'pino';
+import { errorMessages, type ErrorBody } from '@tunai/client/contract';
+import type { OAuthService, OpenApiGuard } from '../app/auth-ports.js';
+import type { AppDeps } from '../app/deps.js';
+import { CatalogError } from '../lib/catalog-error.js';
+import { registerBodyHandling } from './body.js';
+import { RouteTable } from './route-table.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerMerchantRoutes } from './routes/merchant.js';
+import { registerOAuthRoutes } from './routes/oauth.js';
+import { registerStoreRoutes } from './routes/stores.js';
+import { registerToolRoutes } from './routes/tool.js';
+import { registerUserRoutes } from './routes/user.js';
+
+export interface HttpConfig {
+  publicUrls: readonly string[];
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  /** Per-request deadline; a handler still running after it gets a 503 instead of hanging the client. */
+  requestTimeoutMs: number;
+}
+
+export interface HttpDeps {
+  app: AppDeps;
+  guard: OpenApiGuard;
+  oauth: OAuthService;
+  logger: Logger;
+  config: HttpConfig;
+  pingDatabase: () => Promise<void>;
+}
+
+export interface HttpServer {
+  server: FastifyInstance;
+  routes: RouteTable;
+}
+
+function errorBody(code: string, message: string, debug?: unknown): ErrorBody {
+  return { error: { code, message, ...(debug === undefined ? {} : { debug }) } };
+}
+
+export function buildHttpServer(deps: HttpDeps): HttpServer {
+  const server: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: deps.config.trustProxy,
+    requestTimeout: deps.config.requestTimeoutMs,
+    return503OnClosing: true,
+    // One summary line per request (our onResponse hook) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  const routes = new RouteTable();
+
+  // Hook order, once: (1) body limits and parsing, raw text kept → (2) route handler, where /v3 routes run
+  // authenticate → signature → scope → validate → use case → envelope (see open-api.ts) → (3) error mapping.
+  registerBodyHandling(server, deps.config.bodyLimitBytes);
+  server.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  const ctx = { server, guard: deps.guard, publicUrls: deps.config.publicUrls, routes };
+  registerHealthRoutes(server, routes, deps.pingDatabase);
+  registerOAuthRoutes(server, routes, deps.oauth);
+  registerToolRoutes(server, routes);
+  registerMerchantRoutes(ctx, deps.app);
+  registerStoreRoutes(ctx, deps.app);
+  registerUserRoutes(ctx, deps.app);
+
+  server.setNotFoundHandler(async (request, reply) => {
+    const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
+    const allowed = routes.methodsFor(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send(errorBody('METHOD_NOT_ALLOWED', `Method not allowed: ${request.method} ${path} accepts ${allowed.join(', ')}`));
+    }
+    return reply.code(404).send(errorBody('API_ENDPOINT_NOT_FOUND', `The api endpoint does not exist: ${request.method} ${path}`));
+  });
+
+  server.setErrorHandler(async (error: FastifyError | CatalogError | Error, request, reply) => {
+    if (error instanceof CatalogError) {
+      return reply.code(error.httpStatus).send(errorBody(error.code, error.message, error.debug));
+    }
+    const fastifyError = error as FastifyError;
+    if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(errorBody('INVALID_REQUEST', `Request body exceeds ${deps.config.bodyLimitBytes} bytes`));
+    }
+    if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send(errorBody('INVALID_REQUEST', 'Content-Type must be application/json'));
+    }
+    const status = fastifyError.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      // Fastify's own client errors (bad URL encoding, empty JSON body …) keep their status with a catalog code.
+      return reply.code(status).send(errorBody('INVALID_REQUEST', `Invalid request: ${fastifyError.message}`));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send(errorBody('INTERNAL_ERROR', errorMessages.INTERNAL_ERROR));
+  });
+
+  return { server, routes };
+}

@@ -1,0 +1,103 @@
+// Request bodies: raw text kept for signature checks, JSON parsed leniently (any method), size and type limits.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import secureJson from 'secure-json-parse';
+import { CatalogError } from '../lib/catalog-error.js';
+
+export type ParsedJson = { kind: 'none' } | { kind: 'json'; value: unknown } | { kind: 'malformed'; reason: string };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Body text exactly as received (undefined when there was none). */
+    rawBody: string | undefined;
+    json: ParsedJson;
+  }
+}
+
+interface ReceivedBody {
+  raw: string;
+  contentType: string | undefined;
+}
+
+/** application/json, its `+json` relatives, `application/json;` (Java SDK), or no type at all. */
+function isJsonContentType(contentType: string | undefined): boolean {
+  if (!contentType) return true;
+  const essence = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return essence === 'application/json' || essence === 'text/json' || essence.endsWith('+json') || essence === '';
+}
+
+function parseJson(raw: string): ParsedJson {
+  if (raw.trim().length === 0) return { kind: 'none' };
+  try {
+    // Refuse __proto__/constructor keys: they have no place in an RM payload and poison objects.
+    return { kind: 'json', value: secureJson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' }) };
+  } catch (error) {
+    return { kind: 'malformed', reason: error instanceof Error ? error.message : 'not JSON' };
+  }
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+}
+
+/** Fastify skips bodies on GET/HEAD; RM's Go SDK sends JSON bodies on GETs and signs them, so read them here. */
+function readStream(request: FastifyRequest, limitBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let receivedBytes = 0;
+    request.raw.on('data', (chunk: Buffer) => {
+      receivedBytes += chunk.length;
+      if (receivedBytes > limitBytes) {
+        request.raw.destroy();
+        reject(new CatalogError('INVALID_REQUEST', `Request body exceeds ${limitBytes} bytes`, { httpStatus: 413 }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.raw.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.raw.on('error', reject);
+  });
+}
+
+export function registerBodyHandling(server: FastifyInstance, bodyLimitBytes: number): void {
+  server.removeAllContentTypeParsers();
+  server.addContentTypeParser('*', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (request, body, done) => {
+    done(null, { raw: body as string, contentType: request.headers['content-type'] } satisfies ReceivedBody);
+  });
+  server.decorateRequest('rawBody', undefined);
+  server.decorateRequest('json', null as never);
+
+  server.addHook('preValidation', async (request) => {
+    let received: ReceivedBody | undefined = request.body as ReceivedBody | undefined;
+    if (received === undefined && (request.method === 'GET' || request.method === 'HEAD') && hasBody(request)) {
+      received = { raw: await readStream(request, bodyLimitBytes), contentType: request.headers['content-type'] };
+    }
+    if (received === undefined || received.raw.length === 0) {
+      request.rawBody = undefined;
+      request.json = { kind: 'none' };
+      return;
+    }
+    const formAllowed = (request.routeOptions.config as { acceptsForm?: boolean } | undefined)?.acceptsForm === true;
+    if (formAllowed && received.contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+      // HTML forms (the consent page) post url-encoded fields; only routes that opt in accept them.
+      request.rawBody = received.raw;
+      request.json = { kind: 'json', value: Object.fromEntries(new URLSearchParams(received.raw)) };
+      request.body = request.json.value;
+      return;
+    }
+    if (!isJsonContentType(received.contentType)) {
+      throw new CatalogError('INVALID_REQUEST', 'Content-Type must be application/json', { httpStatus: 415 });
+    }
+    request.rawBody = received.raw;
+    request.json = parseJson(received.raw);
+    request.body = request.json.kind === 'json' ? request.json.value : undefined;
+  });
+}
+
+/** The parsed JSON body for a handler; malformed JSON is a client error raised at validation time. */
+export function jsonBody(request: FastifyRequest): unknown {
+  if (request.json.kind === 'malformed') {
+    throw new CatalogError('INVALID_REQUEST', `Malformed JSON body: ${request.json.reason}`);
+  }
+  return request.json.kind === 'json' ? request.json.value : undefined;
+}

@@ -1,0 +1,75 @@
+// List parameters shared by RM list endpoints: limit, opaque cursor and the JSON `filter` on update times.
+import { limits } from '@tunai/client/contract';
+import { CatalogError } from '../lib/catalog-error.js';
+
+export interface PageParams {
+  limit: number;
+  afterId: string | null;
+}
+
+export function parsePageParams(query: { limit?: string | undefined; cursor?: string | undefined }): PageParams {
+  let limit: number = limits.pageSizeDefault;
+  if (query.limit !== undefined && query.limit !== '') {
+    if (!/^[0-9]{1,4}$/.test(query.limit)) throw new CatalogError('VALIDATION_ERROR', 'Validations error: limit must be a whole number');
+    limit = Number(query.limit);
+    if (limit < 1 || limit > limits.pageSizeMax) {
+      throw new CatalogError('VALIDATION_ERROR', `Validations error: limit must be between 1 and ${limits.pageSizeMax}`);
+    }
+  }
+  let afterId: string | null = null;
+  if (query.cursor !== undefined && query.cursor !== '') {
+    afterId = decodeCursor(query.cursor);
+  }
+  return { limit, afterId };
+}
+
+/** Cursors are opaque to clients: base64url of the last id on the page. */
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(`id:${lastId}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const decoded = cursor.length <= 64 ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const match = /^id:([0-9]{1,24})$/.exec(decoded);
+  if (!match?.[1]) throw new CatalogError('VALIDATION_ERROR', 'Validations error: cursor is invalid; pass meta.cursor from the previous page');
+  return match[1];
+}
+
+export interface TimeRange {
+  fromMs: number | null;
+  toMs: number | null;
+}
+
+/** Parses RM's `filter` JSON, e.g. {"updatedAt":{"$gte":"2024-01-01T00:00:00Z"}}, for the given time field. */
+export function parseTimeFilter(filterText: string | undefined, field: string): TimeRange {
+  const range: TimeRange = { fromMs: null, toMs: null };
+  if (filterText === undefined || filterText.trim() === '') return range;
+  if (filterText.length > limits.filterQueryCharsMax) {
+    throw new CatalogError('VALIDATION_ERROR', `Validations error: filter must be at most ${limits.filterQueryCharsMax} characters`);
+  }
+  let filter: unknown;
+  try {
+    filter = JSON.parse(filterText);
+  } catch {
+    throw new CatalogError('VALIDATION_ERROR', 'Validations error: filter must be a JSON object');
+  }
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new CatalogError('VALIDATION_ERROR', 'Validations error: filter must be a JSON object');
+  }
+  for (const [key, condition] of Object.entries(filter)) {
+    if (key !== field) throw new CatalogError('VALIDATION_ERROR', `Validations error: filter supports only "${field}", not "${key}"`);
+    if (typeof condition !== 'object' || condition === null) {
+      throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field} must be an object of $gte/$gt/$lte/$lt`);
+    }
+    for (const [operator, value] of Object.entries(condition)) {
+      const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      if (Number.isNaN(ms)) throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field}.${operator} must be an RFC 3339 time`);
+      if (operator === '$gte') range.fromMs = ms;
+      else if (operator === '$gt') range.fromMs = ms + 1;
+      else if (operator === '$lte') range.toMs = ms;
+      else if (operator === '$lt') range.toMs = ms - 1;
+      else throw new CatalogError('VALIDATION_ERROR', `Validations error: filter operator ${operator} is not supported`);
+    }
+  }
+  return range;
+}

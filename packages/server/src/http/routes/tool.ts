@@ -1,0 +1,68 @@
+// Routes: POST /tool/signature/generate and /tool/signature/verify (no auth), RM's signature debugger.
+import type { FastifyInstance } from 'fastify';
+import { GenerateSignatureRequest, VerifySignatureRequest, type GenerateSignatureResponse } from '@tunai/client/contract';
+import {
+  buildPlaintext,
+  canonicalJson,
+  dataBase64,
+  parsePrivateKey,
+  parsePublicKey,
+  signPlaintext,
+  verifyPlaintext,
+} from '@tunai/client/signature';
+import { CatalogError } from '../../lib/catalog-error.js';
+import { jsonBody } from '../body.js';
+import type { RouteTable } from '../route-table.js';
+import { validate } from '../validate.js';
+
+function requireSha256(signType: string): void {
+  if (signType.toLowerCase() !== 'sha256') {
+    throw new CatalogError('VALIDATION_ERROR', 'Validations error: signType must be "sha256"');
+  }
+}
+
+function plaintextOf(input: { data?: unknown; method: string; nonceStr: string; requestUrl?: string | undefined; timestamp: string }): string {
+  return buildPlaintext({
+    data: dataBase64(input.data),
+    method: input.method,
+    nonceStr: input.nonceStr,
+    requestUrl: input.requestUrl === '' ? undefined : input.requestUrl,
+    signType: 'sha256',
+    timestamp: input.timestamp,
+  });
+}
+
+export function registerToolRoutes(server: FastifyInstance, routes: RouteTable): void {
+  routes.add('POST', '/tool/signature/generate');
+  server.post('/tool/signature/generate', async (request): Promise<GenerateSignatureResponse> => {
+    const input = validate(GenerateSignatureRequest, jsonBody(request));
+    requireSha256(input.signType);
+    let privateKey;
+    try {
+      privateKey = parsePrivateKey(input.privateKey);
+    } catch {
+      throw new CatalogError('INVALID_PRIVATE_KEY', 'Invalid private key: expected an RSA private key in PEM (PKCS#1 or PKCS#8)');
+    }
+    const plaintext = plaintextOf(input);
+    return {
+      data: plaintext,
+      // RM shows the sorted JSON before its HTML-safe escaping; the base64 inside `data` carries the escaped form.
+      sequenceData: input.data === undefined ? '' : canonicalJson(input.data, 'noHtmlEscape'),
+      signature: `sha256 ${signPlaintext(plaintext, privateKey)}`,
+    };
+  });
+
+  routes.add('POST', '/tool/signature/verify');
+  server.post('/tool/signature/verify', async (request) => {
+    const input = validate(VerifySignatureRequest, jsonBody(request));
+    requireSha256(input.signType);
+    let publicKey;
+    try {
+      publicKey = parsePublicKey(input.publicKey);
+    } catch {
+      throw new CatalogError('INVALID_PUBLIC_KEY', 'Invalid public key: expected an RSA public key in PEM (SPKI or PKCS#1)');
+    }
+    const signature = input.signature.replace(/^sha256\s+/i, '');
+    return { isValid: verifyPlaintext(plaintextOf(input), signature, publicKey) };
+  });
+}

@@ -1,0 +1,34 @@
+// Time source: the only place that reads the wall clock, so tests can move time instead of sleeping.
+export interface Clock {
+  nowMs(): number;
+}
+
+export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** A clock that only moves when told to; tests and the sandbox's time-travel use it. */
+export class ManualClock implements Clock {
+  private currentMs: number;
+  constructor(startMs: number = Date.now()) {
+    this.currentMs = startMs;
+  }
+  nowMs(): number {
+    return this.currentMs;
+  }
+  advanceMs(deltaMs: number): void {
+    this.currentMs += deltaMs;
+  }
+  setMs(valueMs: number): void {
+    this.currentMs = valueMs;
+  }
+}
+
+export function isoFromMs(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+/** RM emits Go's zero time for unset times; strict clients need the field present. */
+export const zeroTime = '0001-01-01T00:00:00Z';
+
+export function isoOrZero(epochMs: number | null): string {
+  return epochMs === null ? zeroTime : isoFromMs(epochMs);
+}

@@ -1,0 +1,89 @@
+// Runtime configuration from flags and environment, with defaults and validation in one place.
+import { resolve } from 'node:path';
+import { limits } from '@tunai/client/contract';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** SQLite lives here (tunai.db) unless databaseUrl points at PostgreSQL. */
+  dataDir: string;
+  databaseUrl: string | null;
+  /** Public base URL(s) clients use to reach tunai; the first is printed and used for links. */
+  publicUrls: string[];
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  timestampWindowSeconds: number;
+  /** Sandbox mode: debug detail in signature errors. */
+  sandbox: boolean;
+  trustProxy: boolean;
+  logLevel: string;
+}
+
+export interface ConfigOverrides {
+  port?: string | undefined;
+  host?: string | undefined;
+  data?: string | undefined;
+  databaseUrl?: string | undefined;
+  publicUrls?: string[] | undefined;
+}
+
+function integerSetting(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number between ${min} and ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function booleanSetting(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new Error(`${name} must be true or false (got "${raw}")`);
+}
+
+function urlList(name: string, values: string[]): string[] {
+  for (const value of values) {
+    if (!/^https?:\/\//.test(value) || !URL.canParse(value)) throw new Error(`${name} must be absolute http(s) URLs (got "${value}")`);
+  }
+  return values.map((v) => v.replace(/\/+$/, ''));
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): Config {
+  const port = integerSetting('PORT', overrides.port ?? env.PORT, 8080, 0, 65_535);
+  const host = overrides.host ?? env.HOST ?? '0.0.0.0';
+  const fromEnv = (env.TUNAI_PUBLIC_URL ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const publicUrls = urlList('TUNAI_PUBLIC_URL', overrides.publicUrls?.length ? overrides.publicUrls : fromEnv);
+  return {
+    port,
+    host,
+    dataDir: resolve(overrides.data ?? env.TUNAI_DATA_DIR ?? './data'),
+    databaseUrl: overrides.databaseUrl ?? env.DATABASE_URL ?? null,
+    publicUrls: publicUrls.length > 0 ? publicUrls : [`http://localhost:${port}`],
+    accessTokenTtlSeconds: integerSetting(
+      'TUNAI_ACCESS_TOKEN_TTL_SECONDS',
+      env.TUNAI_ACCESS_TOKEN_TTL_SECONDS,
+      limits.accessTokenTtlSecondsDefault,
+      60,
+      limits.tokenTtlSecondsMax,
+    ),
+    refreshTokenTtlSeconds: integerSetting(
+      'TUNAI_REFRESH_TOKEN_TTL_SECONDS',
+      env.TUNAI_REFRESH_TOKEN_TTL_SECONDS,
+      limits.refreshTokenTtlSecondsDefault,
+      60,
+      limits.tokenTtlSecondsMax,
+    ),
+    timestampWindowSeconds: integerSetting(
+      'TUNAI_TIMESTAMP_WINDOW_SECONDS',
+      env.TUNAI_TIMESTAMP_WINDOW_SECONDS,
+      limits.timestampWindowSecondsDefault,
+      1,
+      86_400,
+    ),
+    sandbox: booleanSetting('TUNAI_SANDBOX', env.TUNAI_SANDBOX, true),
+    trustProxy: booleanSetting('TUNAI_TRUST_PROXY', env.TUNAI_TRUST_PROXY, false),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

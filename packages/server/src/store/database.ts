@@ -1,0 +1,79 @@
+// Opens the database (embedded SQLite file or PostgreSQL), tunes it, and runs migrations.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+} from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+// BIGINT columns hold epoch milliseconds and minor units, all far below 2^53: read them as numbers.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/**
+ * SQLite's default deferred BEGIN can fail with SQLITE_BUSY when two processes upgrade a read
+ * transaction to a write at once; BEGIN IMMEDIATE takes the write lock up front and then waits
+ * politely under busy_timeout instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  private readonly sqliteConfig: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.sqliteConfig = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
+}
+
+export type DatabaseTarget = { kind: 'sqlite'; filePath: string } | { kind: 'postgres'; url: string; schema?: string };
+
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+}
+
+export function openDatabase(target: DatabaseTarget): OpenedDatabase {
+  if (target.kind === 'sqlite') {
+    if (target.filePath !== ':memory:') mkdirSync(dirname(target.filePath), { recursive: true });
+    const sqlite = new BetterSqlite3(target.filePath);
+    sqlite.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode is durable across process crashes (only an OS crash can lose the last commits).
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+    return { db, dialect: 'sqlite' };
+  }
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: 10,
+    ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres' };
+}
+
+export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
+  }
+}

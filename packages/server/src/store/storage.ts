@@ -1,0 +1,545 @@
+// Kysely implementation of the app's Storage port: row mapping, conditional updates, transactions.
+import type { Kysely, Transaction } from 'kysely';
+import { isScope, type Scope } from '@tunai/client/contract';
+import type {
+  AuthorizationCodeRecord,
+  ClientAppRecord,
+  ConsumeResult,
+  MerchantRecord,
+  RefreshTokenRecord,
+  ServerKeyRecord,
+  Storage,
+  StoreChanges,
+  StoreRecord,
+  SubscriptionRecord,
+  UserRecord,
+} from '../app/ports.js';
+import type {
+  AuthorizationCodesTable,
+  ClientAppsTable,
+  Database,
+  MerchantsTable,
+  RefreshTokensTable,
+  StoresTable,
+  UsersTable,
+} from './schema.js';
+import type { Selectable } from 'kysely';
+
+const flag = (value: boolean): number => (value ? 1 : 0);
+const scopesToText = (scopes: readonly Scope[]): string => scopes.join(',');
+const scopesFromText = (text: string): Scope[] => text.split(',').filter(isScope);
+
+function affected(result: { numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint } | readonly unknown[]): number {
+  const single = Array.isArray(result) ? result[0] : result;
+  const r = single as { numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint; numDeletedRows?: bigint } | undefined;
+  return Number(r?.numUpdatedRows ?? r?.numInsertedOrUpdatedRows ?? r?.numDeletedRows ?? 0n);
+}
+
+function merchantFromRow(row: Selectable<MerchantsTable>): MerchantRecord {
+  return {
+    id: row.id,
+    companyName: row.company_name,
+    companyType: row.company_type,
+    companyLogoUrl: row.company_logo_url,
+    registrationNumber: row.registration_number,
+    businessCategory: row.business_category,
+    establishedAtMs: row.established_at_ms,
+    countryCode: row.country_code,
+    phoneNumber: row.phone_number,
+    addressLine1: row.address_line1,
+    addressLine2: row.address_line2,
+    postcode: row.postcode,
+    city: row.city,
+    state: row.state,
+    country: row.country,
+    invoiceAddress: JSON.parse(row.invoice_address_json) as MerchantRecord['invoiceAddress'],
+    isActive: row.is_active === 1,
+    status: row.status,
+    isMasterMerchant: row.is_master_merchant === 1,
+    masterMerchantId: row.master_merchant_id,
+    isPartner: row.is_partner === 1,
+    partnerId: row.partner_id,
+    gstNo: row.gst_no,
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+  };
+}
+
+function storeFromRow(row: Selectable<StoresTable>): StoreRecord {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    name: row.name,
+    imageUrl: row.image_url,
+    addressLine1: row.address_line1,
+    addressLine2: row.address_line2,
+    postCode: row.post_code,
+    city: row.city,
+    state: row.state,
+    country: row.country,
+    countryCode: row.country_code,
+    phoneNumber: row.phone_number,
+    latitude: row.latitude,
+    longitude: row.longitude,
+    status: row.status,
+    isDefault: row.is_default === 1,
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+  };
+}
+
+function userFromRow(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    countryCode: row.country_code,
+    phoneNumber: row.phone_number,
+    email: row.email,
+    avatarUrl: row.avatar_url,
+    status: row.status,
+    isActive: row.is_active === 1,
+    storeIds: JSON.parse(row.store_ids_json) as string[],
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+  };
+}
+
+function appFromRow(row: Selectable<ClientAppsTable>): ClientAppRecord {
+  return {
+    clientId: row.client_id,
+    merchantId: row.merchant_id,
+    userId: row.user_id,
+    name: row.name,
+    clientSecretHash: row.client_secret_hash,
+    publicKeyPem: row.public_key_pem,
+    scopes: scopesFromText(row.scopes),
+    redirectUris: JSON.parse(row.redirect_uris_json) as string[],
+    requireSignature: row.require_signature === 1,
+    isActive: row.is_active === 1,
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+  };
+}
+
+function refreshTokenFromRow(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
+  return {
+    tokenHash: row.token_hash,
+    familyId: row.family_id,
+    clientId: row.client_id,
+    merchantId: row.merchant_id,
+    userId: row.user_id,
+    scopes: scopesFromText(row.scopes),
+    expiresAtMs: row.expires_at_ms,
+    createdAtMs: row.created_at_ms,
+    usedAtMs: row.used_at_ms,
+    revokedAtMs: row.revoked_at_ms,
+  };
+}
+
+function authorizationCodeFromRow(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRecord {
+  return {
+    codeHash: row.code_hash,
+    clientId: row.client_id,
+    merchantId: row.merchant_id,
+    userId: row.user_id,
+    redirectUri: row.redirect_uri,
+    scopes: scopesFromText(row.scopes),
+    expiresAtMs: row.expires_at_ms,
+    createdAtMs: row.created_at_ms,
+    usedAtMs: row.used_at_ms,
+  };
+}
+
+export function createStorage(
+  db: Kysely<Database> | Transaction<Database>,
+  dialect: 'sqlite' | 'postgres',
+  closeDb: () => Promise<void>,
+): Storage {
+  const inTransaction = db.isTransaction;
+  const storage: Storage = {
+    dialect,
+    merchants: {
+      async get(id) {
+        const row = await db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+        return row ? merchantFromRow(row) : null;
+      },
+      async count() {
+        const row = await db.selectFrom('merchants').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        return Number(row.n);
+      },
+      async insert(m) {
+        await db
+          .insertInto('merchants')
+          .values({
+            id: m.id,
+            company_name: m.companyName,
+            company_type: m.companyType,
+            company_logo_url: m.companyLogoUrl,
+            registration_number: m.registrationNumber,
+            business_category: m.businessCategory,
+            established_at_ms: m.establishedAtMs,
+            country_code: m.countryCode,
+            phone_number: m.phoneNumber,
+            address_line1: m.addressLine1,
+            address_line2: m.addressLine2,
+            postcode: m.postcode,
+            city: m.city,
+            state: m.state,
+            country: m.country,
+            invoice_address_json: JSON.stringify(m.invoiceAddress),
+            is_active: flag(m.isActive),
+            status: m.status,
+            is_master_merchant: flag(m.isMasterMerchant),
+            master_merchant_id: m.masterMerchantId,
+            is_partner: flag(m.isPartner),
+            partner_id: m.partnerId,
+            gst_no: m.gstNo,
+            created_at_ms: m.createdAtMs,
+            updated_at_ms: m.updatedAtMs,
+          })
+          .execute();
+      },
+      async reserveStoreSlot(merchantId, max) {
+        const result = await db
+          .updateTable('merchants')
+          .set((eb) => ({ store_count: eb('store_count', '+', 1) }))
+          .where('id', '=', merchantId)
+          .where('store_count', '<', max)
+          .executeTakeFirst();
+        return affected(result) === 1;
+      },
+      async releaseStoreSlot(merchantId) {
+        await db
+          .updateTable('merchants')
+          .set((eb) => ({ store_count: eb('store_count', '-', 1) }))
+          .where('id', '=', merchantId)
+          .where('store_count', '>', 0)
+          .execute();
+      },
+    },
+    stores: {
+      async get(merchantId, storeId) {
+        const row = await db
+          .selectFrom('stores')
+          .selectAll()
+          .where('id', '=', storeId)
+          .where('merchant_id', '=', merchantId)
+          .where('deleted_at_ms', 'is', null)
+          .executeTakeFirst();
+        return row ? storeFromRow(row) : null;
+      },
+      async list(query) {
+        let base = db.selectFrom('stores').where('merchant_id', '=', query.merchantId).where('deleted_at_ms', 'is', null);
+        if (query.updatedAtFromMs !== null) base = base.where('updated_at_ms', '>=', query.updatedAtFromMs);
+        if (query.updatedAtToMs !== null) base = base.where('updated_at_ms', '<=', query.updatedAtToMs);
+        const totalRow = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+        let page = base.selectAll();
+        if (query.afterId !== null) page = page.where('id', '>', query.afterId);
+        // One extra row tells whether another page exists without a second count.
+        const rows = await page.orderBy('id').limit(query.limit + 1).execute();
+        const hasMore = rows.length > query.limit;
+        const stores = rows.slice(0, query.limit).map(storeFromRow);
+        return {
+          stores,
+          total: Number(totalRow.total),
+          nextCursorId: hasMore ? (stores[stores.length - 1]?.id ?? null) : null,
+        };
+      },
+      async insert(s) {
+        await db
+          .insertInto('stores')
+          .values({
+            id: s.id,
+            merchant_id: s.merchantId,
+            name: s.name,
+            image_url: s.imageUrl,
+            address_line1: s.addressLine1,
+            address_line2: s.addressLine2,
+            post_code: s.postCode,
+            city: s.city,
+            state: s.state,
+            country: s.country,
+            country_code: s.countryCode,
+            phone_number: s.phoneNumber,
+            latitude: s.latitude,
+            longitude: s.longitude,
+            status: s.status,
+            is_default: flag(s.isDefault),
+            created_at_ms: s.createdAtMs,
+            updated_at_ms: s.updatedAtMs,
+            deleted_at_ms: null,
+          })
+          .execute();
+      },
+      async update(merchantId, storeId, changes: StoreChanges, updatedAtMs) {
+        const columns: Partial<Record<keyof StoresTable, string | number>> = {
+          name: changes.name,
+          address_line1: changes.addressLine1,
+          address_line2: changes.addressLine2,
+          post_code: changes.postCode,
+          city: changes.city,
+          state: changes.state,
+          country: changes.country,
+          country_code: changes.countryCode,
+          phone_number: changes.phoneNumber,
+          latitude: changes.latitude,
+          longitude: changes.longitude,
+        };
+        const set = Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined));
+        const result = await db
+          .updateTable('stores')
+          .set({ ...set, updated_at_ms: updatedAtMs })
+          .where('id', '=', storeId)
+          .where('merchant_id', '=', merchantId)
+          .where('deleted_at_ms', 'is', null)
+          .executeTakeFirst();
+        if (affected(result) !== 1) return null;
+        return storage.stores.get(merchantId, storeId);
+      },
+      async delete(merchantId, storeId, deletedAtMs) {
+        const result = await db
+          .updateTable('stores')
+          .set({ deleted_at_ms: deletedAtMs, status: 'DELETED', updated_at_ms: deletedAtMs })
+          .where('id', '=', storeId)
+          .where('merchant_id', '=', merchantId)
+          .where('deleted_at_ms', 'is', null)
+          .executeTakeFirst();
+        return affected(result) === 1;
+      },
+    },
+    users: {
+      async get(merchantId, userId) {
+        const row = await db
+          .selectFrom('users')
+          .selectAll()
+          .where('id', '=', userId)
+          .where('merchant_id', '=', merchantId)
+          .executeTakeFirst();
+        return row ? userFromRow(row) : null;
+      },
+      async insert(u) {
+        await db
+          .insertInto('users')
+          .values({
+            id: u.id,
+            merchant_id: u.merchantId,
+            first_name: u.firstName,
+            last_name: u.lastName,
+            country_code: u.countryCode,
+            phone_number: u.phoneNumber,
+            email: u.email,
+            avatar_url: u.avatarUrl,
+            status: u.status,
+            is_active: flag(u.isActive),
+            store_ids_json: JSON.stringify(u.storeIds),
+            created_at_ms: u.createdAtMs,
+            updated_at_ms: u.updatedAtMs,
+          })
+          .execute();
+      },
+      async ownerOf(merchantId) {
+        const row = await db
+          .selectFrom('users')
+          .select('id')
+          .where('merchant_id', '=', merchantId)
+          .orderBy('created_at_ms')
+          .orderBy('id')
+          .executeTakeFirst();
+        return row?.id ?? null;
+      },
+    },
+    subscriptions: {
+      async list(merchantId) {
+        const rows = await db
+          .selectFrom('merchant_subscriptions')
+          .selectAll()
+          .where('merchant_id', '=', merchantId)
+          .orderBy('id')
+          .execute();
+        return rows.map(
+          (r): SubscriptionRecord => ({
+            id: r.id,
+            merchantId: r.merchant_id,
+            gracePeriodDays: r.grace_period_days,
+            expiryAtMs: r.expiry_at_ms,
+            terminateAtMs: r.terminate_at_ms,
+            status: r.status,
+          }),
+        );
+      },
+      async insert(s) {
+        await db
+          .insertInto('merchant_subscriptions')
+          .values({
+            merchant_id: s.merchantId,
+            id: s.id,
+            grace_period_days: s.gracePeriodDays,
+            expiry_at_ms: s.expiryAtMs,
+            terminate_at_ms: s.terminateAtMs,
+            status: s.status,
+          })
+          .execute();
+      },
+    },
+    apps: {
+      async get(clientId) {
+        const row = await db.selectFrom('client_apps').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+        return row ? appFromRow(row) : null;
+      },
+      async insert(a) {
+        await db
+          .insertInto('client_apps')
+          .values({
+            client_id: a.clientId,
+            merchant_id: a.merchantId,
+            user_id: a.userId,
+            name: a.name,
+            client_secret_hash: a.clientSecretHash,
+            public_key_pem: a.publicKeyPem,
+            scopes: scopesToText(a.scopes),
+            redirect_uris_json: JSON.stringify(a.redirectUris),
+            require_signature: flag(a.requireSignature),
+            is_active: flag(a.isActive),
+            created_at_ms: a.createdAtMs,
+            updated_at_ms: a.updatedAtMs,
+          })
+          .execute();
+      },
+    },
+    refreshTokens: {
+      async insert(t) {
+        await db
+          .insertInto('refresh_tokens')
+          .values({
+            token_hash: t.tokenHash,
+            family_id: t.familyId,
+            client_id: t.clientId,
+            merchant_id: t.merchantId,
+            user_id: t.userId,
+            scopes: scopesToText(t.scopes),
+            expires_at_ms: t.expiresAtMs,
+            created_at_ms: t.createdAtMs,
+            used_at_ms: t.usedAtMs,
+            revoked_at_ms: t.revokedAtMs,
+          })
+          .execute();
+      },
+      async consume(tokenHash, nowMs): Promise<ConsumeResult<RefreshTokenRecord>> {
+        // One conditional update decides the race: of two concurrent refreshes only one sees a row change.
+        const result = await db
+          .updateTable('refresh_tokens')
+          .set({ used_at_ms: nowMs })
+          .where('token_hash', '=', tokenHash)
+          .where('used_at_ms', 'is', null)
+          .where('revoked_at_ms', 'is', null)
+          .where('expires_at_ms', '>', nowMs)
+          .executeTakeFirst();
+        const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+        if (!row) return { kind: 'missing' };
+        const record = refreshTokenFromRow(row);
+        if (affected(result) === 1) return { kind: 'consumed', record };
+        if (record.usedAtMs !== null || record.revokedAtMs !== null) return { kind: 'already-used', record };
+        return { kind: 'missing' };
+      },
+      async revokeFamily(familyId, nowMs) {
+        await db
+          .updateTable('refresh_tokens')
+          .set({ revoked_at_ms: nowMs })
+          .where('family_id', '=', familyId)
+          .where('revoked_at_ms', 'is', null)
+          .execute();
+      },
+    },
+    authorizationCodes: {
+      async insert(c) {
+        await db
+          .insertInto('authorization_codes')
+          .values({
+            code_hash: c.codeHash,
+            client_id: c.clientId,
+            merchant_id: c.merchantId,
+            user_id: c.userId,
+            redirect_uri: c.redirectUri,
+            scopes: scopesToText(c.scopes),
+            expires_at_ms: c.expiresAtMs,
+            created_at_ms: c.createdAtMs,
+            used_at_ms: c.usedAtMs,
+          })
+          .execute();
+      },
+      async consume(codeHash, nowMs): Promise<ConsumeResult<AuthorizationCodeRecord>> {
+        const result = await db
+          .updateTable('authorization_codes')
+          .set({ used_at_ms: nowMs })
+          .where('code_hash', '=', codeHash)
+          .where('used_at_ms', 'is', null)
+          .where('expires_at_ms', '>', nowMs)
+          .executeTakeFirst();
+        const row = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+        if (!row) return { kind: 'missing' };
+        const record = authorizationCodeFromRow(row);
+        if (affected(result) === 1) return { kind: 'consumed', record };
+        if (record.usedAtMs !== null) return { kind: 'already-used', record };
+        return { kind: 'missing' };
+      },
+    },
+    nonces: {
+      async claim(clientId, nonce, nowMs, expiresAtMs) {
+        // Insert, or take over a row whose window has passed; a live duplicate changes nothing.
+        const result = await db
+          .insertInto('request_nonces')
+          .values({ client_id: clientId, nonce, expires_at_ms: expiresAtMs })
+          .onConflict((oc) =>
+            oc
+              .columns(['client_id', 'nonce'])
+              .doUpdateSet({ expires_at_ms: expiresAtMs })
+              .where('request_nonces.expires_at_ms', '<=', nowMs),
+          )
+          .executeTakeFirst();
+        return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+      },
+      async purgeExpired(nowMs) {
+        const result = await db.deleteFrom('request_nonces').where('expires_at_ms', '<=', nowMs).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      },
+    },
+    serverKeys: {
+      async getNewest() {
+        const row = await db.selectFrom('server_keys').selectAll().orderBy('created_at_ms', 'desc').executeTakeFirst();
+        return row
+          ? {
+              keyId: row.key_id,
+              privateKeyPem: row.private_key_pem,
+              publicKeyPem: row.public_key_pem,
+              createdAtMs: row.created_at_ms,
+            }
+          : null;
+      },
+      async insertIfNone(key: ServerKeyRecord) {
+        const existing = await storage.serverKeys.getNewest();
+        if (existing) return existing;
+        await db
+          .insertInto('server_keys')
+          .values({
+            key_id: key.keyId,
+            private_key_pem: key.privateKeyPem,
+            public_key_pem: key.publicKeyPem,
+            created_at_ms: key.createdAtMs,
+          })
+          .onConflict((oc) => oc.column('key_id').doNothing())
+          .execute();
+        const newest = await storage.serverKeys.getNewest();
+        if (!newest) throw new Error('server key insert did not persist');
+        return newest;
+      },
+    },
+    async transaction(work) {
+      if (inTransaction) return work(storage);
+      return (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb)));
+    },
+    close: closeDb,
+  };
+  return storage;
+}

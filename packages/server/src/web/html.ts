@@ -1,0 +1,20 @@
+// Minimal HTML building with escaping, shared by every server-rendered page.
+const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => escapes[c] ?? c);
+}
+
+/** A small, phone-friendly page shell; no external assets so it works offline. */
+export function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
+main{max-width:28rem;margin:2rem auto;background:#fff;border-radius:12px;padding:1.5rem;box-shadow:0 1px 4px #0002}
+h1{font-size:1.25rem;margin-top:0}ul{padding-left:1.2rem}code{background:#eef;padding:0 .2rem;border-radius:3px}
+.actions{display:flex;gap:.75rem;margin-top:1.5rem}button{flex:1;padding:.75rem;border-radius:8px;border:0;font-size:1rem;cursor:pointer}
+.approve{background:#1a7f37;color:#fff}.deny{background:#e5e7eb}.error{color:#b42318}
+</style></head><body><main>${body}</main></body></html>`;
+}

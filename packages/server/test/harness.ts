@@ -1,0 +1,153 @@
+// Test harness: a real tunai server on an ephemeral port over a fresh SQLite file or PostgreSQL schema.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { describe } from 'node:test';
+import pg from 'pg';
+import { TunaiClient, type TunaiClientOptions } from '@tunai/client';
+import { allScopes, type Scope } from '@tunai/client/contract';
+import { createClientApp } from '../src/app/create-client-app.js';
+import { createMerchant, type CreatedMerchant } from '../src/app/create-merchant.js';
+import { ManualClock } from '../src/lib/clock.js';
+import { loadConfig, type Config } from '../src/lib/config.js';
+import { createIds } from '../src/lib/ids.js';
+import { createLogger } from '../src/lib/logger.js';
+import { generateRsaKeyPairPem, type RsaKeyPairPem } from '../src/lib/rsa-keys.js';
+import { openStorage, startServer, type RunningServer } from '../src/main.js';
+import type { DatabaseTarget } from '../src/store/database.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export const dialects: readonly Dialect[] = ['sqlite', 'postgres'];
+
+/** PostgreSQL for tests; CI starts the local cluster (see .ci/run). */
+export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Runs the suite once per storage dialect, so every storage-touching test covers both. */
+export function forEachDialect(name: string, suite: (dialect: Dialect) => void): void {
+  for (const dialect of dialects) describe(`${name} [${dialect}]`, () => suite(dialect));
+}
+
+export interface FreshDatabase {
+  target: DatabaseTarget;
+  /** The same database as a config would name it (for CLI tests). */
+  configArgs: string[];
+  drop(): Promise<void>;
+}
+
+export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'tunai-test-'));
+    return {
+      target: { kind: 'sqlite', filePath: join(dir, 'tunai.db') },
+      configArgs: ['--data', dir],
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: testDatabaseUrl });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = new URL(testDatabaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    target: { kind: 'postgres', url: testDatabaseUrl, schema },
+    configArgs: ['--database-url', url.toString()],
+    drop: async () => {
+      const client = new pg.Client({ connectionString: testDatabaseUrl });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+/** Key generation costs ~100 ms; a small pool per test process keeps suites fast while keys stay distinct. */
+const keyPool: Promise<RsaKeyPairPem>[] = [];
+let nextKey = 0;
+export function testKeyPair(): Promise<RsaKeyPairPem> {
+  const index = nextKey++ % 6;
+  keyPool[index] ??= generateRsaKeyPairPem();
+  return keyPool[index] as Promise<RsaKeyPairPem>;
+}
+
+export interface TestServer {
+  url: string;
+  clock: ManualClock;
+  running: RunningServer;
+  config: Config;
+  database: FreshDatabase;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}): Promise<TestServer> {
+  const database = await freshDatabase(dialect);
+  const clock = new ManualClock(Date.now());
+  const config = loadConfig({ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env }, { port: '0', host: '127.0.0.1' });
+  const opened = await openStorage(database.target);
+  const running = await startServer({ config, clock, ids: createIds(clock), logger: createLogger(config.logLevel), opened });
+  return {
+    url: running.url,
+    clock,
+    running,
+    config,
+    database,
+    async close() {
+      await running.close();
+      await database.drop();
+    },
+  };
+}
+
+export interface Developer {
+  merchant: CreatedMerchant;
+  clientId: string;
+  clientSecret: string;
+  privateKeyPem: string;
+  publicKeyPem: string;
+  /** A client signing every /v3 call in RM's Go form with the test clock. */
+  client: TunaiClient;
+  /** Builds another client for the same app with different options (unsigned, ms timestamps …). */
+  clientWith(options: Partial<TunaiClientOptions>): TunaiClient;
+}
+
+export interface DeveloperOptions {
+  companyName?: string;
+  scopes?: readonly Scope[];
+  requireSignature?: boolean;
+  redirectUris?: string[];
+  withPublicKey?: boolean;
+}
+
+/** Onboards a merchant and an app through the same use cases as `tunai init`. */
+export async function createDeveloper(server: TestServer, options: DeveloperOptions = {}): Promise<Developer> {
+  const deps = server.running.deps;
+  const keys = await testKeyPair();
+  const merchant = await createMerchant(deps, { companyName: options.companyName ?? 'Test Merchant' });
+  const { app, clientSecret } = await createClientApp(deps, {
+    merchantId: merchant.merchant.id,
+    publicKeyPem: options.withPublicKey === false ? null : keys.publicKeyPem,
+    scopes: options.scopes ?? allScopes,
+    requireSignature: options.requireSignature ?? false,
+    redirectUris: options.redirectUris ?? [],
+  });
+  const base: TunaiClientOptions = {
+    clientId: app.clientId,
+    clientSecret,
+    privateKeyPem: keys.privateKeyPem,
+    oauthBaseUrl: server.url,
+    openApiBaseUrl: server.url,
+    nowMs: () => server.clock.nowMs(),
+  };
+  const clientWith = (overrides: Partial<TunaiClientOptions>) => new TunaiClient({ ...base, ...overrides });
+  return {
+    merchant,
+    clientId: app.clientId,
+    clientSecret,
+    privateKeyPem: keys.privateKeyPem,
+    publicKeyPem: keys.publicKeyPem,
+    client: clientWith({}),
+    clientWith,
+  };
+}
