@@ -49,11 +49,12 @@ export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
   await admin.connect();
   await admin.query(`create schema ${schema}`);
   await admin.end();
-  const url = new URL(testDatabaseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
+  // pg reads `options` with decodeURIComponent, so the space must be %20 (not URLSearchParams' '+').
+  const separator = testDatabaseUrl.includes('?') ? '&' : '?';
+  const url = `${testDatabaseUrl}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
   return {
     target: { kind: 'postgres', url: testDatabaseUrl, schema },
-    configArgs: ['--database-url', url.toString()],
+    configArgs: ['--database-url', url],
     drop: async () => {
       const client = new pg.Client({ connectionString: testDatabaseUrl });
       await client.connect();

@@ -13,6 +13,7 @@ export {
   signRequest,
   timestampToEpochMs,
   verifyPlaintext,
+  recoverSha256Digest,
 } from './sign.js';
 export {
   MAX_CANDIDATES,

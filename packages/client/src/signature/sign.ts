@@ -1,6 +1,6 @@
 // Owns RSA key parsing, RSASSA-PKCS1-v1_5/SHA-256 signing and verification, and the X-Signature/X-Timestamp/X-Nonce-Str header helpers.
 import { Buffer } from 'node:buffer';
-import { createPrivateKey, createPublicKey, randomBytes, sign, verify } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, publicDecrypt, randomBytes, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { dataBase64 } from './canonical.js';
 import { buildPlaintext } from './plaintext.js';
@@ -104,6 +104,30 @@ export function verifyPlaintext(plaintext: string, signatureBase64: string, publ
     return verify('sha256', Buffer.from(plaintext, 'utf8'), publicKey, signatureBytes);
   } catch {
     return false;
+  }
+}
+
+/** DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2 note 1); the 32-byte digest follows it. */
+const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+
+/**
+ * Recovers the SHA-256 digest a PKCS#1 v1.5 signature commits to, with one RSA public-key operation.
+ * Comparing it with the digest of each candidate plaintext is the standard's own verification
+ * (encode, then compare; RFC 8017 §8.2.2), and it lets the server test many candidate plaintexts
+ * for the price of one RSA operation plus a hash each. Returns null when the signature is malformed.
+ */
+export function recoverSha256Digest(signatureBase64: string, publicKey: KeyObject): Buffer | null {
+  if (!SIGNATURE_BASE64.test(signatureBase64)) return null;
+  try {
+    const signatureBytes = Buffer.from(signatureBase64, 'base64');
+    if (signatureBytes.length === 0) return null;
+    // publicDecrypt with PKCS#1 padding checks the 00 01 FF…FF 00 block-type-1 layout a signature uses.
+    const encoded = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signatureBytes);
+    if (encoded.length !== SHA256_DIGEST_INFO_PREFIX.length + 32) return null;
+    if (!encoded.subarray(0, SHA256_DIGEST_INFO_PREFIX.length).equals(SHA256_DIGEST_INFO_PREFIX)) return null;
+    return encoded.subarray(SHA256_DIGEST_INFO_PREFIX.length);
+  } catch {
+    return null;
   }
 }
 

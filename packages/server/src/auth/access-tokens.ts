@@ -18,7 +18,28 @@ export interface AccessTokenService {
   verify(token: string): Promise<AccessTokenClaims>;
 }
 
+/** Verified tokens are remembered (bounded) so the RSA check runs once per token, not once per request. */
+const verifiedTokensMax = 10_000;
+
+interface VerifiedToken {
+  claims: AccessTokenClaims;
+  notBeforeSeconds: number;
+  expiresAtSeconds: number;
+}
+
 export function createAccessTokenService(keys: ServerKeys, clock: Clock, ids: Ids, issuer: string): AccessTokenService {
+  const verified = new Map<string, VerifiedToken>();
+
+  function fromCache(token: string): AccessTokenClaims | null {
+    const entry = verified.get(token);
+    if (!entry) return null;
+    // Time checks still run on every use, against the injected clock.
+    const nowSeconds = clock.nowMs() / 1000;
+    if (nowSeconds >= entry.expiresAtSeconds) throw new CatalogError('TOKEN_EXPIRED', 'Access token has expired');
+    if (nowSeconds < entry.notBeforeSeconds) throw new CatalogError('TOKEN_INVALID');
+    return entry.claims;
+  }
+
   return {
     async issue(claims, ttlSeconds) {
       const nowSeconds = Math.floor(clock.nowMs() / 1000);
@@ -34,6 +55,8 @@ export function createAccessTokenService(keys: ServerKeys, clock: Clock, ids: Id
         .sign(keys.signingKey);
     },
     async verify(token) {
+      const cached = fromCache(token);
+      if (cached) return cached;
       try {
         const { payload, protectedHeader } = await jwtVerify(token, keys.verifyingKey, {
           algorithms: ['RS256'],
@@ -44,7 +67,15 @@ export function createAccessTokenService(keys: ServerKeys, clock: Clock, ids: Id
         if (typeof cid !== 'string' || typeof mid !== 'string' || typeof uid !== 'string' || !Array.isArray(scp)) {
           throw new CatalogError('TOKEN_INVALID');
         }
-        return { clientId: cid, merchantId: mid, userId: uid, scopes: scp.filter((s): s is Scope => typeof s === 'string' && isScope(s)) };
+        const claims: AccessTokenClaims = {
+          clientId: cid,
+          merchantId: mid,
+          userId: uid,
+          scopes: scp.filter((s): s is Scope => typeof s === 'string' && isScope(s)),
+        };
+        if (verified.size >= verifiedTokensMax) verified.clear();
+        verified.set(token, { claims, notBeforeSeconds: payload.nbf ?? 0, expiresAtSeconds: payload.exp ?? 0 });
+        return claims;
       } catch (error) {
         if (error instanceof CatalogError) throw error;
         if (error instanceof joseErrors.JWTExpired) throw new CatalogError('TOKEN_EXPIRED', 'Access token has expired');

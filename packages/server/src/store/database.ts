@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
+  sql,
   CompiledQuery,
   Kysely,
   Migrator,
@@ -10,6 +11,7 @@ import {
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
+  type SqliteDatabase,
   type Driver,
 } from 'kysely';
 import pg from 'pg';
@@ -41,6 +43,25 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Kysely prepares every query anew; SQL text repeats, so reuse statements (the driver runs one query at a time). */
+const cachedStatementsMax = 500;
+
+function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (!statement) {
+        statement = sqlite.prepare(sqlText);
+        if (statements.size >= cachedStatementsMax) statements.clear();
+        statements.set(sqlText, statement);
+      }
+      return statement as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+  };
+}
+
 export type DatabaseTarget = { kind: 'sqlite'; filePath: string } | { kind: 'postgres'; url: string; schema?: string };
 
 export interface OpenedDatabase {
@@ -57,7 +78,7 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite' };
   }
   const pool = new pg.Pool({
@@ -69,8 +90,15 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
   return { db, dialect: 'postgres' };
 }
 
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+export async function migrateToLatest(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  // Kysely looks for its bookkeeping tables in every schema unless told which one; with several tunai
+  // schemas in one PostgreSQL database it would find another's, so name the current schema explicitly.
+  let migrationTableSchema: string | undefined;
+  if (dialect === 'postgres') {
+    const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    migrationTableSchema = result.rows[0]?.schema;
+  }
+  const migrator = new Migrator({ db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

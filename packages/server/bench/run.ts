@@ -1,0 +1,154 @@
+// `npm run bench`: throughput and latency of the hot paths, each next to a same-run floor (a bare route).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import autocannon from 'autocannon';
+import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext } from '@tunai/client/signature';
+
+const binPath = new URL('../bin/tunai.js', import.meta.url).pathname;
+/** Enough connections to keep both cores busy without measuring queueing alone. */
+const connections = 32;
+const durationSeconds = Number(process.env.BENCH_SECONDS ?? 8);
+const signedRequestCount = Number(process.env.BENCH_SIGNED_REQUESTS ?? 40_000);
+
+interface Figure {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}
+
+async function waitForHealth(baseUrl: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      const res = await fetch(`${baseUrl}/health`);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not become healthy');
+}
+
+async function load(name: string, options: autocannon.Options): Promise<Figure> {
+  const settings: autocannon.Options = { connections, ...options };
+  if (settings.amount === undefined && settings.duration === undefined) settings.duration = durationSeconds;
+  const result = await autocannon(settings);
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+function row(figure: Figure, floor: Figure): string {
+  const ratio = figure.requestsPerSecond / floor.requestsPerSecond;
+  return [
+    figure.name.padEnd(34),
+    figure.requestsPerSecond.toFixed(0).padStart(9),
+    figure.p50Ms.toFixed(1).padStart(7),
+    figure.p99Ms.toFixed(1).padStart(7),
+    floor.requestsPerSecond.toFixed(0).padStart(11),
+    `${(ratio * 100).toFixed(0)}%`.padStart(7),
+    figure.non2xx + figure.errors > 0 ? `  (non-2xx ${figure.non2xx}, errors ${figure.errors})` : '',
+  ].join(' ');
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tunai-bench-'));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const credentials = JSON.parse(
+    execFileSync(process.execPath, [binPath, 'init', '--data', dataDir, '--base-url', baseUrl, '--json'], { encoding: 'utf8' }),
+  ) as { clientId: string; clientSecret: string; privateKey: string };
+  const server: ChildProcess = spawn(process.execPath, [binPath, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
+    env: { ...process.env, LOG_LEVEL: 'warn', TUNAI_PUBLIC_URL: baseUrl },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    await waitForHealth(baseUrl);
+    const basic = `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`;
+    const tokenBody = JSON.stringify({ grantType: 'client_credentials' });
+    const tokenRes = await fetch(`${baseUrl}/v1/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' },
+      body: tokenBody,
+    });
+    const { accessToken } = (await tokenRes.json()) as { accessToken: string };
+
+    // Signatures are made before the run so the load generator does not compete with the server for RSA work.
+    process.stdout.write(`pre-signing ${signedRequestCount} requests … `);
+    const privateKey = parsePrivateKey(credentials.privateKey);
+    const requestUrl = `${baseUrl}/v3/merchant`;
+    const signedHeaders: Record<string, string>[] = [];
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    for (let i = 0; i < signedRequestCount; i++) {
+      const nonceStr = generateNonce();
+      const plaintext = buildPlaintext({ method: 'get', nonceStr, requestUrl, signType: 'sha256', timestamp });
+      signedHeaders.push({
+        authorization: `Bearer ${accessToken}`,
+        'x-signature': `sha256 ${signPlaintext(plaintext, privateKey)}`,
+        'x-nonce-str': nonceStr,
+        'x-timestamp': timestamp,
+      });
+    }
+    process.stdout.write('done\n');
+
+    await load('warm-up', { url: `${baseUrl}/health/live`, duration: 2 });
+    const floor = await load('floor: GET /health/live', { url: `${baseUrl}/health/live` });
+    let next = 0;
+    const signedGet = await load('signed GET /v3/merchant', {
+      url: baseUrl,
+      amount: signedRequestCount,
+      requests: [
+        {
+          method: 'GET',
+          path: '/v3/merchant',
+          setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...signedHeaders[next++ % signedHeaders.length] } }),
+        },
+      ],
+    });
+    const tokens = await load('POST /v1/token client_credentials', {
+      url: `${baseUrl}/v1/token`,
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' },
+      body: tokenBody,
+    });
+    const floorAgain = await load('floor (again)', { url: `${baseUrl}/health/live` });
+    const floorMean: Figure = { ...floor, requestsPerSecond: (floor.requestsPerSecond + floorAgain.requestsPerSecond) / 2 };
+
+    console.log(`\ntunai bench — ${connections} connections, ${durationSeconds} s runs, SQLite, one server process, Node ${process.version}`);
+    console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)}`);
+    console.log(row(floor, floorMean));
+    console.log(row(signedGet, floorMean));
+    console.log(row(tokens, floorMean));
+    console.log('\ntargets: signed GET ≥ 50% of floor; client_credentials ≥ 1,500 tokens/s');
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
