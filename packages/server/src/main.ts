@@ -30,7 +30,12 @@ export function databaseTarget(config: Pick<Config, 'dataDir' | 'databaseUrl'>):
 /** Opens the database and brings its schema up to date (migrations run on every start). */
 export async function openStorage(target: DatabaseTarget): Promise<OpenedStorage> {
   const { db, dialect } = openDatabase(target);
-  await migrateToLatest(db, dialect);
+  try {
+    await migrateToLatest(db, dialect);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   const storage = createStorage(db, dialect, () => db.destroy());
   return { storage, ping: async () => void (await sql`select 1`.execute(db)) };
 }

@@ -27,7 +27,8 @@ export const Store = Type.Object({
 });
 export type Store = Static<typeof Store>;
 
-const text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+/** Required text must hold something other than white space. */
+const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' });
 const digits = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '^[0-9]+$' });
 
 const storeFields = {

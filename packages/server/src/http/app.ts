@@ -1,5 +1,5 @@
 // The Fastify application: hook order stated once, routes registered, errors mapped to RM's envelope.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { errorMessages, type ErrorBody } from '@tunai/client/contract';
 import type { OAuthService, OpenApiGuard } from '../app/auth-ports.js';
@@ -50,6 +50,14 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     // One summary line per request (our onResponse hook) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Refusals Fastify makes before routing (bad percent-encoding, over-long parameters) get RM's envelope too.
+    frameworkErrors: (error, _request, reply) => {
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        // No id is that long, so nothing can be found under it.
+        return void (reply as FastifyReply).code(404).send(errorBody('API_ENDPOINT_NOT_FOUND', 'The api endpoint does not exist'));
+      }
+      void (reply as FastifyReply).code(error.statusCode ?? 400).send(errorBody('INVALID_REQUEST', `Invalid request: ${error.message}`));
+    },
   });
   const routes = new RouteTable();
 

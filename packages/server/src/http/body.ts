@@ -3,7 +3,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { CatalogError } from '../lib/catalog-error.js';
 
-export type ParsedJson = { kind: 'none' } | { kind: 'json'; value: unknown } | { kind: 'malformed'; reason: string };
+export type ParsedJson =
+  | { kind: 'none' }
+  | { kind: 'json'; value: unknown }
+  | { kind: 'malformed'; reason: string }
+  | { kind: 'forbidden'; reason: string; value: unknown };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,11 +29,17 @@ function isJsonContentType(contentType: string | undefined): boolean {
   return essence === 'application/json' || essence === 'text/json' || essence.endsWith('+json') || essence === '';
 }
 
+/** NUL has no meaning in any RM field and PostgreSQL text cannot hold it: refuse it at the edge. */
+const nulCharacter = /\u0000|\\u0000/;
+
 function parseJson(raw: string): ParsedJson {
   if (raw.trim().length === 0) return { kind: 'none' };
   try {
     // Refuse __proto__/constructor keys: they have no place in an RM payload and poison objects.
-    return { kind: 'json', value: secureJson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' }) };
+    const value: unknown = secureJson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' });
+    // Still parsed, so the signature check sees the body the client signed; refused at validation.
+    if (nulCharacter.test(raw)) return { kind: 'forbidden', reason: 'NUL characters are not allowed in the body', value };
+    return { kind: 'json', value };
   } catch (error) {
     return { kind: 'malformed', reason: error instanceof Error ? error.message : 'not JSON' };
   }
@@ -45,10 +55,14 @@ function readStream(request: FastifyRequest, limitBytes: number): Promise<string
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let receivedBytes = 0;
+    let refused = false;
     request.raw.on('data', (chunk: Buffer) => {
+      if (refused) return;
       receivedBytes += chunk.length;
       if (receivedBytes > limitBytes) {
-        request.raw.destroy();
+        // Keep draining (not destroying) the socket so the client still receives the 413.
+        refused = true;
+        chunks.length = 0;
         reject(new CatalogError('INVALID_REQUEST', `Request body exceeds ${limitBytes} bytes`, { httpStatus: 413 }));
         return;
       }
@@ -68,6 +82,7 @@ export function registerBodyHandling(server: FastifyInstance, bodyLimitBytes: nu
   server.decorateRequest('json', null as never);
 
   server.addHook('preValidation', async (request) => {
+    if (/%00/.test(request.raw.url ?? '')) throw new CatalogError('INVALID_REQUEST', 'Invalid request: NUL characters are not allowed in the URL');
     let received: ReceivedBody | undefined = request.body as ReceivedBody | undefined;
     if (received === undefined && (request.method === 'GET' || request.method === 'HEAD') && hasBody(request)) {
       received = { raw: await readStream(request, bodyLimitBytes), contentType: request.headers['content-type'] };
@@ -99,5 +114,6 @@ export function jsonBody(request: FastifyRequest): unknown {
   if (request.json.kind === 'malformed') {
     throw new CatalogError('INVALID_REQUEST', `Malformed JSON body: ${request.json.reason}`);
   }
+  if (request.json.kind === 'forbidden') throw new CatalogError('VALIDATION_ERROR', `Validations error: ${request.json.reason}`);
   return request.json.kind === 'json' ? request.json.value : undefined;
 }

@@ -40,7 +40,7 @@ export function openApiRoute(ctx: OpenApiContext, options: OpenApiRouteOptions):
         {
           method: request.method,
           rawBody: request.rawBody,
-          parsedBody: request.json.kind === 'json' ? request.json.value : undefined,
+          parsedBody: request.json.kind === 'json' || request.json.kind === 'forbidden' ? request.json.value : undefined,
           signatureHeader: header(request, 'x-signature'),
           nonceHeader: header(request, 'x-nonce-str'),
           timestampHeader: header(request, 'x-timestamp'),

@@ -1,6 +1,7 @@
 // Routes: GET /v3/stores, POST /v3/store, GET/PATCH/DELETE /v3/store/:storeId.
 import { CreateStoreRequest, ListQuery, UpdateStoreRequest } from '@tunai/client/contract';
 import { createStore } from '../../app/create-store.js';
+import { CatalogError } from '../../lib/catalog-error.js';
 import { deleteStore } from '../../app/delete-store.js';
 import type { AppDeps } from '../../app/deps.js';
 import { getStore } from '../../app/get-store.js';
@@ -13,11 +14,14 @@ import { openApiRoute, type OpenApiContext } from '../open-api.js';
 import { presentStore } from '../presenters.js';
 import { validate } from '../validate.js';
 
-/** Store ids are 19-digit numbers; anything else cannot name a store. */
+/** Store ids are numeric strings; anything else cannot name a store, so it is not looked up at all. */
 function storeIdParam(params: unknown): string {
   const storeId = (params as { storeId?: string }).storeId ?? '';
+  if (!/^[0-9]{1,24}$/.test(storeId)) throw new CatalogError('STORE_NOT_FOUND');
   return storeId;
 }
+
+const storeFieldNames = new Set(Object.keys(CreateStoreRequest.properties));
 
 export function registerStoreRoutes(ctx: OpenApiContext, deps: AppDeps): void {
   openApiRoute(ctx, {
@@ -65,6 +69,9 @@ export function registerStoreRoutes(ctx: OpenApiContext, deps: AppDeps): void {
     signature: 'when-present',
     handler: async (request, auth) => {
       const input = validate(UpdateStoreRequest, jsonBody(request));
+      if (!Object.keys(input).some((key) => storeFieldNames.has(key))) {
+        throw new CatalogError('VALIDATION_ERROR', 'Validations error: body must contain at least one store field');
+      }
       return itemEnvelope(presentStore(await updateStore(deps, auth.principal, storeIdParam(request.params), input)));
     },
   });
