@@ -196,13 +196,13 @@ export interface Storage {
   };
   refreshTokens: {
     insert(token: RefreshTokenRecord): Promise<void>;
-    /** Marks the token used if it was unused, unrevoked and unexpired at `nowMs`. */
-    consume(tokenHash: string, nowMs: number): Promise<ConsumeResult<RefreshTokenRecord>>;
+    /** Marks the client's token used if it was unused, unrevoked and unexpired at `nowMs`; another client's is 'missing'. */
+    consume(tokenHash: string, clientId: string, nowMs: number): Promise<ConsumeResult<RefreshTokenRecord>>;
     revokeFamily(familyId: string, nowMs: number): Promise<void>;
   };
   authorizationCodes: {
     insert(code: AuthorizationCodeRecord): Promise<void>;
-    consume(codeHash: string, nowMs: number): Promise<ConsumeResult<AuthorizationCodeRecord>>;
+    consume(codeHash: string, clientId: string, nowMs: number): Promise<ConsumeResult<AuthorizationCodeRecord>>;
   };
   nonces: {
     /** Records a nonce for the client; false when the same client already used it and it has not expired. */

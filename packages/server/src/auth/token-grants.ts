@@ -32,12 +32,36 @@ interface Grant {
   familyId: string;
 }
 
-export async function grantToken(deps: TokenGrantDeps, app: ClientAppRecord, body: TokenRequestBody): Promise<TokenResponse> {
-  if (!isGrantType(body.grantType)) {
-    throw new CatalogError('UNSUPPORTED_GRANT_TYPE', `Unsupported grant type "${body.grantType}"; use client_credentials, refresh_token or authorization_code`);
+/** Raised inside the rotation transaction so the revocation can run after its rollback. */
+class RefreshTokenReused extends Error {
+  constructor(readonly familyId: string) {
+    super('refresh token reused');
   }
-  const grant = await resolveGrant(deps, app, body.grantType, body);
-  return issueTokenPair(deps, app, grant);
+}
+
+export async function grantToken(deps: TokenGrantDeps, app: ClientAppRecord, body: TokenRequestBody): Promise<TokenResponse> {
+  const grantType = body.grantType;
+  if (!isGrantType(grantType)) {
+    throw new CatalogError('UNSUPPORTED_GRANT_TYPE', `Unsupported grant type "${grantType}"; use client_credentials, refresh_token or authorization_code`);
+  }
+  const refreshToken = deps.ids.refreshToken();
+  let grant: Grant;
+  try {
+    // Spending the presented credential and storing its successor commit together: a racing reuse then
+    // either waits for the successor (and revokes it with the family) or finds nothing to spend.
+    grant = await deps.storage.transaction(async (storage) => {
+      const txDeps = { ...deps, storage };
+      const resolved = await resolveGrant(txDeps, app, grantType, body);
+      await storeRefreshToken(txDeps, app, resolved, refreshToken);
+      return resolved;
+    });
+  } catch (error) {
+    if (!(error instanceof RefreshTokenReused)) throw error;
+    // A rotated token presented again means it leaked: revoke every token descended from it.
+    await deps.storage.refreshTokens.revokeFamily(error.familyId, deps.clock.nowMs());
+    throw new CatalogError('INVALID_GRANT', 'Refresh token was already used or revoked');
+  }
+  return tokenResponse(deps, app, grant, refreshToken);
 }
 
 async function resolveGrant(deps: TokenGrantDeps, app: ClientAppRecord, grantType: GrantType, body: TokenRequestBody): Promise<Grant> {
@@ -47,13 +71,10 @@ async function resolveGrant(deps: TokenGrantDeps, app: ClientAppRecord, grantTyp
       return { merchantId: app.merchantId, userId: app.userId, scopes: [...app.scopes], familyId: deps.ids.tokenId() };
     case 'refresh_token': {
       if (!body.refreshToken) throw new CatalogError('INVALID_REQUEST', 'refreshToken is required for grantType refresh_token');
-      const result = await deps.storage.refreshTokens.consume(sha256Hex(body.refreshToken), nowMs);
-      if (result.kind === 'already-used') {
-        // A rotated token presented again means it leaked: revoke every token descended from it.
-        await deps.storage.refreshTokens.revokeFamily(result.record.familyId, nowMs);
-        throw new CatalogError('INVALID_GRANT', 'Refresh token was already used or revoked');
-      }
-      if (result.kind === 'missing' || result.record.clientId !== app.clientId) {
+      // Only the app the token was issued to can spend it (RFC 6749 §6); another app's attempt changes nothing.
+      const result = await deps.storage.refreshTokens.consume(sha256Hex(body.refreshToken), app.clientId, nowMs);
+      if (result.kind === 'already-used') throw new RefreshTokenReused(result.record.familyId);
+      if (result.kind === 'missing') {
         throw new CatalogError('INVALID_GRANT', 'Refresh token is invalid or expired');
       }
       const record = result.record;
@@ -64,8 +85,8 @@ async function resolveGrant(deps: TokenGrantDeps, app: ClientAppRecord, grantTyp
     case 'authorization_code': {
       if (!body.code) throw new CatalogError('INVALID_REQUEST', 'code is required for grantType authorization_code');
       if (!body.redirectUri) throw new CatalogError('INVALID_REQUEST', 'redirectUri is required for grantType authorization_code');
-      const result = await deps.storage.authorizationCodes.consume(sha256Hex(body.code), nowMs);
-      if (result.kind !== 'consumed' || result.record.clientId !== app.clientId) {
+      const result = await deps.storage.authorizationCodes.consume(sha256Hex(body.code), app.clientId, nowMs);
+      if (result.kind !== 'consumed') {
         throw new CatalogError('INVALID_CODE', 'Authorization code is invalid, expired or already used');
       }
       if (result.record.redirectUri !== body.redirectUri) {
@@ -77,14 +98,8 @@ async function resolveGrant(deps: TokenGrantDeps, app: ClientAppRecord, grantTyp
   }
 }
 
-async function issueTokenPair(deps: TokenGrantDeps, app: ClientAppRecord, grant: Grant): Promise<TokenResponse> {
-  const { accessTokenTtlSeconds, refreshTokenTtlSeconds } = deps.lifetimes;
+async function storeRefreshToken(deps: TokenGrantDeps, app: ClientAppRecord, grant: Grant, refreshToken: string): Promise<void> {
   const nowMs = deps.clock.nowMs();
-  const refreshToken = deps.ids.refreshToken();
-  const accessToken = await deps.tokens.issue(
-    { clientId: app.clientId, merchantId: grant.merchantId, userId: grant.userId, scopes: grant.scopes },
-    accessTokenTtlSeconds,
-  );
   await deps.storage.refreshTokens.insert({
     tokenHash: sha256Hex(refreshToken),
     familyId: grant.familyId,
@@ -92,11 +107,20 @@ async function issueTokenPair(deps: TokenGrantDeps, app: ClientAppRecord, grant:
     merchantId: grant.merchantId,
     userId: grant.userId,
     scopes: grant.scopes,
-    expiresAtMs: nowMs + refreshTokenTtlSeconds * 1000,
+    expiresAtMs: nowMs + deps.lifetimes.refreshTokenTtlSeconds * 1000,
     createdAtMs: nowMs,
     usedAtMs: null,
     revokedAtMs: null,
   });
+}
+
+/** The access token is signed after the commit: no database lock is held during RSA work. */
+async function tokenResponse(deps: TokenGrantDeps, app: ClientAppRecord, grant: Grant, refreshToken: string): Promise<TokenResponse> {
+  const { accessTokenTtlSeconds, refreshTokenTtlSeconds } = deps.lifetimes;
+  const accessToken = await deps.tokens.issue(
+    { clientId: app.clientId, merchantId: grant.merchantId, userId: grant.userId, scopes: grant.scopes },
+    accessTokenTtlSeconds,
+  );
   return {
     accessToken,
     tokenType: 'Bearer',

@@ -426,17 +426,23 @@ export function createStorage(
           })
           .execute();
       },
-      async consume(tokenHash, nowMs): Promise<ConsumeResult<RefreshTokenRecord>> {
+      async consume(tokenHash, clientId, nowMs): Promise<ConsumeResult<RefreshTokenRecord>> {
         // One conditional update decides the race: of two concurrent refreshes only one sees a row change.
         const result = await db
           .updateTable('refresh_tokens')
           .set({ used_at_ms: nowMs })
           .where('token_hash', '=', tokenHash)
+          .where('client_id', '=', clientId)
           .where('used_at_ms', 'is', null)
           .where('revoked_at_ms', 'is', null)
           .where('expires_at_ms', '>', nowMs)
           .executeTakeFirst();
-        const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+        const row = await db
+          .selectFrom('refresh_tokens')
+          .selectAll()
+          .where('token_hash', '=', tokenHash)
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
         if (!row) return { kind: 'missing' };
         const record = refreshTokenFromRow(row);
         if (affected(result) === 1) return { kind: 'consumed', record };
@@ -469,15 +475,21 @@ export function createStorage(
           })
           .execute();
       },
-      async consume(codeHash, nowMs): Promise<ConsumeResult<AuthorizationCodeRecord>> {
+      async consume(codeHash, clientId, nowMs): Promise<ConsumeResult<AuthorizationCodeRecord>> {
         const result = await db
           .updateTable('authorization_codes')
           .set({ used_at_ms: nowMs })
           .where('code_hash', '=', codeHash)
+          .where('client_id', '=', clientId)
           .where('used_at_ms', 'is', null)
           .where('expires_at_ms', '>', nowMs)
           .executeTakeFirst();
-        const row = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+        const row = await db
+          .selectFrom('authorization_codes')
+          .selectAll()
+          .where('code_hash', '=', codeHash)
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
         if (!row) return { kind: 'missing' };
         const record = authorizationCodeFromRow(row);
         if (affected(result) === 1) return { kind: 'consumed', record };

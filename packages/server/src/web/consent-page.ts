@@ -45,6 +45,10 @@ async function renderError(reply: FastifyReply, error: unknown): Promise<Fastify
 export function registerConsentPages(server: FastifyInstance, oauth: OAuthService): void {
   server.get('/authorize', async (request, reply) => {
     try {
+      // RFC 6749 §3.1: parameters must not repeat (a repeated one arrives as an array).
+      for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) {
+        if (typeof value !== 'string') throw new CatalogError('INVALID_REQUEST', `${name} must be given exactly once`);
+      }
       const view = await oauth.prepareConsent(request.query as AuthorizeQuery);
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(consentHtml(view));
     } catch (error) {
