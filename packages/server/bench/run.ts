@@ -54,7 +54,8 @@ async function load(name: string, options: autocannon.Options): Promise<Figure> 
   const result = await autocannon(settings);
   return {
     name,
-    requestsPerSecond: result.requests.average,
+    // total / elapsed, not autocannon's per-second average (which a fixed-amount run's partial last second skews).
+    requestsPerSecond: result.requests.total / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,

@@ -13,6 +13,7 @@ import { createIds, type Ids } from './lib/ids.js';
 import { createLogger } from './lib/logger.js';
 import { limits } from '@tunai/client/contract';
 import { migrateToLatest, openDatabase, type DatabaseTarget } from './store/database.js';
+import { SqliteNonceBatcher } from './store/nonce-batcher.js';
 import { createStorage } from './store/storage.js';
 import { registerConsentPages } from './web/consent-page.js';
 
@@ -29,14 +30,14 @@ export function databaseTarget(config: Pick<Config, 'dataDir' | 'databaseUrl'>):
 
 /** Opens the database and brings its schema up to date (migrations run on every start). */
 export async function openStorage(target: DatabaseTarget): Promise<OpenedStorage> {
-  const { db, dialect } = openDatabase(target);
+  const { db, dialect, sqlite } = openDatabase(target);
   try {
     await migrateToLatest(db, dialect);
   } catch (error) {
     await db.destroy();
     throw error;
   }
-  const storage = createStorage(db, dialect, () => db.destroy());
+  const storage = createStorage(db, dialect, () => db.destroy(), sqlite ? new SqliteNonceBatcher(db, sqlite) : undefined);
   return { storage, ping: async () => void (await sql`select 1`.execute(db)) };
 }
 

@@ -67,6 +67,8 @@ export type DatabaseTarget = { kind: 'sqlite'; filePath: string } | { kind: 'pos
 export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: 'sqlite' | 'postgres';
+  /** The raw handle, for the few writes that batch below Kysely (SQLite only). */
+  sqlite?: BetterSqlite3.Database;
 }
 
 export function openDatabase(target: DatabaseTarget): OpenedDatabase {
@@ -79,7 +81,7 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { db, dialect: 'sqlite' };
+    return { db, dialect: 'sqlite', sqlite };
   }
   const pool = new pg.Pool({
     connectionString: target.url,

@@ -24,6 +24,7 @@ import type {
   UsersTable,
 } from './schema.js';
 import type { Selectable } from 'kysely';
+import type { SqliteNonceBatcher } from './nonce-batcher.js';
 
 const flag = (value: boolean): number => (value ? 1 : 0);
 const scopesToText = (scopes: readonly Scope[]): string => scopes.join(',');
@@ -156,6 +157,7 @@ export function createStorage(
   db: Kysely<Database> | Transaction<Database>,
   dialect: 'sqlite' | 'postgres',
   closeDb: () => Promise<void>,
+  nonceBatcher?: SqliteNonceBatcher,
 ): Storage {
   const inTransaction = db.isTransaction;
   const storage: Storage = {
@@ -499,6 +501,7 @@ export function createStorage(
     },
     nonces: {
       async claim(clientId, nonce, nowMs, expiresAtMs) {
+        if (nonceBatcher && !inTransaction) return nonceBatcher.claim(clientId, nonce, nowMs, expiresAtMs);
         // Insert, or take over a row whose window has passed; a live duplicate changes nothing.
         const result = await db
           .insertInto('request_nonces')
