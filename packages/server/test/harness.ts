@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import pg from 'pg';
 import { TunaiClient, type TunaiClientOptions } from '@tunai/client';
 import { allScopes, type Scope } from '@tunai/client/contract';
@@ -151,4 +152,42 @@ export async function createDeveloper(server: TestServer, options: DeveloperOpti
     client: clientWith({}),
     clientWith,
   };
+}
+
+/** A response read by rawRequest: status, headers, text and the parsed JSON when it parses. */
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: any;
+}
+
+/** node:http with an explicit content-length, so GET and DELETE can carry bodies (fetch cannot) and nothing is added. */
+export function rawRequest(baseUrl: string, method: string, target: string, headers: Record<string, string>, body?: string | Buffer): Promise<RawResponse> {
+  const url = new URL(baseUrl);
+  const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const allHeaders: Record<string, string> = {
+    ...(payload === undefined ? {} : { 'content-length': String(payload.length) }),
+    ...headers,
+  };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path: target, headers: allHeaders }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
 }

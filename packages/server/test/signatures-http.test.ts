@@ -3,53 +3,29 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { CreateStoreRequest } from '@tunai/client/contract';
 import { buildPlaintext, canonicalJson, dataBase64, generateNonce, parsePrivateKey, signPlaintext, utf8Base64 } from '@tunai/client/signature';
 import { createIds } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
 import { generateRsaKeyPairPem } from '../src/lib/rsa-keys.js';
 import { openStorage, startServer, type RunningServer } from '../src/main.js';
-import { createDeveloper, forEachDialect, freshDatabase, startTestServer, type Developer, type TestServer } from './harness.js';
+import {
+  createDeveloper,
+  forEachDialect,
+  freshDatabase,
+  rawRequest,
+  startTestServer,
+  type Developer,
+  type RawResponse,
+  type TestServer,
+} from './harness.js';
 
 // ---------------------------------------------------------------- raw HTTP and signing helpers
 
-interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
 
-/** node:http with an explicit content-length, so GET and DELETE can carry bodies exactly as the Go SDK sends them. */
+/** Raw HTTP with a JSON content type whenever a body is sent, as every RM SDK does. */
 function send(baseUrl: string, method: string, target: string, headers: Record<string, string>, body?: string): Promise<RawResponse> {
-  const url = new URL(baseUrl);
-  const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
-  const allHeaders: Record<string, string> = {
-    ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(payload.length) }),
-    ...headers,
-  };
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path: target, headers: allHeaders }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+  return rawRequest(baseUrl, method, target, body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body);
 }
 
 interface SignParts {

@@ -2,47 +2,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { limits } from '@tunai/client/contract';
-import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type RawResponse, type TestServer } from './harness.js';
 
-interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
 
 /** node:http with an explicit content-length and no defaults added, so odd bodies, types and paths reach the server as written. */
-function send(baseUrl: string, method: string, target: string, headers: Record<string, string>, body?: string | Buffer): Promise<RawResponse> {
-  const url = new URL(baseUrl);
-  const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const allHeaders: Record<string, string> = {
-    ...(payload === undefined ? {} : { 'content-length': String(payload.length) }),
-    ...headers,
-  };
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path: target, headers: allHeaders }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
-}
+const send = rawRequest;
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
