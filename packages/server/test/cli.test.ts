@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RmApiError, TunaiClient } from '@tunai/client';
+import type { Credentials } from '../src/cli/main.js';
 import { forEachDialect, freshDatabase, testKeyPair, type FreshDatabase } from './harness.js';
 
 const execFileAsync = promisify(execFile);
@@ -48,17 +49,7 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-interface InitOutput {
-  merchantId: string;
-  storeId: string;
-  userId: string;
-  clientId: string;
-  clientSecret: string;
-  privateKey: string;
-  publicKey: string;
-  serverPublicKey: string;
-  baseUrl: string;
-}
+type InitOutput = Credentials;
 
 forEachDialect('tunai CLI', (dialect) => {
   let database: FreshDatabase;

@@ -7,7 +7,7 @@ import { describe } from 'node:test';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import pg from 'pg';
 import { TunaiClient, type TunaiClientOptions } from '@tunai/client';
-import { allScopes, type Scope } from '@tunai/client/contract';
+import { allScopes, type CreateStoreRequest, type Scope } from '@tunai/client/contract';
 import { createClientApp } from '../src/app/create-client-app.js';
 import { createMerchant, type CreatedMerchant } from '../src/app/create-merchant.js';
 import { ManualClock } from '../src/lib/clock.js';
@@ -190,4 +190,18 @@ export function rawRequest(baseUrl: string, method: string, target: string, head
     if (payload !== undefined) req.write(payload);
     req.end();
   });
+}
+
+/** A valid store create body (every required field), named as the test needs. */
+export function storeInput(name: string): CreateStoreRequest {
+  return {
+    name,
+    addressLine1: 'No 1, Jalan Test',
+    postCode: '50000',
+    city: 'Kuala Lumpur',
+    state: 'Wilayah Persekutuan',
+    country: 'Malaysia',
+    countryCode: '60',
+    phoneNumber: '123456789',
+  };
 }

@@ -226,16 +226,16 @@ forEachDialect('POST /v1/token', (dialect) => {
       }
     });
 
-    test('missing or non-string grantType → 400 VALIDATION_ERROR', async () => {
-      assertTokenError(await grant(server, dev, {}), 400, 'VALIDATION_ERROR');
-      assertTokenError(await grant(server, dev, { grant_type: 'client_credentials' }), 400, 'VALIDATION_ERROR');
-      assertTokenError(await grant(server, dev, { grantType: 1 }), 400, 'VALIDATION_ERROR');
-      assertTokenError(await grant(server, dev, { grantType: null }), 400, 'VALIDATION_ERROR');
+    test('missing or non-string grantType → 400 INVALID_REQUEST (the OAuth table\'s InvalidRequest)', async () => {
+      assertTokenError(await grant(server, dev, {}), 400, 'INVALID_REQUEST');
+      assertTokenError(await grant(server, dev, { grant_type: 'client_credentials' }), 400, 'INVALID_REQUEST');
+      assertTokenError(await grant(server, dev, { grantType: 1 }), 400, 'INVALID_REQUEST');
+      assertTokenError(await grant(server, dev, { grantType: null }), 400, 'INVALID_REQUEST');
     });
 
-    test('no body at all → 400 VALIDATION_ERROR', async () => {
+    test('no body at all → 400 INVALID_REQUEST', async () => {
       const res = await postToken(server, { authorization: basic(dev.clientId, dev.clientSecret), body: '' });
-      assertTokenError(res, 400, 'VALIDATION_ERROR');
+      assertTokenError(res, 400, 'INVALID_REQUEST');
     });
 
     test('malformed JSON → 400 INVALID_REQUEST', async () => {

@@ -3,7 +3,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import type { CreateStoreRequest } from '@tunai/client/contract';
 import { buildPlaintext, canonicalJson, dataBase64, generateNonce, parsePrivateKey, signPlaintext, utf8Base64 } from '@tunai/client/signature';
 import { createIds } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
@@ -14,6 +13,7 @@ import {
   forEachDialect,
   freshDatabase,
   rawRequest,
+  storeInput,
   startTestServer,
   type Developer,
   type RawResponse,
@@ -99,18 +99,6 @@ function alignClockToSecond(server: TestServer): void {
   if (rest !== 0) server.clock.advanceMs(1000 - rest);
 }
 
-function storeBody(name: string): CreateStoreRequest {
-  return {
-    name,
-    addressLine1: 'No 1, Jalan Test',
-    postCode: '50000',
-    city: 'Kuala Lumpur',
-    state: 'Wilayah Persekutuan',
-    country: 'Malaysia',
-    countryCode: '60',
-    phoneNumber: '123456789',
-  };
-}
 
 /** js `sortObject`: every object's keys sorted, but objects inside arrays copied as they are. */
 function jsSortObject(value: unknown): unknown {
@@ -201,7 +189,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
 
   describe('each official SDK style is accepted', () => {
     test('Go form: sorted, \\u003c-escaped data, seconds timestamp, 32-letter nonce, struct-order wire body', async () => {
-      const body = { ...storeBody('Go <Kedai> & Co'), geoLocation: { longitude: 101.7, latitude: 3.1 } };
+      const body = { ...storeInput('Go <Kedai> & Co'), geoLocation: { longitude: 101.7, latitude: 3.1 } };
       const { res } = await signedSend({ method: 'POST', target: '/v3/store', wireBody: JSON.stringify(body), data: dataBase64(body) });
       assertOk(res);
       assert.equal(res.json.item.name, 'Go <Kedai> & Co');
@@ -209,7 +197,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test('JS SDK: millisecond timestamp, 64-hex nonce, objects inside arrays left unsorted', async () => {
-      const body = { ...storeBody('JS <Kedai> & Co'), tags: [{ z: 1, a: 2 }], order: { z: 'last', a: 'first' } };
+      const body = { ...storeInput('JS <Kedai> & Co'), tags: [{ z: 1, a: 2 }], order: { z: 'last', a: 'first' } };
       const signedJson = canonicalJson(body, 'unsortedArrays');
       assert.notEqual(signedJson, canonicalJson(body, 'go'), 'precondition: js form differs from go form');
       assert.ok(signedJson.includes('\\u003cKedai\\u003e \\u0026 Co'));
@@ -241,7 +229,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
 
     test("PHP SDK: uppercase \\u003C, \\u0027 for ', sorted inside arrays, unsorted default-json_encode wire body", async () => {
       const name = "A<B> & C's 服务费";
-      const body = { ...storeBody(name), addressLine2: 'Lot 5/6', tags: [{ z: 1, a: 2 }] };
+      const body = { ...storeInput(name), addressLine2: 'Lot 5/6', tags: [{ z: 1, a: 2 }] };
       const signedJson = canonicalJson(body, 'php');
       assert.ok(signedJson.includes("A\\u003CB\\u003E \\u0026 C\\u0027s 服务费"), signedJson);
       assert.notEqual(signedJson, canonicalJson(body, 'go'));
@@ -261,7 +249,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
 
     test('Python SDK: float-seconds timestamp, ensure_ascii \\uXXXX, raw <>&, arrays unsorted, 64-hex nonce', async () => {
       const name = "A<B> & C's 服务费 py";
-      const body = { ...storeBody(name), tags: [{ z: 1, a: 2 }] };
+      const body = { ...storeInput(name), tags: [{ z: 1, a: 2 }] };
       const signedJson = canonicalJson(body, 'python');
       assert.ok(signedJson.includes('A<B> & C\'s \\u670d\\u52a1\\u8d39 py'), signedJson);
       const timestamp = pythonTs(server);
@@ -275,7 +263,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
 
     test('Kotlin/Java: sorted data without HTML escaping (POST /v3/store, array-free body)', async () => {
       const name = "A<B> & C's 服务费 kt";
-      const body = { ...storeBody(name), geoLocation: { longitude: 100.5, latitude: 5.4 } };
+      const body = { ...storeInput(name), geoLocation: { longitude: 100.5, latitude: 5.4 } };
       const signedJson = canonicalJson(body, 'noHtmlEscape');
       assert.ok(signedJson.includes(`"name":"${name}"`));
       assert.notEqual(signedJson, JSON.stringify(body), 'precondition: the wire order differs from the signed order');
@@ -286,7 +274,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test('Kotlin/Java: PATCH /v3/store/:id signed without HTML escaping', async () => {
-      const created = await dev.client.stores.create(storeBody('Patch me'));
+      const created = await dev.client.stores.create(storeInput('Patch me'));
       const id = created.item.id;
       const changes = { name: "A<B> & C's 服务费 patched", city: 'Ipoh' };
       const signedJson = canonicalJson(changes, 'noHtmlEscape');
@@ -395,7 +383,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test('DELETE /v3/store/:id signed with method=get (js deleteStore bug) is accepted and deletes', async () => {
-      const created = await deleter.client.stores.create(storeBody('Delete via js'));
+      const created = await deleter.client.stores.create(storeInput('Delete via js'));
       const id = created.item.id;
       const { res, signed } = await signedSend({ who: deleter, method: 'DELETE', target: `/v3/store/${id}`, signMethod: 'get', timestamp: millisTs(server), nonce: hexNonce() });
       assert.ok(signed.plaintext.startsWith('method=get&'));
@@ -405,7 +393,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test('DELETE /v3/store/:id with body {} signed without data (go) is accepted', async () => {
-      const created = await deleter.client.stores.create(storeBody('Delete with {}'));
+      const created = await deleter.client.stores.create(storeInput('Delete with {}'));
       const id = created.item.id;
       const { res } = await signedSend({ who: deleter, method: 'DELETE', target: `/v3/store/${id}`, wireBody: '{}', data: undefined });
       assert.equal(res.status, 200, res.text);
@@ -414,7 +402,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test('DELETE /v3/store/:id with body {} signed as data=e30= (js/kt) is accepted', async () => {
-      const created = await deleter.client.stores.create(storeBody('Delete with e30'));
+      const created = await deleter.client.stores.create(storeInput('Delete with e30'));
       const id = created.item.id;
       const { res } = await signedSend({ who: deleter, method: 'DELETE', target: `/v3/store/${id}`, wireBody: '{}', data: 'e30=' });
       assert.equal(res.status, 200, res.text);
@@ -434,7 +422,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
       code: string,
     ): Promise<RawResponse> {
       const initial = await liveStores(server, victim);
-      const body = storeBody(name);
+      const body = storeInput(name);
       const wire = JSON.stringify(body);
       const { res } = await signedSend({ who: victim, method: 'POST', target: '/v3/store', wireBody: wire, data: dataBase64(body), ...tweak({ body, wire }) });
       assertError(res, 401, code);
@@ -458,7 +446,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test("X-Signature without the 'sha256 ' prefix → INVALID_REQUEST_SIGNATURE", async () => {
-      const body = storeBody('No prefix');
+      const body = storeInput('No prefix');
       const signed = sign({ method: 'post', requestUrl: `${SB}/v3/store`, data: dataBase64(body), timestamp: secondsTs(server), privateKeyPem: victim.privateKeyPem });
       const bare = (signed.headers['X-Signature'] ?? '').replace(/^sha256 /, '');
       const initial = await liveStores(server, victim);
@@ -468,7 +456,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test('X-Signature with signType md5 (header and plaintext) → INVALID_REQUEST_SIGNATURE', async () => {
-      const body = storeBody('Md5');
+      const body = storeInput('Md5');
       const signed = sign({ method: 'post', requestUrl: `${SB}/v3/store`, data: dataBase64(body), timestamp: secondsTs(server), privateKeyPem: victim.privateKeyPem, signType: 'md5' });
       assert.match(signed.headers['X-Signature'] ?? '', /^md5 /);
       const initial = await liveStores(server, victim);
@@ -478,7 +466,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test('replayed nonce: the identical signed request twice → 200 then 401 SPAM, one store only', async () => {
-      const body = storeBody('Replay once');
+      const body = storeInput('Replay once');
       const signed = sign({ method: 'post', requestUrl: `${SB}/v3/store`, data: dataBase64(body), timestamp: secondsTs(server), privateKeyPem: victim.privateKeyPem });
       const headers = { ...(await bearer(victim)), ...signed.headers };
       const first = await send(server.url, 'POST', '/v3/store', headers, JSON.stringify(body));
@@ -535,7 +523,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
         const { res } = await signedSend({ who: victim, method: 'GET', target: '/v3/merchant', timestamp });
         assertError(res, 401, 'INVALID_TIMESTAMP');
       }
-      const body = storeBody('No ts');
+      const body = storeInput('No ts');
       const signed = sign({ method: 'post', requestUrl: `${SB}/v3/store`, data: dataBase64(body), timestamp: secondsTs(server), privateKeyPem: victim.privateKeyPem });
       const { 'X-Timestamp': _dropped, ...withoutTimestamp } = signed.headers;
       const res = await send(server.url, 'POST', '/v3/store', { ...(await bearer(victim)), ...withoutTimestamp }, JSON.stringify(body));
@@ -543,7 +531,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     });
 
     test('missing nonce → INVALID_REQUEST_SIGNATURE, nothing written', async () => {
-      const body = storeBody('No nonce');
+      const body = storeInput('No nonce');
       const signed = sign({ method: 'post', requestUrl: `${SB}/v3/store`, data: dataBase64(body), timestamp: secondsTs(server), privateKeyPem: victim.privateKeyPem });
       const { 'X-Nonce-Str': _dropped, ...withoutNonce } = signed.headers;
       const initial = await liveStores(server, victim);
@@ -563,7 +551,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
       }
       const nonce = debug.requestHeader['X-Nonce-Str'].currentValue as string;
       const timestamp = debug.requestHeader['X-Timestamp'].currentValue as string;
-      const expectedBody = storeBody('Debug');
+      const expectedBody = storeInput('Debug');
       assert.equal(debug.preVerifyContent.step1, canonicalJson(expectedBody));
       assert.equal(debug.preVerifyContent.step2, dataBase64(expectedBody));
       const step3 = debug.preVerifyContent.step3 as string;
@@ -587,7 +575,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     test('app with requireSignature: an unsigned create writes nothing', async () => {
       const strict = await createDeveloper(server, { requireSignature: true });
       const initial = await liveStores(server, strict);
-      const res = await send(server.url, 'POST', '/v3/store', await bearer(strict), JSON.stringify(storeBody('Unsigned strict')));
+      const res = await send(server.url, 'POST', '/v3/store', await bearer(strict), JSON.stringify(storeInput('Unsigned strict')));
       assertError(res, 401, 'INVALID_REQUEST_SIGNATURE');
       assert.equal((await liveStores(server, strict)).total, initial.total);
     });
@@ -600,7 +588,7 @@ forEachDialect('request signatures over HTTP', (dialect) => {
     test('signed request from an app without a public key → 401 CLIENT_NOT_SET_PUBLIC_KEY, nothing written', async () => {
       const keyless = await createDeveloper(server, { withPublicKey: false });
       const initial = await liveStores(server, keyless);
-      const body = storeBody('Keyless');
+      const body = storeInput('Keyless');
       const { res } = await signedSend({ who: keyless, method: 'POST', target: '/v3/store', wireBody: JSON.stringify(body), data: dataBase64(body) });
       assertError(res, 401, 'CLIENT_NOT_SET_PUBLIC_KEY');
       assert.equal((await liveStores(server, keyless)).total, initial.total);

@@ -3,26 +3,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { limits } from '@tunai/client/contract';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type RawResponse, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, startTestServer, storeInput, type Developer, type RawResponse, type TestServer } from './harness.js';
 
 
 /** node:http with an explicit content-length and no defaults added, so odd bodies, types and paths reach the server as written. */
-const send = rawRequest;
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-function storeBody(name: string): Record<string, unknown> {
-  return {
-    name,
-    addressLine1: 'No 1, Jalan Test',
-    postCode: '50000',
-    city: 'Kuala Lumpur',
-    state: 'Wilayah Persekutuan',
-    country: 'Malaysia',
-    countryCode: '60',
-    phoneNumber: '123456789',
-  };
-}
 
 function assertError(res: RawResponse, status: number, code: string): void {
   assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status} ${res.text.slice(0, 300)}`);
@@ -73,7 +60,7 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
       ['POST', '/v3/payment/nothing'],
       ['GET', '/'],
     ] as const) {
-      const res = await send(server.url, method, target, auth);
+      const res = await rawRequest(server.url, method, target, auth);
       assertError(res, 404, 'API_ENDPOINT_NOT_FOUND');
       assert.deepEqual(Object.keys(res.json), ['error']);
       assert.deepEqual(Object.keys(res.json.error).sort(), ['code', 'message']);
@@ -91,7 +78,7 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
       ['POST', '/v3/merchant', ['GET']],
     ];
     for (const [method, target, allowed] of cases) {
-      const res = await send(server.url, method, target, auth);
+      const res = await rawRequest(server.url, method, target, auth);
       assertError(res, 405, 'METHOD_NOT_ALLOWED');
       const allow = (res.headers.allow ?? '').split(',').map((m) => m.trim()).filter(Boolean).sort();
       assert.deepEqual(allow, allowed, `${method} ${target}`);
@@ -101,14 +88,14 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
   test('malformed JSON on POST /v3/store → 400 INVALID_REQUEST, nothing written', async () => {
     const initial = await storeCount();
     for (const body of ['{"name":', '{name: "x"}', "{'a':1}", '{"a":1,}', 'nul', '{"a":1}{"b":2}']) {
-      assertError(await send(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, body), 400, 'INVALID_REQUEST');
+      assertError(await rawRequest(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, body), 400, 'INVALID_REQUEST');
     }
     assert.equal(await storeCount(), initial);
   });
 
   test('malformed JSON on POST /v1/token → 400 INVALID_REQUEST', async () => {
     for (const body of ['{"grantType":', 'grantType=client_credentials', '{"grantType":"client_credentials"']) {
-      const res = await send(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, body);
+      const res = await rawRequest(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, body);
       assertError(res, 400, 'INVALID_REQUEST');
       assert.equal(res.json.accessToken, undefined);
     }
@@ -126,13 +113,13 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
     assert.equal(Buffer.byteLength(atLimit), limits.requestBodyBytesMax);
     assert.equal(Buffer.byteLength(overLimit), limits.requestBodyBytesMax + 1);
 
-    const over = await send(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, overLimit);
+    const over = await rawRequest(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, overLimit);
     assertError(over, 413, 'INVALID_REQUEST');
-    const at = await send(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, atLimit);
+    const at = await rawRequest(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, atLimit);
     assertError(at, 400, 'VALIDATION_ERROR');
 
-    assertError(await send(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, overLimit), 413, 'INVALID_REQUEST');
-    assert.notEqual((await send(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, atLimit)).status, 413);
+    assertError(await rawRequest(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, overLimit), 413, 'INVALID_REQUEST');
+    assert.notEqual((await rawRequest(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, atLimit)).status, 413);
     assert.equal(await storeCount(), initial);
   });
 
@@ -141,24 +128,24 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
   test('a GET body over the limit → 413 INVALID_REQUEST (bodies on GET are read by hand)', async () => {
     const overLimit = getBodyOfBytes(limits.requestBodyBytesMax + 1);
     assert.equal(Buffer.byteLength(overLimit), limits.requestBodyBytesMax + 1);
-    const over = await send(server.url, 'GET', '/v3/merchant', { ...auth, ...JSON_TYPE }, overLimit);
+    const over = await rawRequest(server.url, 'GET', '/v3/merchant', { ...auth, ...JSON_TYPE }, overLimit);
     assertError(over, 413, 'INVALID_REQUEST');
   });
 
   test('a GET body of exactly the limit is read (not 413)', async () => {
     const atLimit = getBodyOfBytes(limits.requestBodyBytesMax);
     assert.equal(Buffer.byteLength(atLimit), limits.requestBodyBytesMax);
-    const at = await send(server.url, 'GET', '/v3/merchant', { ...auth, ...JSON_TYPE }, atLimit);
+    const at = await rawRequest(server.url, 'GET', '/v3/merchant', { ...auth, ...JSON_TYPE }, atLimit);
     assert.equal(at.status, 200, at.text.slice(0, 300));
   });
 
   test('text/plain (and form) bodies → 415 INVALID_REQUEST, nothing written', async () => {
     const initial = await storeCount();
-    const body = JSON.stringify(storeBody('Plain text'));
-    assertError(await send(server.url, 'POST', '/v3/store', { ...auth, 'content-type': 'text/plain' }, body), 415, 'INVALID_REQUEST');
-    assertError(await send(server.url, 'POST', '/v3/store', { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, 'name=x'), 415, 'INVALID_REQUEST');
+    const body = JSON.stringify(storeInput('Plain text'));
+    assertError(await rawRequest(server.url, 'POST', '/v3/store', { ...auth, 'content-type': 'text/plain' }, body), 415, 'INVALID_REQUEST');
+    assertError(await rawRequest(server.url, 'POST', '/v3/store', { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, 'name=x'), 415, 'INVALID_REQUEST');
     assertError(
-      await send(server.url, 'POST', '/v1/token', { ...basic, 'content-type': 'text/plain' }, '{"grantType":"client_credentials"}'),
+      await rawRequest(server.url, 'POST', '/v1/token', { ...basic, 'content-type': 'text/plain' }, '{"grantType":"client_credentials"}'),
       415,
       'INVALID_REQUEST',
     );
@@ -167,17 +154,17 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
 
   test('JSON with a "__proto__" or constructor.prototype key → 400, nothing written', async () => {
     const initial = await storeCount();
-    const valid = JSON.stringify(storeBody('Proto'));
+    const valid = JSON.stringify(storeInput('Proto'));
     const bodies = [
       `{"__proto__":{"isAdmin":true},${valid.slice(1)}`,
       `{${valid.slice(1, -1)},"geoLocation":{"__proto__":{"latitude":1},"latitude":1,"longitude":2}}`,
       `{"constructor":{"prototype":{"polluted":true}},${valid.slice(1)}`,
     ];
     for (const body of bodies) {
-      const res = await send(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, body);
+      const res = await rawRequest(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, body);
       assertError(res, 400, 'INVALID_REQUEST');
     }
-    assertError(await send(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, '{"__proto__":{},"grantType":"client_credentials"}'), 400, 'INVALID_REQUEST');
+    assertError(await rawRequest(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, '{"__proto__":{},"grantType":"client_credentials"}'), 400, 'INVALID_REQUEST');
     assert.equal(await storeCount(), initial);
     assert.equal(({} as Record<string, unknown>)['isAdmin'], undefined);
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
@@ -185,38 +172,38 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
 
   test('invalid percent-encoding in the path (/v3/store/%ZZ) → 4xx with an error envelope, not 500', async () => {
     for (const target of ['/v3/store/%ZZ', '/v3/store/%E0%A4%A', '/v3/%ZZ', '/%']) {
-      const res = await send(server.url, 'GET', target, auth);
+      const res = await rawRequest(server.url, 'GET', target, auth);
       assert.ok(res.status >= 400 && res.status < 500, `${target} → ${res.status} ${res.text}`);
       assert.equal(typeof res.json?.error?.code, 'string', res.text);
     }
   });
 
   test('store id path segments: at 200 chars → 404 STORE_NOT_FOUND, very long → 404 not 500', async () => {
-    assertError(await send(server.url, 'GET', `/v3/store/${'9'.repeat(200)}`, auth), 404, 'STORE_NOT_FOUND');
+    assertError(await rawRequest(server.url, 'GET', `/v3/store/${'9'.repeat(200)}`, auth), 404, 'STORE_NOT_FOUND');
     for (const length of [201, 5_000]) {
-      const res = await send(server.url, 'GET', `/v3/store/${'9'.repeat(length)}`, auth);
+      const res = await rawRequest(server.url, 'GET', `/v3/store/${'9'.repeat(length)}`, auth);
       assert.equal(res.status, 404, `id of ${length} chars → ${res.status} ${res.text.slice(0, 300)}`);
       assert.ok(['STORE_NOT_FOUND', 'API_ENDPOINT_NOT_FOUND'].includes(res.json?.error?.code), res.text.slice(0, 300));
     }
-    const res = await send(server.url, 'DELETE', `/v3/store/${'9'.repeat(5_000)}`, auth);
+    const res = await rawRequest(server.url, 'DELETE', `/v3/store/${'9'.repeat(5_000)}`, auth);
     assert.equal(res.status, 404, res.text.slice(0, 300));
   });
 
   test('a success response never has a top-level "error"', async () => {
-    const created = await send(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, JSON.stringify(storeBody('Envelope')));
+    const created = await rawRequest(server.url, 'POST', '/v3/store', { ...auth, ...JSON_TYPE }, JSON.stringify(storeInput('Envelope')));
     const id = created.json?.item?.id as string;
     const responses = [
       created,
-      await send(server.url, 'GET', '/v3/merchant', auth),
-      await send(server.url, 'GET', '/v3/merchant/subscriptions', auth),
-      await send(server.url, 'GET', '/v3/stores', auth),
-      await send(server.url, 'GET', `/v3/store/${id}`, auth),
-      await send(server.url, 'PATCH', `/v3/store/${id}`, { ...auth, ...JSON_TYPE }, '{"city":"Ipoh"}'),
-      await send(server.url, 'DELETE', `/v3/store/${id}`, auth),
-      await send(server.url, 'GET', '/v3/user', auth),
-      await send(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, '{"grantType":"client_credentials"}'),
-      await send(server.url, 'GET', '/health', {}),
-      await send(server.url, 'GET', '/health/live', {}),
+      await rawRequest(server.url, 'GET', '/v3/merchant', auth),
+      await rawRequest(server.url, 'GET', '/v3/merchant/subscriptions', auth),
+      await rawRequest(server.url, 'GET', '/v3/stores', auth),
+      await rawRequest(server.url, 'GET', `/v3/store/${id}`, auth),
+      await rawRequest(server.url, 'PATCH', `/v3/store/${id}`, { ...auth, ...JSON_TYPE }, '{"city":"Ipoh"}'),
+      await rawRequest(server.url, 'DELETE', `/v3/store/${id}`, auth),
+      await rawRequest(server.url, 'GET', '/v3/user', auth),
+      await rawRequest(server.url, 'POST', '/v1/token', { ...basic, ...JSON_TYPE }, '{"grantType":"client_credentials"}'),
+      await rawRequest(server.url, 'GET', '/health', {}),
+      await rawRequest(server.url, 'GET', '/health/live', {}),
     ];
     for (const res of responses) {
       assert.equal(res.status, 200, res.text.slice(0, 300));
@@ -226,10 +213,10 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
   });
 
   test('GET /health reports the database; GET /health/live reports the process', async () => {
-    const health = await send(server.url, 'GET', '/health', {});
+    const health = await rawRequest(server.url, 'GET', '/health', {});
     assert.equal(health.status, 200);
     assert.deepEqual(health.json, { status: 'ok', database: 'ok' });
-    const live = await send(server.url, 'GET', '/health/live', {});
+    const live = await rawRequest(server.url, 'GET', '/health/live', {});
     assert.equal(live.status, 200);
     assert.deepEqual(live.json, { status: 'ok' });
   });
@@ -285,7 +272,7 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
       const target = pick(targets);
       const payload = body();
       const headers = headerSets();
-      const res = await send(server.url, 'POST', target, headers, payload);
+      const res = await rawRequest(server.url, 'POST', target, headers, payload);
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
       assert.ok(res.status < 500, `seed ${seed} #${index}: POST ${target} ${JSON.stringify(headers)} ${JSON.stringify(payload)?.slice(0, 200)} → ${res.status} ${res.text.slice(0, 300)}`);
       if (res.status !== 200) assert.equal(typeof res.json?.error?.code, 'string', `#${index} non-200 without an error envelope: ${res.text.slice(0, 200)}`);

@@ -1,5 +1,5 @@
 // Shared wire shapes: the success envelopes and list metadata every RM endpoint uses.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 
 export const ListMeta = Type.Object({
   count: Type.Integer(),
@@ -7,10 +7,6 @@ export const ListMeta = Type.Object({
   cursor: Type.Optional(Type.String()),
 });
 export type ListMeta = Static<typeof ListMeta>;
-
-export const ItemEnvelope = <T extends TSchema>(item: T) => Type.Object({ item, code: Type.Literal('SUCCESS') });
-export const ItemsEnvelope = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), code: Type.Literal('SUCCESS'), meta: ListMeta });
 
 export interface ItemResponse<T> {
   item: T;

@@ -57,10 +57,6 @@ export function httpStatusOf(code: ErrorCode): number {
   return 400;
 }
 
-export function isErrorCode(value: string): value is ErrorCode {
-  return Object.prototype.hasOwnProperty.call(errorMessages, value);
-}
-
 /** The wire form of every error: `{"error":{"code","message"}}`, optionally with sandbox `debug`. */
 export interface ErrorBody {
   error: { code: string; message: string; debug?: unknown };

@@ -74,7 +74,8 @@ async function serve(args: string[]): Promise<number> {
   return waitForShutdown(running);
 }
 
-interface Credentials {
+/** What `tunai init --json` prints (and `tunai start` saves). */
+export interface Credentials {
   merchantId: string;
   storeId: string;
   userId: string;

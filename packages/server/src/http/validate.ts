@@ -14,14 +14,21 @@ function checkerFor<T extends TSchema>(schema: T): TypeCheck<T> {
   return checker as TypeCheck<T>;
 }
 
-export function validate<T extends TSchema>(schema: T, value: unknown, what = 'body'): Static<T> {
+/** Open API routes report `VALIDATION_ERROR`; the OAuth endpoint reports its table's `INVALID_REQUEST`. */
+export function validate<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  what = 'body',
+  code: 'VALIDATION_ERROR' | 'INVALID_REQUEST' = 'VALIDATION_ERROR',
+): Static<T> {
   const checker = checkerFor(schema);
+  const prefix = code === 'VALIDATION_ERROR' ? 'Validations error' : 'Invalid request';
   if (value === undefined) {
-    throw new CatalogError('VALIDATION_ERROR', `Validations error: request ${what} is required`);
+    throw new CatalogError(code, `${prefix}: request ${what} is required`);
   }
   if (checker.Check(value)) return value;
   const first = checker.Errors(value).First();
   const path = first?.path ? first.path.replace(/^\//, '').replace(/\//g, '.') : what;
   const detail = first ? `${path || what}: ${first.message}` : `${what} is invalid`;
-  throw new CatalogError('VALIDATION_ERROR', `Validations error: ${detail}`);
+  throw new CatalogError(code, `${prefix}: ${detail}`);
 }

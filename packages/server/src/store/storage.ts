@@ -30,10 +30,9 @@ const flag = (value: boolean): number => (value ? 1 : 0);
 const scopesToText = (scopes: readonly Scope[]): string => scopes.join(',');
 const scopesFromText = (text: string): Scope[] => text.split(',').filter(isScope);
 
-function affected(result: { numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint } | readonly unknown[]): number {
-  const single = Array.isArray(result) ? result[0] : result;
-  const r = single as { numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint; numDeletedRows?: bigint } | undefined;
-  return Number(r?.numUpdatedRows ?? r?.numInsertedOrUpdatedRows ?? r?.numDeletedRows ?? 0n);
+/** Rows changed by one conditional UPDATE: the database's verdict in every race this file settles. */
+function affected(result: { numUpdatedRows: bigint }): number {
+  return Number(result.numUpdatedRows);
 }
 
 function merchantFromRow(row: Selectable<MerchantsTable>): MerchantRecord {
