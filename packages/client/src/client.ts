@@ -4,6 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import type { CodeResponse, ItemResponse, ItemsResponse } from './contract/common.js';
 import type { Merchant, MerchantSubscription } from './contract/merchant.js';
 import type { GrantType, TokenResponse } from './contract/oauth.js';
+import type { QuickPayRequest, RefundRequest, SettlementCsvRequest, Transaction } from './contract/payment.js';
 import type { CreateStoreRequest, Store, UpdateStoreRequest } from './contract/store.js';
 import type {
   GenerateSignatureRequest,
@@ -97,6 +98,12 @@ function appendQuery(path: string, query: RequestOptions['query']): string {
   return `${path}${path.includes('?') ? '&' : '?'}${pairs.join('&')}`;
 }
 
+/** RM's list `filter` is JSON in the query: a string is taken as already serialised, anything else is serialised. */
+function serialiseFilter(filter: unknown): string | undefined {
+  if (filter === undefined) return undefined;
+  return typeof filter === 'string' ? filter : JSON.stringify(filter);
+}
+
 function isTokenResponse(body: unknown): body is TokenResponse {
   if (body === null || typeof body !== 'object') return false;
   const record = body as Record<string, unknown>;
@@ -123,6 +130,16 @@ export class TunaiClient {
     delete(storeId: string): Promise<CodeResponse>;
   };
   readonly user: { get(): Promise<ItemResponse<User>> };
+  readonly payment: {
+    quickPay(input: QuickPayRequest): Promise<ItemResponse<Transaction>>;
+    refund(input: RefundRequest): Promise<ItemResponse<Transaction>>;
+    reverse(orderId: string): Promise<ItemResponse<Transaction>>;
+    transactions(query?: { limit?: number; cursor?: string; filter?: unknown }): Promise<ItemsResponse<Transaction>>;
+    transaction(transactionId: string): Promise<ItemResponse<Transaction>>;
+    transactionByOrderId(orderId: string): Promise<ItemResponse<Transaction>>;
+    /** The daily settlement report: CSV text (H, T… and S lines). */
+    settlementCsv(input: SettlementCsvRequest): Promise<string>;
+  };
   readonly tool: {
     generateSignature(input: GenerateSignatureRequest): Promise<GenerateSignatureResponse>;
     verifySignature(input: VerifySignatureRequest): Promise<VerifySignatureResponse>;
@@ -172,13 +189,7 @@ export class TunaiClient {
           query: {
             limit: query.limit,
             cursor: query.cursor,
-            // A string is taken as already-serialised JSON; anything else is serialised here.
-            filter:
-              query.filter === undefined
-                ? undefined
-                : typeof query.filter === 'string'
-                  ? query.filter
-                  : JSON.stringify(query.filter),
+            filter: serialiseFilter(query.filter),
           },
         }),
       get: (storeId) => this.request('GET', `/v3/store/${encodeURIComponent(storeId)}`),
@@ -187,6 +198,23 @@ export class TunaiClient {
       delete: (storeId) => this.request('DELETE', `/v3/store/${encodeURIComponent(storeId)}`),
     };
     this.user = { get: () => this.request('GET', '/v3/user') };
+    this.payment = {
+      quickPay: (input) => this.request('POST', '/v3/payment/quickpay', { body: input }),
+      refund: (input) => this.request('POST', '/v3/payment/refund', { body: input }),
+      reverse: (orderId) => this.request('POST', '/v3/payment/reverse', { body: { orderId } }),
+      transactions: (query = {}) =>
+        this.request('GET', '/v3/payment/transactions', {
+          query: { limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
+        }),
+      transaction: (transactionId) => this.request('GET', `/v3/payment/transaction/${encodeURIComponent(transactionId)}`),
+      transactionByOrderId: (orderId) =>
+        this.request('GET', `/v3/payment/transaction/order/${encodeURIComponent(orderId)}`),
+      settlementCsv: async (input) => {
+        const response = await this.send('POST', '/v3/payment/settlement/csv', { body: input });
+        if (response.status !== 200 || hasErrorEnvelope(response.body)) throw RmApiError.fromResponse(response.status, response.body);
+        return response.rawText;
+      },
+    };
     // The tool endpoints are public helpers on RM: no token and no signature.
     this.tool = {
       generateSignature: (input) =>

@@ -2,12 +2,13 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { sql } from 'kysely';
-import type { AppDeps } from './app/deps.js';
+import type { PaymentDeps } from './app/payment-deps.js';
+import { runDuePayments } from './app/run-due-payments.js';
 import type { Storage } from './app/ports.js';
 import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
 import { createAuthServices } from './auth/services.js';
 import { buildHttpServer } from './http/app.js';
-import { systemClock, type Clock } from './lib/clock.js';
+import { OffsetClock, sleepMs, systemClock, type Clock } from './lib/clock.js';
 import type { Config } from './lib/config.js';
 import { createIds, type Ids } from './lib/ids.js';
 import { createLogger } from './lib/logger.js';
@@ -15,6 +16,8 @@ import { limits } from '@tunai/client/contract';
 import { migrateToLatest, openDatabase, type DatabaseTarget } from './store/database.js';
 import { SqliteNonceBatcher } from './store/nonce-batcher.js';
 import { createStorage } from './store/storage.js';
+import { createConnectorRegistry } from './providers/registry.js';
+import { WalletSimulator } from './providers/wallet-simulator.js';
 import { registerConsentPages } from './web/consent-page.js';
 
 export interface OpenedStorage {
@@ -46,8 +49,10 @@ export interface RunningServer {
   port: number;
   storage: Storage;
   serverKeys: ServerKeys;
-  deps: AppDeps;
+  deps: PaymentDeps;
   logger: Logger;
+  /** One closed-loop tick now (tests call it after moving the clock). */
+  runClosedLoop(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -65,7 +70,8 @@ const noncePurgeIntervalMs = 60_000;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config } = options;
-  const clock = options.clock ?? systemClock;
+  // The sandbox's clock can be moved forward (POST /sandbox/clock) to reach payment deadlines without waiting.
+  const clock = options.clock ?? (config.sandbox ? new OffsetClock() : systemClock);
   const ids = options.ids ?? createIds(clock);
   const logger = options.logger ?? createLogger(config.logLevel);
   const opened = options.opened ?? (await openStorage(databaseTarget(config)));
@@ -77,13 +83,36 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     timestampWindowSeconds: config.timestampWindowSeconds,
     sandbox: config.sandbox,
   });
-  const deps: AppDeps = { storage, clock, ids };
+  const connectors = createConnectorRegistry([new WalletSimulator(storage.walletSimulator, clock)]);
+  const deps: PaymentDeps = {
+    storage,
+    clock,
+    ids,
+    connectors,
+    payments: {
+      quickPayWaitMs: config.quickPayWaitMs,
+      leaseMs: limits.paymentStepLeaseMs,
+      reverseWindowMs: limits.reverseWindowMs,
+      reverseWaitMs: limits.reverseWaitMsMax,
+      refundRetryMs: limits.refundRetryMs,
+      sleep: sleepMs,
+    },
+  };
+  // One tick at a time per process: a slow tick is not overlapped by the next.
+  let tickInFlight: Promise<number> | null = null;
+  const runClosedLoop = (): Promise<number> => {
+    tickInFlight ??= runDuePayments(deps).finally(() => {
+      tickInFlight = null;
+    });
+    return tickInFlight;
+  };
   const { server, routes } = buildHttpServer({
     app: deps,
     guard,
     oauth,
     logger,
     pingDatabase: opened.ping,
+    sandbox: config.sandbox ? { runClosedLoop } : null,
     config: {
       publicUrls: config.publicUrls,
       bodyLimitBytes: limits.requestBodyBytesMax,
@@ -105,6 +134,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
   }, noncePurgeIntervalMs);
   purge.unref();
+  // The closed loop resumes whatever a previous process left IN_PROCESS: state lives in the database.
+  const loop =
+    config.closedLoopIntervalMs > 0
+      ? setInterval(() => {
+          runClosedLoop().catch((error: unknown) => logger.error({ err: error }, 'closed-loop tick failed'));
+        }, config.closedLoopIntervalMs)
+      : null;
+  loop?.unref();
 
   let closed = false;
   return {
@@ -114,10 +151,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     serverKeys,
     deps,
     logger,
+    runClosedLoop,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(purge);
+      if (loop) clearInterval(loop);
+      await tickInFlight?.catch(() => 0);
       // Fastify stops accepting, lets in-flight requests finish, then the database closes.
       await server.close();
       await storage.close();

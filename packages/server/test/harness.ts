@@ -86,7 +86,11 @@ export interface TestServer {
 export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}): Promise<TestServer> {
   const database = await freshDatabase(dialect);
   const clock = new ManualClock(Date.now());
-  const config = loadConfig({ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env }, { port: '0', host: '127.0.0.1' });
+  // Payments answer at once and the closed loop runs only when a test says so (after moving the clock).
+  const config = loadConfig(
+    { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', TUNAI_QUICKPAY_WAIT_MS: '0', TUNAI_CLOSED_LOOP_INTERVAL_MS: '0', ...env },
+    { port: '0', host: '127.0.0.1' },
+  );
   const opened = await openStorage(database.target);
   const running = await startServer({ config, clock, ids: createIds(clock), logger: createLogger(config.logLevel), opened });
   return {

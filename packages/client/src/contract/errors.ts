@@ -16,6 +16,8 @@ const extraErrorMessages = {
   TRANSACTION_STATUS_NOT_IN_PROCESS: 'Transaction status not in process',
   PAGE_NOT_FOUND: 'Page not found',
   PAYMENT_IN_PROCESS: 'Payment is in process',
+  ORDER_CANCELLED: 'Order cancelled by the customer',
+  REFUND_FAILURE: 'Refund failed at the wallet provider',
 } as const;
 
 export const errorMessages = { ...specErrorMessages, ...extraErrorMessages } as const;

@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './limits.js';
 export * from './merchant.js';
 export * from './oauth.js';
+export * from './payment.js';
 export * from './scopes.js';
 export * from './store.js';
 export * from './tool.js';

@@ -35,4 +35,37 @@ export const limits = {
   scopeParamCharsMax: 512,
   /** Tool endpoints take keys in the body; 16 KiB fits an RSA-8192 PEM. */
   pemCharsMax: 16_384,
+
+  /** Payment order fields, as the spec states them ("max: 24", "max: 32", "max: 600", "max 128"). */
+  orderIdCharsMax: 24,
+  orderTitleCharsMax: 32,
+  orderDetailCharsMax: 600,
+  orderAdditionalDataCharsMax: 128,
+  /** The spec's minimum order: RM 0.10. */
+  paymentAmountMinorMin: 10,
+  /** RM 1,000,000 per payment: beyond any wallet's per-transaction limit, and far below 2^53. */
+  paymentAmountMinorMax: 100_000_000,
+  /** Auth codes: digits, 10–64 characters (RM documents 18 but its own Alipay example is longer; see upstream notes). */
+  authCodeCharsMin: 10,
+  authCodeCharsMax: 64,
+  terminalIdCharsMax: 64,
+  /** An IPv6 address in text is at most 45 characters. */
+  ipAddressCharsMax: 45,
+  refundReasonCharsMax: 256,
+  /** How long POST /v3/payment/quickpay waits for a final upstream result before answering IN_PROCESS (configurable). */
+  quickPayWaitMsDefault: 30_000,
+  /** A merchant may reverse a payment for 15 minutes after it was created (RM: "about 15 min"). */
+  reverseWindowMs: 900_000,
+  /** How long POST /v3/payment/reverse waits for a closed-loop step already in flight to finish. */
+  reverseWaitMsMax: 10_000,
+  /** A worker's claim on a payment step; longer than any upstream call may take, so only a crashed worker's claim lapses. */
+  paymentStepLeaseMs: 60_000,
+  /** An unanswered refund is retried (same refund id) after this long. */
+  refundRetryMs: 5_000,
+  /** How often the closed loop looks for due payments by default (configurable; 0 turns the loop off). */
+  closedLoopIntervalMsDefault: 1_000,
+  /** Sandbox time travel moves the clock at most a year per call. */
+  sandboxClockAdvanceSecondsMax: 31_536_000,
+  /** Settlement report sequence numbers: RM issues one report per day and method, sequence counts re-issues. */
+  settlementSequenceMax: 9_999,
 } as const;

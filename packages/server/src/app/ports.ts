@@ -1,5 +1,6 @@
 // The ports use cases need from storage and the outside world; store/ and main/ provide them.
 import type { Scope } from '@tunai/client/contract';
+import type { PaymentsStorage, WalletSimulatorStorage } from './payment-ports.js';
 
 export interface MerchantRecord {
   id: string;
@@ -174,6 +175,8 @@ export interface Storage {
   };
   stores: {
     get(merchantId: string, storeId: string): Promise<StoreRecord | null>;
+    /** Also finds a deleted store: a transaction keeps showing the store it was paid at. */
+    getAny(merchantId: string, storeId: string): Promise<StoreRecord | null>;
     list(query: StoreListQuery): Promise<StorePage>;
     insert(store: StoreRecord): Promise<void>;
     update(merchantId: string, storeId: string, changes: StoreChanges, updatedAtMs: number): Promise<StoreRecord | null>;
@@ -214,6 +217,8 @@ export interface Storage {
     /** Inserts unless a key already exists; returns the newest key either way (several processes may race). */
     insertIfNone(key: ServerKeyRecord): Promise<ServerKeyRecord>;
   };
+  payments: PaymentsStorage;
+  walletSimulator: WalletSimulatorStorage;
   /** Runs `work` in one database transaction; everything it writes commits together or not at all. */
   transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { allScopes, type Scope } from '@tunai/client/contract';
+import { checkLedger } from '../app/check-ledger.js';
 import { createClientApp } from '../app/create-client-app.js';
 import { onboardDeveloper } from '../app/onboard-developer.js';
 import { loadServerKeys } from '../auth/server-keys.js';
@@ -23,9 +24,12 @@ Usage:
   tunai init  [--data DIR | --database-url URL] [--base-url URL] [--company NAME] [--json]
   tunai app create --merchant ID --public-key FILE [--scopes a,b] [--redirect-uri URL]... [--require-signature] [--json]
                    [--data DIR | --database-url URL]
+  tunai ledger check [--data DIR | --database-url URL] [--json]
+                                   verify every ledger invariant; exit 1 on any violation
 
 Environment: PORT, HOST, TUNAI_DATA_DIR, DATABASE_URL, TUNAI_PUBLIC_URL (comma-separated), LOG_LEVEL,
-  TUNAI_ACCESS_TOKEN_TTL_SECONDS, TUNAI_REFRESH_TOKEN_TTL_SECONDS, TUNAI_TIMESTAMP_WINDOW_SECONDS, TUNAI_SANDBOX, TUNAI_TRUST_PROXY`;
+  TUNAI_ACCESS_TOKEN_TTL_SECONDS, TUNAI_REFRESH_TOKEN_TTL_SECONDS, TUNAI_TIMESTAMP_WINDOW_SECONDS, TUNAI_SANDBOX, TUNAI_TRUST_PROXY,
+  TUNAI_QUICKPAY_WAIT_MS, TUNAI_CLOSED_LOOP_INTERVAL_MS`;
 
 const storageOptions = {
   data: { type: 'string' },
@@ -223,6 +227,26 @@ async function start(args: string[]): Promise<number> {
   return waitForShutdown(running);
 }
 
+async function ledgerCheck(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...storageOptions, json: { type: 'boolean' } } });
+  const config = configFrom(values);
+  const opened = await openStorage(databaseTarget(config));
+  try {
+    const report = await checkLedger(opened.storage);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ ok: report.violations.length === 0, ...report }, null, 2)}\n`);
+    } else if (report.violations.length === 0) {
+      process.stdout.write(`ledger check: ok (${report.transactionsChecked} transactions, every entry balanced, no account below its floor)\n`);
+    } else {
+      process.stdout.write(`ledger check: ${report.violations.length} violation(s) in ${report.transactionsChecked} transactions\n`);
+      for (const violation of report.violations) process.stdout.write(`  ${violation}\n`);
+    }
+    return report.violations.length === 0 ? 0 : 1;
+  } finally {
+    await opened.storage.close();
+  }
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -235,6 +259,9 @@ export async function runCli(argv: string[]): Promise<number> {
         return await init(rest);
       case 'app':
         if (rest[0] === 'create') return await appCreate(rest.slice(1));
+        break;
+      case 'ledger':
+        if (rest[0] === 'check') return await ledgerCheck(rest.slice(1));
         break;
       case undefined:
       case 'help':

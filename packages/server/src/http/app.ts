@@ -3,13 +3,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import type { Logger } from 'pino';
 import { errorMessages, type ErrorBody } from '@tunai/client/contract';
 import type { OAuthService, OpenApiGuard } from '../app/auth-ports.js';
-import type { AppDeps } from '../app/deps.js';
+import type { PaymentDeps } from '../app/payment-deps.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { registerBodyHandling } from './body.js';
 import { RouteTable } from './route-table.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMerchantRoutes } from './routes/merchant.js';
 import { registerOAuthRoutes } from './routes/oauth.js';
+import { registerPaymentRoutes } from './routes/payments.js';
+import { registerSandboxRoutes } from './routes/sandbox.js';
 import { registerStoreRoutes } from './routes/stores.js';
 import { registerToolRoutes } from './routes/tool.js';
 import { registerUserRoutes } from './routes/user.js';
@@ -23,7 +25,9 @@ export interface HttpConfig {
 }
 
 export interface HttpDeps {
-  app: AppDeps;
+  app: PaymentDeps;
+  /** Sandbox helpers (time travel, run the closed loop) are served only in sandbox mode. */
+  sandbox: { runClosedLoop: () => Promise<number> } | null;
   guard: OpenApiGuard;
   oauth: OAuthService;
   logger: Logger;
@@ -75,6 +79,8 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   registerMerchantRoutes(ctx, deps.app);
   registerStoreRoutes(ctx, deps.app);
   registerUserRoutes(ctx, deps.app);
+  registerPaymentRoutes(ctx, deps.app);
+  if (deps.sandbox) registerSandboxRoutes(server, routes, { clock: deps.app.clock, runClosedLoop: deps.sandbox.runClosedLoop });
 
   server.setNotFoundHandler(async (request, reply) => {
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';

@@ -22,6 +22,31 @@ export class ManualClock implements Clock {
   }
 }
 
+/** The wall clock plus an offset the sandbox can move forward ("time travel" to a payment deadline). */
+export class OffsetClock implements Clock {
+  private offsetMs = 0;
+  nowMs(): number {
+    return Date.now() + this.offsetMs;
+  }
+  advanceMs(deltaMs: number): void {
+    this.offsetMs += deltaMs;
+  }
+}
+
+/** A clock tests or the sandbox may move forward. */
+export interface MovableClock extends Clock {
+  advanceMs(deltaMs: number): void;
+}
+
+export function isMovable(clock: Clock): clock is MovableClock {
+  return typeof (clock as Partial<MovableClock>).advanceMs === 'function';
+}
+
+/** Real waiting, for the few places that must pause between upstream calls (never in domain code). */
+export function sleepMs(durationMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, durationMs)));
+}
+
 export function isoFromMs(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }

@@ -17,6 +17,10 @@ export interface Config {
   sandbox: boolean;
   trustProxy: boolean;
   logLevel: string;
+  /** How long POST /v3/payment/quickpay waits for a final result before answering IN_PROCESS. */
+  quickPayWaitMs: number;
+  /** How often the closed loop looks for due payments; 0 turns it off (another process runs it). */
+  closedLoopIntervalMs: number;
 }
 
 export interface ConfigOverrides {
@@ -85,5 +89,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     sandbox: booleanSetting('TUNAI_SANDBOX', env.TUNAI_SANDBOX, true),
     trustProxy: booleanSetting('TUNAI_TRUST_PROXY', env.TUNAI_TRUST_PROXY, false),
     logLevel: env.LOG_LEVEL ?? 'info',
+    quickPayWaitMs: integerSetting('TUNAI_QUICKPAY_WAIT_MS', env.TUNAI_QUICKPAY_WAIT_MS, limits.quickPayWaitMsDefault, 0, 120_000),
+    closedLoopIntervalMs: integerSetting(
+      'TUNAI_CLOSED_LOOP_INTERVAL_MS',
+      env.TUNAI_CLOSED_LOOP_INTERVAL_MS,
+      limits.closedLoopIntervalMsDefault,
+      0,
+      3_600_000,
+    ),
   };
 }

@@ -26,11 +26,14 @@ export interface Ids {
   refreshToken(): string;
   authorizationCode(): string;
   tokenId(): string;
+  /** 24 digits: yyMMddHHmmss (UTC) of now, then milliseconds and a sequence, like RM's transaction ids. */
+  transactionId(): string;
 }
 
 export function createIds(clock: Clock): Ids {
   let lastMs = 0;
   let lastSuffix = 0;
+  let transactionSequence = 0;
   return {
     numericId(): string {
       // 13 digits of epoch ms + 6 random digits: sortable by creation time, and collisions between
@@ -54,5 +57,14 @@ export function createIds(clock: Clock): Ids {
     refreshToken: () => randomString(128, letters),
     authorizationCode: () => randomString(96),
     tokenId: () => randomBytes(16).toString('base64url'),
+    transactionId(): string {
+      const nowMs = clock.nowMs();
+      const at = new Date(nowMs);
+      const two = (n: number) => String(n).padStart(2, '0');
+      const stamp = `${two(at.getUTCFullYear() % 100)}${two(at.getUTCMonth() + 1)}${two(at.getUTCDate())}${two(at.getUTCHours())}${two(at.getUTCMinutes())}${two(at.getUTCSeconds())}`;
+      // Within one second: milliseconds, then a per-process increasing sequence and random digits (other processes).
+      transactionSequence = (transactionSequence + 1) % 1000;
+      return `${stamp}${String(at.getUTCMilliseconds()).padStart(3, '0')}${String(transactionSequence).padStart(3, '0')}${String(randomInt(0, 1_000_000)).padStart(6, '0')}`;
+    },
   };
 }

@@ -1,5 +1,5 @@
 // The one migration set for both dialects; append new migrations, never edit a released one.
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /** Column type names both SQLite and PostgreSQL accept with the meaning we want. */
 const bigint = 'bigint';
@@ -148,6 +148,127 @@ const migrations: Record<string, Migration> = {
         .addColumn('key_id', 'text', (c) => c.primaryKey())
         .addColumn('private_key_pem', 'text', (c) => c.notNull())
         .addColumn('public_key_pem', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', bigint, (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0002_payments': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('payment_transactions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+        .addColumn('store_id', 'text', (c) => c.notNull().references('stores.id'))
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('order_title', 'text', (c) => c.notNull())
+        .addColumn('order_detail', 'text', (c) => c.notNull())
+        .addColumn('order_additional_data', 'text', (c) => c.notNull())
+        .addColumn('amount_minor', bigint, (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('balance_minor', bigint, (c) => c.notNull())
+        .addColumn('refunded_minor', bigint, (c) => c.notNull())
+        .addColumn('request_fingerprint', 'text', (c) => c.notNull())
+        .addColumn('terminal_id', 'text', (c) => c.notNull())
+        .addColumn('ip_address', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('connector', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('reference_id', 'text', (c) => c.notNull())
+        .addColumn('payer_user_id', 'text', (c) => c.notNull())
+        .addColumn('transaction_at_ms', bigint)
+        .addColumn('created_at_ms', bigint, (c) => c.notNull())
+        .addColumn('updated_at_ms', bigint, (c) => c.notNull())
+        .addColumn('next_check_at_ms', bigint)
+        .addColumn('lease_until_ms', bigint)
+        .addColumn('reverse_requested', 'integer', (c) => c.notNull())
+        .addColumn('reverse_attempts', 'integer', (c) => c.notNull())
+        .addColumn('query_count', 'integer', (c) => c.notNull())
+        // RM: an order id is unique per merchant; the database settles concurrent duplicates.
+        .addUniqueConstraint('payment_transactions_order_unique', ['merchant_id', 'order_id'])
+        .addCheckConstraint('payment_transactions_balance_floor', sql`balance_minor >= 0 and refunded_minor >= 0 and balance_minor + refunded_minor <= amount_minor`)
+        .execute();
+      await db.schema.createIndex('payment_transactions_by_merchant').on('payment_transactions').columns(['merchant_id', 'id']).execute();
+      await db.schema.createIndex('payment_transactions_due').on('payment_transactions').column('next_check_at_ms').execute();
+
+      await db.schema
+        .createTable('payment_refunds')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('transaction_id', 'text', (c) => c.notNull().references('payment_transactions.id'))
+        .addColumn('merchant_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('amount_minor', bigint, (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', bigint, (c) => c.notNull())
+        .addColumn('updated_at_ms', bigint, (c) => c.notNull())
+        .addColumn('next_attempt_at_ms', bigint)
+        .execute();
+      await db.schema.createIndex('payment_refunds_by_transaction').on('payment_refunds').column('transaction_id').execute();
+      await db.schema.createIndex('payment_refunds_due').on('payment_refunds').column('next_attempt_at_ms').execute();
+
+      await db.schema
+        .createTable('ledger_entries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('transaction_id', 'text', (c) => c.notNull().references('payment_transactions.id'))
+        .addColumn('merchant_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('refund_id', 'text', (c) => c.notNull())
+        .addColumn('amount_minor', bigint, (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('booked_at_ms', bigint, (c) => c.notNull())
+        // One payment, one reversal and one entry per refund for each transaction, ever: no double booking.
+        .addUniqueConstraint('ledger_entries_once', ['transaction_id', 'kind', 'refund_id'])
+        .execute();
+      await db.schema.createIndex('ledger_entries_by_day').on('ledger_entries').columns(['merchant_id', 'booked_at_ms', 'id']).execute();
+
+      await db.schema
+        .createTable('ledger_postings')
+        .addColumn('entry_id', 'text', (c) => c.notNull().references('ledger_entries.id'))
+        .addColumn('line', 'integer', (c) => c.notNull())
+        .addColumn('account', 'text', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('debit_minor', bigint, (c) => c.notNull())
+        .addColumn('credit_minor', bigint, (c) => c.notNull())
+        .addPrimaryKeyConstraint('ledger_postings_pk', ['entry_id', 'line'])
+        .addCheckConstraint('ledger_postings_non_negative', sql`debit_minor >= 0 and credit_minor >= 0`)
+        .execute();
+      await db.schema.createIndex('ledger_postings_by_account').on('ledger_postings').column('account').execute();
+
+      // The wallet simulator's own books (it plays the upstream provider, whose memory outlives our crashes).
+      await db.schema
+        .createTable('sim_wallet_orders')
+        .addColumn('upstream_order_id', 'text', (c) => c.primaryKey())
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('scenario', 'text', (c) => c.notNull())
+        .addColumn('amount_minor', bigint, (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('query_count', 'integer', (c) => c.notNull())
+        .addColumn('reverse_attempts', 'integer', (c) => c.notNull())
+        .addColumn('refunded_minor', bigint, (c) => c.notNull())
+        .addColumn('reference_id', 'text', (c) => c.notNull())
+        .addColumn('payer_id', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', bigint, (c) => c.notNull())
+        .addColumn('paid_at_ms', bigint)
+        .execute();
+      await db.schema
+        .createTable('sim_wallet_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('upstream_order_id', 'text', (c) => c.notNull())
+        .addColumn('seen_at_ms', bigint, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sim_wallet_refunds')
+        .addColumn('refund_id', 'text', (c) => c.primaryKey())
+        .addColumn('upstream_order_id', 'text', (c) => c.notNull())
+        .addColumn('amount_minor', bigint, (c) => c.notNull())
         .addColumn('created_at_ms', bigint, (c) => c.notNull())
         .execute();
     },

@@ -133,7 +133,113 @@ export interface ServerKeysTable {
   created_at_ms: number;
 }
 
+export interface PaymentTransactionsTable {
+  id: string;
+  merchant_id: string;
+  store_id: string;
+  order_id: string;
+  order_title: string;
+  order_detail: string;
+  order_additional_data: string;
+  amount_minor: number;
+  currency: string;
+  balance_minor: number;
+  refunded_minor: number;
+  request_fingerprint: string;
+  terminal_id: string;
+  ip_address: string;
+  method: string;
+  region: string;
+  platform: string;
+  type: string;
+  connector: string;
+  status: string;
+  error_code: string | null;
+  error_message: string | null;
+  reference_id: string;
+  payer_user_id: string;
+  transaction_at_ms: number | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  next_check_at_ms: number | null;
+  lease_until_ms: number | null;
+  reverse_requested: Flag;
+  reverse_attempts: number;
+  query_count: number;
+}
+
+export interface PaymentRefundsTable {
+  id: string;
+  transaction_id: string;
+  merchant_id: string;
+  type: string;
+  amount_minor: number;
+  currency: string;
+  reason: string;
+  status: string;
+  created_at_ms: number;
+  updated_at_ms: number;
+  next_attempt_at_ms: number | null;
+}
+
+export interface LedgerEntriesTable {
+  id: string;
+  transaction_id: string;
+  merchant_id: string;
+  kind: string;
+  refund_id: string;
+  amount_minor: number;
+  currency: string;
+  method: string;
+  region: string;
+  booked_at_ms: number;
+}
+
+export interface LedgerPostingsTable {
+  entry_id: string;
+  line: number;
+  account: string;
+  currency: string;
+  debit_minor: number;
+  credit_minor: number;
+}
+
+export interface SimWalletOrdersTable {
+  upstream_order_id: string;
+  code_hash: string;
+  scenario: string;
+  amount_minor: number;
+  status: string;
+  query_count: number;
+  reverse_attempts: number;
+  refunded_minor: number;
+  reference_id: string;
+  payer_id: string;
+  created_at_ms: number;
+  paid_at_ms: number | null;
+}
+
+export interface SimWalletCodesTable {
+  code_hash: string;
+  upstream_order_id: string;
+  seen_at_ms: number;
+}
+
+export interface SimWalletRefundsTable {
+  refund_id: string;
+  upstream_order_id: string;
+  amount_minor: number;
+  created_at_ms: number;
+}
+
 export interface Database {
+  payment_transactions: PaymentTransactionsTable;
+  payment_refunds: PaymentRefundsTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_postings: LedgerPostingsTable;
+  sim_wallet_orders: SimWalletOrdersTable;
+  sim_wallet_codes: SimWalletCodesTable;
+  sim_wallet_refunds: SimWalletRefundsTable;
   merchants: MerchantsTable;
   stores: StoresTable;
   users: UsersTable;

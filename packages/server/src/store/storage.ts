@@ -25,6 +25,7 @@ import type {
 } from './schema.js';
 import type { Selectable } from 'kysely';
 import type { SqliteNonceBatcher } from './nonce-batcher.js';
+import { createPaymentsStorage, createWalletSimulatorStorage } from './payments-storage.js';
 
 const flag = (value: boolean): number => (value ? 1 : 0);
 const scopesToText = (scopes: readonly Scope[]): string => scopes.join(',');
@@ -228,6 +229,15 @@ export function createStorage(
           .where('id', '=', storeId)
           .where('merchant_id', '=', merchantId)
           .where('deleted_at_ms', 'is', null)
+          .executeTakeFirst();
+        return row ? storeFromRow(row) : null;
+      },
+      async getAny(merchantId, storeId) {
+        const row = await db
+          .selectFrom('stores')
+          .selectAll()
+          .where('id', '=', storeId)
+          .where('merchant_id', '=', merchantId)
           .executeTakeFirst();
         return row ? storeFromRow(row) : null;
       },
@@ -549,6 +559,8 @@ export function createStorage(
         return newest;
       },
     },
+    payments: createPaymentsStorage(db),
+    walletSimulator: createWalletSimulatorStorage(db),
     async transaction(work) {
       if (inTransaction) return work(storage);
       return (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb)));

@@ -1,0 +1,115 @@
+// Payment shapes (spec "Payment-Quickpay QR"): QuickPay, refund, reverse, transaction queries, settlement report.
+import { Type, type Static } from '@sinclair/typebox';
+import { limits } from './limits.js';
+import { Store } from './store.js';
+
+/** Wallets QuickPay reaches; the transaction's `method` is bare (no region suffix). */
+export const quickPayMethods = ['WECHATPAY', 'ALIPAY', 'BOOST', 'TNG', 'GRABPAY', 'MAYBANK', 'SHOPEEPAY', 'PRESTO'] as const;
+export type QuickPayMethod = (typeof quickPayMethods)[number];
+
+export const regions = ['MALAYSIA', 'CHINA'] as const;
+export type Region = (typeof regions)[number];
+
+export const transactionStatuses = ['IN_PROCESS', 'SUCCESS', 'FAILED', 'REVERSED', 'FULL_REFUNDED', 'PARTIAL_REFUNDED'] as const;
+export type TransactionStatus = (typeof transactionStatuses)[number];
+
+const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' });
+
+export const QuickPayOrder = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: limits.orderIdCharsMax, pattern: '^[\\x21-\\x7e]+$' }),
+    title: text(limits.orderTitleCharsMax),
+    // The spec's table says "details"; its example and every SDK send "detail". Either is accepted.
+    detail: Type.Optional(Type.String({ maxLength: limits.orderDetailCharsMax })),
+    details: Type.Optional(Type.String({ maxLength: limits.orderDetailCharsMax })),
+    additionalData: Type.Optional(Type.String({ maxLength: limits.orderAdditionalDataCharsMax })),
+    // The spec's order table omits it and its example sends "MYR"; when present it must be MYR.
+    currencyType: Type.Optional(Type.String({ maxLength: 8 })),
+    amount: Type.Integer({ minimum: 0, maximum: limits.paymentAmountMinorMax }),
+  },
+  { additionalProperties: true },
+);
+
+export const QuickPayRequest = Type.Object(
+  {
+    authCode: Type.String({ minLength: 1, maxLength: limits.authCodeCharsMax }),
+    order: QuickPayOrder,
+    ipAddress: Type.String({ minLength: 1, maxLength: limits.ipAddressCharsMax, pattern: '^[0-9A-Fa-f:.]+$' }),
+    terminalId: Type.Optional(Type.String({ maxLength: limits.terminalIdCharsMax })),
+    storeId: Type.String({ minLength: 1, maxLength: 24 }),
+  },
+  { additionalProperties: true },
+);
+export type QuickPayRequest = Static<typeof QuickPayRequest>;
+
+export const RefundRequest = Type.Object(
+  {
+    transactionId: Type.String({ minLength: 1, maxLength: 32 }),
+    refund: Type.Object(
+      {
+        type: Type.Union([Type.Literal('FULL'), Type.Literal('PARTIAL')]),
+        currencyType: Type.String({ minLength: 1, maxLength: 8 }),
+        amount: Type.Integer({ minimum: 1, maximum: limits.paymentAmountMinorMax }),
+      },
+      { additionalProperties: true },
+    ),
+    reason: text(limits.refundReasonCharsMax),
+  },
+  { additionalProperties: true },
+);
+export type RefundRequest = Static<typeof RefundRequest>;
+
+export const ReverseRequest = Type.Object(
+  { orderId: Type.String({ minLength: 1, maxLength: limits.orderIdCharsMax }) },
+  { additionalProperties: true },
+);
+export type ReverseRequest = Static<typeof ReverseRequest>;
+
+/** Settlement report methods as the spec lists them (two carry a region suffix), plus the bare names. */
+export const settlementMethods = ['ALL', ...quickPayMethods, 'ALIPAY_CN', 'GRABPAY_MY'] as const;
+
+export const SettlementCsvRequest = Type.Object(
+  {
+    sequence: Type.Integer({ minimum: 1, maximum: limits.settlementSequenceMax }),
+    date: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+    method: Type.Union(settlementMethods.map((m) => Type.Literal(m))),
+    region: Type.Union(regions.map((r) => Type.Literal(r))),
+  },
+  { additionalProperties: true },
+);
+export type SettlementCsvRequest = Static<typeof SettlementCsvRequest>;
+
+export const TransactionOrder = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  detail: Type.String(),
+  additionalData: Type.String(),
+  amount: Type.Integer(),
+});
+
+/** The inner error of a failed transaction; `{}` when there is none (never a top-level `error`). */
+export const TransactionError = Type.Object({
+  code: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+});
+
+export const Transaction = Type.Object({
+  store: Store,
+  referenceId: Type.String(),
+  transactionId: Type.String(),
+  order: TransactionOrder,
+  terminalId: Type.String(),
+  payee: Type.Object({ userId: Type.Optional(Type.String()) }),
+  currencyType: Type.String(),
+  balanceAmount: Type.Integer(),
+  platform: Type.String(),
+  method: Type.String(),
+  transactionAt: Type.String(),
+  type: Type.String(),
+  status: Type.Union(transactionStatuses.map((s) => Type.Literal(s))),
+  region: Type.String(),
+  error: TransactionError,
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export type Transaction = Static<typeof Transaction>;

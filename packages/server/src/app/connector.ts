@@ -1,0 +1,50 @@
+// The upstream connector interface (DESIGN.md §5): what a wallet provider offers and the normalised results.
+import type { ErrorCode, QuickPayMethod, Region } from '@tunai/client/contract';
+import type { PollProfile } from '../domain/payments.js';
+
+export type ConnectorCapability = 'quickpay' | 'query' | 'refund' | 'reverse' | 'topup' | 'notify';
+
+export interface PayRequest {
+  /** Our transaction id, used as the upstream order number (one per attempt). */
+  upstreamOrderId: string;
+  authCode: string;
+  amountMinor: number;
+  currency: string;
+  method: QuickPayMethod;
+  region: Region;
+  title: string;
+}
+
+/** A normalised upstream answer. UNKNOWN (timeout, 5xx on a money-moving call) is never treated as FAILED. */
+export type UpstreamPayment =
+  | { status: 'SUCCESS'; referenceId: string; payerId: string; paidAtMs: number }
+  | { status: 'IN_PROCESS' }
+  | { status: 'FAILED'; code: ErrorCode; message?: string }
+  | { status: 'NOT_FOUND' }
+  | { status: 'UNKNOWN'; reason: string };
+
+/** REFUNDED: the payer had paid, so the provider refunded instead of cancelling (money moved and came back). */
+export type UpstreamReverse =
+  | { status: 'REVERSED' }
+  | { status: 'REFUNDED'; referenceId: string; payerId: string; paidAtMs: number }
+  | { status: 'FAILED'; reason: string };
+
+export type UpstreamRefund = { status: 'SUCCESS' } | { status: 'FAILED'; reason: string } | { status: 'UNKNOWN'; reason: string };
+
+export interface PaymentConnector {
+  readonly name: string;
+  readonly capabilities: ReadonlySet<ConnectorCapability>;
+  readonly pollProfile: PollProfile;
+  pay(request: PayRequest): Promise<UpstreamPayment>;
+  query(upstreamOrderId: string): Promise<UpstreamPayment>;
+  /** Cancel an unpaid order, or refund it in full when the payer already paid. Safe to retry. */
+  reverse(upstreamOrderId: string): Promise<UpstreamReverse>;
+  /** Refund part of a paid order; `refundId` makes a retry safe (the provider refunds each id once). */
+  refund(upstreamOrderId: string, refundId: string, amountMinor: number): Promise<UpstreamRefund>;
+}
+
+/** Which connector serves a wallet; the name is stored on each transaction so a restart finds it again. */
+export interface ConnectorRegistry {
+  forMethod(method: QuickPayMethod): PaymentConnector;
+  byName(name: string): PaymentConnector;
+}

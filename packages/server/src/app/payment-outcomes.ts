@@ -1,0 +1,126 @@
+// Shared by the payment use cases: write an upstream answer to the transaction, with its ledger entries, in one db transaction.
+import type { TransactionStatus } from '@tunai/client/contract';
+import { errorMessages, type ErrorCode } from '@tunai/client/contract';
+import { postingsFor, type EntryKind } from '../domain/ledger.js';
+import { nextQueryAtMs, reverseRetryDelayMs } from '../domain/payments.js';
+import { CatalogError } from '../lib/catalog-error.js';
+import type { PaymentConnector, UpstreamPayment, UpstreamReverse } from './connector.js';
+import type { PaymentDeps } from './payment-deps.js';
+import type { TransactionRecord } from './payment-ports.js';
+import type { Storage } from './ports.js';
+
+async function book(storage: Storage, deps: PaymentDeps, tx: TransactionRecord, kind: EntryKind, amountMinor: number, refundId = ''): Promise<void> {
+  await storage.payments.ledger.book({
+    id: deps.ids.numericId(),
+    transactionId: tx.id,
+    merchantId: tx.merchantId,
+    kind,
+    refundId,
+    amountMinor,
+    currency: tx.currency,
+    method: tx.method,
+    region: tx.region,
+    bookedAtMs: deps.clock.nowMs(),
+    postings: postingsFor(kind, tx.merchantId, tx.method, amountMinor),
+  });
+}
+
+export async function bookRefund(storage: Storage, deps: PaymentDeps, tx: TransactionRecord, amountMinor: number, refundId: string): Promise<void> {
+  await book(storage, deps, tx, 'REFUND', amountMinor, refundId);
+}
+
+/** Records what the wallet said about an IN_PROCESS payment; `next` is when to look again if it is not final. */
+export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentConnector, tx: TransactionRecord, result: UpstreamPayment, nextCheckAtMs: number): Promise<void> {
+  const nowMs = deps.clock.nowMs();
+  switch (result.status) {
+    case 'SUCCESS':
+      await deps.storage.transaction(async (storage) => {
+        const moved = await storage.payments.recordOutcome(
+          tx.id,
+          'IN_PROCESS',
+          { status: 'SUCCESS', balanceMinor: tx.amountMinor, referenceId: result.referenceId, payerUserId: result.payerId, transactionAtMs: result.paidAtMs },
+          nowMs,
+          null,
+        );
+        if (moved) await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
+      });
+      return;
+    case 'FAILED':
+      await deps.storage.payments.recordOutcome(
+        tx.id,
+        'IN_PROCESS',
+        { status: 'FAILED', balanceMinor: 0, errorCode: result.code, errorMessage: result.message ?? errorMessages[result.code], transactionAtMs: nowMs },
+        nowMs,
+        null,
+      );
+      return;
+    case 'NOT_FOUND':
+      // The wallet never received it: close the order number so a late request cannot land, then it failed.
+      await reverseUpstream(deps, connector, tx, 'FAILED');
+      return;
+    case 'IN_PROCESS':
+    case 'UNKNOWN':
+      await deps.storage.payments.reschedule(tx.id, nowMs, nextCheckAtMs, { queries: 1 });
+      return;
+  }
+}
+
+/** Query once more on the connector's schedule. */
+export function nextCheckAfterQuery(connector: PaymentConnector, tx: TransactionRecord, nowMs: number): number {
+  return nextQueryAtMs(connector.pollProfile, tx.createdAtMs, nowMs);
+}
+
+/**
+ * Cancels at the wallet (or has it refund a payer who already paid) and records the end state:
+ * `cancelledAs` is REVERSED for reverses, FAILED when the wallet never had the order.
+ */
+export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConnector, tx: TransactionRecord, cancelledAs: 'REVERSED' | 'FAILED'): Promise<void> {
+  let result: UpstreamReverse;
+  try {
+    result = await connector.reverse(tx.id);
+  } catch (error) {
+    result = { status: 'FAILED', reason: error instanceof Error ? error.message : String(error) };
+  }
+  const nowMs = deps.clock.nowMs();
+  if (result.status === 'FAILED') {
+    const delayMs = reverseRetryDelayMs(connector.pollProfile, tx.reverseAttempts + 1);
+    await deps.storage.payments.reschedule(tx.id, nowMs, nowMs + delayMs, { reverseAttempts: 1 });
+    return;
+  }
+  const from: TransactionStatus = tx.status;
+  const timedOut = cancelledAs === 'REVERSED' && !tx.reverseRequested;
+  const error = cancelledAs === 'FAILED'
+    ? { errorCode: 'SYSTEM_ERROR' as ErrorCode, errorMessage: 'The wallet has no record of this payment' }
+    : timedOut
+      ? { errorCode: 'PAYMENT_TIMEOUT' as ErrorCode, errorMessage: 'Payment timeout: the customer did not confirm in time, so it was reversed' }
+      : {};
+  await deps.storage.transaction(async (storage) => {
+    if (result.status === 'REVERSED' && from === 'IN_PROCESS') {
+      await storage.payments.recordOutcome(tx.id, from, { status: cancelledAs, balanceMinor: 0, transactionAtMs: nowMs, ...error }, nowMs, null);
+      return;
+    }
+    // Money had moved: book the payment if we had not yet, then its return.
+    const paid = result.status === 'REFUNDED' ? result : null;
+    const moved = await storage.payments.recordOutcome(
+      tx.id,
+      from,
+      {
+        status: 'REVERSED',
+        balanceMinor: 0,
+        ...(paid && from === 'IN_PROCESS' ? { referenceId: paid.referenceId, payerUserId: paid.payerId, transactionAtMs: paid.paidAtMs } : {}),
+        ...(timedOut ? error : {}),
+      },
+      nowMs,
+      null,
+    );
+    if (!moved) return;
+    if (from === 'IN_PROCESS') await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
+    await book(storage, deps, tx, 'REVERSAL', tx.amountMinor);
+  });
+}
+
+/** A failed payment is answered with its inner error, as RM does; the transaction stays queryable. */
+export function failureOf(tx: TransactionRecord): CatalogError {
+  const code = (tx.errorCode ?? 'TRANSACTION_STATUS_FAILED') as ErrorCode;
+  return new CatalogError(code in errorMessages ? code : 'TRANSACTION_STATUS_FAILED', tx.errorMessage ?? undefined);
+}

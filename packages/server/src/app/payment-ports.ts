@@ -1,0 +1,181 @@
+// Storage ports for payments, refunds, the ledger and the wallet simulator's own books.
+import type { QuickPayMethod, Region, TransactionStatus } from '@tunai/client/contract';
+import type { EntryKind, Posting, TransactionLedgerView } from '../domain/ledger.js';
+
+export interface TransactionRecord {
+  id: string;
+  merchantId: string;
+  storeId: string;
+  orderId: string;
+  orderTitle: string;
+  orderDetail: string;
+  orderAdditionalData: string;
+  amountMinor: number;
+  currency: string;
+  /** What is left to refund: 0 until paid, then amount minus refunds (succeeded or in flight). */
+  balanceMinor: number;
+  /** Refunds that succeeded upstream (the status follows this: PARTIAL_REFUNDED, FULL_REFUNDED). */
+  refundedMinor: number;
+  requestFingerprint: string;
+  terminalId: string;
+  ipAddress: string;
+  method: QuickPayMethod;
+  region: Region;
+  platform: string;
+  type: string;
+  connector: string;
+  status: TransactionStatus;
+  errorCode: string | null;
+  errorMessage: string | null;
+  referenceId: string;
+  payerUserId: string;
+  transactionAtMs: number | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** The closed loop owns the transaction while this is set: due at this time. */
+  nextCheckAtMs: number | null;
+  /** Someone is working on it until then (a lease, so a crashed worker's claim expires). */
+  leaseUntilMs: number | null;
+  reverseRequested: boolean;
+  reverseAttempts: number;
+  queryCount: number;
+}
+
+export interface RefundRecord {
+  id: string;
+  transactionId: string;
+  merchantId: string;
+  type: 'FULL' | 'PARTIAL';
+  amountMinor: number;
+  currency: string;
+  reason: string;
+  status: 'PENDING' | 'SUCCESS' | 'FAILED';
+  createdAtMs: number;
+  updatedAtMs: number;
+  nextAttemptAtMs: number | null;
+}
+
+export interface TransactionListQuery {
+  merchantId: string;
+  limit: number;
+  /** Newest first: the page continues below this id. */
+  beforeId: string | null;
+  statuses: TransactionStatus[] | null;
+  methods: string[] | null;
+  createdFromMs: number | null;
+  createdToMs: number | null;
+}
+
+export interface LedgerEntryInput {
+  id: string;
+  transactionId: string;
+  merchantId: string;
+  kind: EntryKind;
+  refundId: string;
+  amountMinor: number;
+  currency: string;
+  method: string;
+  region: string;
+  bookedAtMs: number;
+  postings: Posting[];
+}
+
+export interface SettlementRow {
+  entryId: string;
+  transactionId: string;
+  kind: EntryKind;
+  amountMinor: number;
+}
+
+export interface SettlementQuery {
+  merchantId: string;
+  fromMs: number;
+  toMs: number;
+  methods: string[] | null;
+  region: string;
+  afterEntryId: string | null;
+  limit: number;
+}
+
+/** The outcome fields a closed-loop step writes; the update only applies while the status is still `from`. */
+export interface TransactionOutcome {
+  status: TransactionStatus;
+  balanceMinor: number;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  referenceId?: string;
+  payerUserId?: string;
+  transactionAtMs?: number | null;
+}
+
+export interface PaymentsStorage {
+  /** Inserts unless the merchant already used the order id; returns the existing transaction then. */
+  insertIfNewOrder(tx: TransactionRecord): Promise<{ inserted: true } | { inserted: false; existing: TransactionRecord }>;
+  get(merchantId: string, transactionId: string): Promise<TransactionRecord | null>;
+  getById(transactionId: string): Promise<TransactionRecord | null>;
+  getByOrderId(merchantId: string, orderId: string): Promise<TransactionRecord | null>;
+  list(query: TransactionListQuery): Promise<{ transactions: TransactionRecord[]; nextBeforeId: string | null }>;
+  /** Takes the lease if the transaction is due and nobody holds it; true when this caller won. */
+  claim(transactionId: string, nowMs: number, leaseUntilMs: number): Promise<boolean>;
+  /**
+   * Writes an outcome if the status is still `from`, releases the lease and schedules the next check
+   * (`nextCheckAtMs`, or now when a reverse was requested meanwhile). False when the status had moved on.
+   */
+  recordOutcome(transactionId: string, from: TransactionStatus, outcome: TransactionOutcome, nowMs: number, nextCheckAtMs: number | null): Promise<boolean>;
+  /** Releases the lease and sets the next check, counting a query or a reverse attempt. */
+  reschedule(transactionId: string, nowMs: number, nextCheckAtMs: number, counters: { queries?: number; reverseAttempts?: number }): Promise<void>;
+  /** Marks a reverse as wanted if the transaction is still reversible; true when it now is (or already was) requested. */
+  requestReverse(transactionId: string, nowMs: number): Promise<boolean>;
+  /** Takes `amountMinor` off the refundable balance if that much is left and no reverse is pending. */
+  reserveRefund(transactionId: string, amountMinor: number, nowMs: number): Promise<boolean>;
+  releaseRefund(transactionId: string, amountMinor: number, nowMs: number): Promise<void>;
+  /** After a refund succeeded upstream: counts it and moves the status (PARTIAL_REFUNDED / FULL_REFUNDED). */
+  applyRefundSuccess(transactionId: string, amountMinor: number, nowMs: number): Promise<void>;
+  /** Transactions the closed loop should look at now. */
+  dueIds(nowMs: number, limit: number): Promise<string[]>;
+  refunds: {
+    insert(refund: RefundRecord): Promise<void>;
+    get(refundId: string): Promise<RefundRecord | null>;
+    claim(refundId: string, nowMs: number, leaseUntilMs: number): Promise<boolean>;
+    finish(refundId: string, status: 'SUCCESS' | 'FAILED', nowMs: number): Promise<boolean>;
+    retryLater(refundId: string, nextAttemptAtMs: number, nowMs: number): Promise<void>;
+    dueIds(nowMs: number, limit: number): Promise<string[]>;
+  };
+  ledger: {
+    /** Writes one balanced entry; false if the same (transaction, kind, refund) was already booked. */
+    book(entry: LedgerEntryInput): Promise<boolean>;
+    settlementRows(query: SettlementQuery): Promise<SettlementRow[]>;
+    /** One page of per-transaction ledger views, in id order, for the ledger check. */
+    transactionViews(afterTransactionId: string | null, limit: number): Promise<TransactionLedgerView[]>;
+    /** Entries whose postings do not balance. */
+    unbalancedEntries(): Promise<{ entryId: string; debitsMinor: number; creditsMinor: number }[]>;
+    /** Accounts whose balance fell below their floor (merchant payables below zero). */
+    accountsBelowFloor(): Promise<{ account: string; balanceMinor: number }[]>;
+  };
+}
+
+/** The wallet simulator's books: what the "upstream" remembers about each order and every code it has seen. */
+export interface SimulatedOrder {
+  upstreamOrderId: string;
+  codeHash: string;
+  scenario: string;
+  amountMinor: number;
+  status: 'USERPAYING' | 'SUCCESS' | 'FAILED' | 'CLOSED' | 'REFUNDED';
+  queryCount: number;
+  reverseAttempts: number;
+  refundedMinor: number;
+  referenceId: string;
+  payerId: string;
+  createdAtMs: number;
+  paidAtMs: number | null;
+}
+
+export interface WalletSimulatorStorage {
+  /** Records the first sight of a code; false if any order already used it (codes are single use). */
+  claimCode(codeHash: string, upstreamOrderId: string, nowMs: number): Promise<boolean>;
+  insertOrder(order: SimulatedOrder): Promise<void>;
+  getOrder(upstreamOrderId: string): Promise<SimulatedOrder | null>;
+  updateOrder(upstreamOrderId: string, changes: Partial<Pick<SimulatedOrder, 'status' | 'queryCount' | 'reverseAttempts' | 'refundedMinor' | 'paidAtMs'>>): Promise<void>;
+  /** Records a refund id once; false when it was already applied. */
+  claimRefund(refundId: string, upstreamOrderId: string, amountMinor: number, nowMs: number): Promise<boolean>;
+}

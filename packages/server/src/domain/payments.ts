@@ -1,0 +1,99 @@
+// Payment rules without I/O: which statuses are final, when a refund or reverse is allowed, the closed-loop schedule.
+import type { ErrorCode, TransactionStatus } from '@tunai/client/contract';
+
+export function isFinal(status: TransactionStatus): boolean {
+  return status !== 'IN_PROCESS';
+}
+
+/** Statuses in which money was taken from the payer (and may still be partly with the merchant). */
+export function isPaid(status: TransactionStatus): boolean {
+  return status === 'SUCCESS' || status === 'PARTIAL_REFUNDED' || status === 'FULL_REFUNDED';
+}
+
+export interface RefundableState {
+  status: TransactionStatus;
+  amountMinor: number;
+  balanceMinor: number;
+  reverseRequested: boolean;
+}
+
+export type Decision = { ok: true } | { ok: false; code: ErrorCode; message?: string };
+
+/** Checks a refund request against the transaction as last read; the database re-checks the balance atomically. */
+export function decideRefund(tx: RefundableState, type: 'FULL' | 'PARTIAL', amountMinor: number): Decision {
+  if (tx.status === 'FULL_REFUNDED') return { ok: false, code: 'PAYMENT_FULLY_REFUNDED' };
+  if ((tx.status !== 'SUCCESS' && tx.status !== 'PARTIAL_REFUNDED') || tx.reverseRequested) {
+    return { ok: false, code: 'TRANSACTIN_STATUS_NOT_SUCCESS', message: `Transaction status not success: it is ${tx.reverseRequested ? 'being reversed' : tx.status}` };
+  }
+  if (type === 'FULL' && amountMinor !== tx.balanceMinor) {
+    return {
+      ok: false,
+      code: 'REFUND_AMT_NOT_SAME_AS_TRANSACTION',
+      message: `Refund amount not same as transaction amount: a FULL refund must be the remaining ${tx.balanceMinor}`,
+    };
+  }
+  if (amountMinor > tx.balanceMinor) {
+    return { ok: false, code: 'INSUFFICIENT_REFUND_AMOUNT', message: `Insufficient refund amount: at most ${tx.balanceMinor} is left to refund` };
+  }
+  return { ok: true };
+}
+
+/** The status after refunds leave `balanceMinor` of `amountMinor`. */
+export function statusAfterRefund(amountMinor: number, balanceMinor: number): TransactionStatus {
+  return balanceMinor === 0 ? 'FULL_REFUNDED' : balanceMinor === amountMinor ? 'SUCCESS' : 'PARTIAL_REFUNDED';
+}
+
+export interface ReversibleState {
+  status: TransactionStatus;
+  amountMinor: number;
+  balanceMinor: number;
+  createdAtMs: number;
+}
+
+/**
+ * A merchant may reverse what is still in process, or a success nothing was refunded from, within the
+ * reverse window; a REVERSED transaction is answered as it stands (a retried reverse must not fail).
+ */
+export function decideReverse(tx: ReversibleState, nowMs: number, windowMs: number): Decision | { ok: true; alreadyReversed: true } {
+  if (tx.status === 'REVERSED') return { ok: true, alreadyReversed: true };
+  const reversible = tx.status === 'IN_PROCESS' || (tx.status === 'SUCCESS' && tx.balanceMinor === tx.amountMinor);
+  if (!reversible) return { ok: false, code: 'TRANSACTION_STATUS_NOT_IN_PROCESS', message: `Transaction status not in process: it is ${tx.status}` };
+  if (nowMs - tx.createdAtMs > windowMs) {
+    return { ok: false, code: 'EXCEED_TIME_FOR_REVERSE_TRANSACTION', message: `Exceed time for transaction to reverse: reverses are accepted for ${windowMs / 60_000} minutes` };
+  }
+  return { ok: true };
+}
+
+/** How a connector wants an unfinished payment followed up (times relative to the transaction's creation). */
+export interface PollProfile {
+  firstQueryAfterMs: number;
+  queryIntervalMs: number;
+  /** Not final by then: reverse. */
+  deadlineMs: number;
+  /** Never reverse a paying user sooner than this (WeChat: 15 s). */
+  reverseNotBeforeMs: number;
+  /** Backoff between failed reverse attempts: base doubling up to max. */
+  reverseRetryBaseMs: number;
+  reverseRetryMaxMs: number;
+}
+
+export type LoopAction = { kind: 'query' } | { kind: 'reverse' };
+
+/** What the closed loop does for an IN_PROCESS transaction now. */
+export function nextLoopAction(profile: PollProfile, createdAtMs: number, nowMs: number, reverseRequested: boolean): LoopAction {
+  if (reverseRequested) return { kind: 'reverse' };
+  const ageMs = nowMs - createdAtMs;
+  if (ageMs >= profile.deadlineMs && ageMs >= profile.reverseNotBeforeMs) return { kind: 'reverse' };
+  return { kind: 'query' };
+}
+
+/** When to look again after an unfinished query: the next interval, but never past the deadline. */
+export function nextQueryAtMs(profile: PollProfile, createdAtMs: number, nowMs: number): number {
+  const deadlineAtMs = createdAtMs + Math.max(profile.deadlineMs, profile.reverseNotBeforeMs);
+  return Math.min(nowMs + profile.queryIntervalMs, deadlineAtMs);
+}
+
+export function reverseRetryDelayMs(profile: PollProfile, attempts: number): number {
+  const exponent = Math.min(Math.max(attempts - 1, 0), 20);
+  return Math.min(profile.reverseRetryBaseMs * 2 ** exponent, profile.reverseRetryMaxMs);
+}

@@ -1,0 +1,35 @@
+// Sandbox-only helpers outside /v3: move the clock forward ("time travel") and run the closed loop now.
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { limits } from '@tunai/client/contract';
+import { isMovable, isoFromMs, type Clock } from '../../lib/clock.js';
+import { CatalogError } from '../../lib/catalog-error.js';
+import { jsonBody } from '../body.js';
+import type { RouteTable } from '../route-table.js';
+import { validate } from '../validate.js';
+
+const AdvanceClockRequest = Type.Object(
+  { advanceSeconds: Type.Integer({ minimum: 1, maximum: limits.sandboxClockAdvanceSecondsMax }) },
+  { additionalProperties: false },
+);
+
+export interface SandboxControls {
+  clock: Clock;
+  runClosedLoop: () => Promise<number>;
+}
+
+export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTable, controls: SandboxControls): void {
+  const clockView = () => ({ item: { now: isoFromMs(controls.clock.nowMs()), nowMs: controls.clock.nowMs() }, code: 'SUCCESS' });
+  routes.add('GET', '/sandbox/clock');
+  server.get('/sandbox/clock', async () => clockView());
+  routes.add('POST', '/sandbox/clock');
+  server.post('/sandbox/clock', async (request) => {
+    const input = validate(AdvanceClockRequest, jsonBody(request));
+    const clock = controls.clock;
+    if (!isMovable(clock)) throw new CatalogError('NOT_PERMITTED', 'Not permitted: this server runs on a fixed clock');
+    clock.advanceMs(input.advanceSeconds * 1000);
+    return clockView();
+  });
+  routes.add('POST', '/sandbox/closed-loop/run');
+  server.post('/sandbox/closed-loop/run', async () => ({ item: { processed: await controls.runClosedLoop() }, code: 'SUCCESS' }));
+}

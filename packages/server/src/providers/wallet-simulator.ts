@@ -1,0 +1,189 @@
+// The built-in wallet simulator: a deterministic upstream whose outcome is chosen by the auth code's last four digits.
+import type { ErrorCode } from '@tunai/client/contract';
+import type { PaymentConnector, PayRequest, UpstreamPayment, UpstreamRefund, UpstreamReverse } from '../app/connector.js';
+import type { SimulatedOrder, WalletSimulatorStorage } from '../app/payment-ports.js';
+import type { PollProfile } from '../domain/payments.js';
+import type { Clock } from '../lib/clock.js';
+import { sha256Hex } from '../lib/secrets.js';
+
+/** The magic suffixes (docs: "Sandbox test cards"); any other suffix pays at once. */
+export const simulatorScenarios = {
+  '0000': 'immediate success',
+  '1001': 'user paying, success at the 2nd query',
+  '1002': 'user paying forever; reversed at the deadline',
+  '1003': 'user paying, then cancels at the 2nd query',
+  '1004': 'user paying; pays just before the reverse, which refunds',
+  '2001': 'insufficient balance',
+  '2002': 'auth code expired',
+  '2003': 'auth code already used',
+  '2004': 'per-transaction limit reached',
+  '3001': 'pay times out but the wallet charged: the query finds SUCCESS',
+  '3002': 'system error on pay; the wallet never saw the order',
+  '3003': 'user paying forever; the first reverse fails, the second succeeds',
+  '3004': 'user paying; the query fails with HTTP 500 twice, then SUCCESS',
+  '9999': 'wallet under maintenance: every call refused',
+} as const;
+
+const terminalFailures: Record<string, { code: ErrorCode; message: string }> = {
+  '2001': { code: 'INSUFFICIENT_CARD_BALANCE', message: 'Insufficient customer balance' },
+  '2002': { code: 'AUTH_CODE_EXPIRED', message: 'Customer code expired. Please scan again.' },
+  '2003': { code: 'AUTH_CODE_USED', message: 'Customer code already been used. Please refresh for another transaction.' },
+  '2004': { code: 'CUSTOMER_REACHED_TRANSACTION_LIMIT', message: 'Customer reached transaction limit' },
+};
+
+const userPayingScenarios = new Set(['1001', '1002', '1003', '1004', '3003', '3004']);
+
+/** WeChat's guidance: first query after 5 s, then every 3 s; reverse at 45 s and never before 15 s. */
+export const simulatorPollProfile: PollProfile = {
+  firstQueryAfterMs: 5_000,
+  queryIntervalMs: 3_000,
+  deadlineMs: 45_000,
+  reverseNotBeforeMs: 15_000,
+  reverseRetryBaseMs: 2_000,
+  reverseRetryMaxMs: 60_000,
+};
+
+/** Stable, wallet-looking identifiers derived from the inputs (no randomness: the same order gives the same ids). */
+function digitsFrom(seed: string, count: number): string {
+  let out = '';
+  let block = sha256Hex(seed);
+  while (out.length < count) {
+    out += BigInt(`0x${block}`).toString().slice(0, 30);
+    block = sha256Hex(block);
+  }
+  return out.slice(0, count);
+}
+
+function referenceIdFor(method: string, upstreamOrderId: string): string {
+  if (method === 'WECHATPAY') return `4200${digitsFrom(upstreamOrderId, 24)}`;
+  if (method === 'ALIPAY') return `2026${digitsFrom(upstreamOrderId, 24)}`;
+  return `${digitsFrom(`${method}:${upstreamOrderId}`, 20)}`;
+}
+
+function payerIdFor(method: string, codeHash: string): string {
+  if (method === 'WECHATPAY') return `o74f0w${Buffer.from(codeHash.slice(0, 32), 'hex').toString('base64url').slice(0, 22)}`;
+  if (method === 'ALIPAY') return `2088${digitsFrom(codeHash, 12)}`;
+  return `60${digitsFrom(codeHash, 10)}`;
+}
+
+export class WalletSimulator implements PaymentConnector {
+  readonly name = 'simulator';
+  readonly capabilities = new Set(['quickpay', 'query', 'refund', 'reverse'] as const);
+  readonly pollProfile = simulatorPollProfile;
+  readonly #books: WalletSimulatorStorage;
+  readonly #clock: Clock;
+
+  constructor(books: WalletSimulatorStorage, clock: Clock) {
+    this.#books = books;
+    this.#clock = clock;
+  }
+
+  async pay(request: PayRequest): Promise<UpstreamPayment> {
+    const nowMs = this.#clock.nowMs();
+    const scenario = request.authCode.slice(-4);
+    const codeHash = sha256Hex(`authcode:${request.authCode}`);
+    if (scenario === '9999') return { status: 'FAILED', code: 'SYSTEM_ERROR', message: 'Wallet is under maintenance' };
+    // Every code pays at most once, whatever happened the first time (a failed payment consumes it too).
+    if (!(await this.#books.claimCode(codeHash, request.upstreamOrderId, nowMs))) {
+      return { status: 'FAILED', code: 'AUTH_CODE_USED', message: 'Customer code already been used. Please refresh for another transaction.' };
+    }
+    if (scenario === '3002') return { status: 'UNKNOWN', reason: 'SYSTEMERROR from the wallet; order not created' };
+    const failure = terminalFailures[scenario];
+    const paying = userPayingScenarios.has(scenario);
+    const order: SimulatedOrder = {
+      upstreamOrderId: request.upstreamOrderId,
+      codeHash,
+      scenario,
+      amountMinor: request.amountMinor,
+      status: failure ? 'FAILED' : paying ? 'USERPAYING' : 'SUCCESS',
+      queryCount: 0,
+      reverseAttempts: 0,
+      refundedMinor: 0,
+      referenceId: referenceIdFor(request.method, request.upstreamOrderId),
+      payerId: payerIdFor(request.method, codeHash),
+      createdAtMs: nowMs,
+      paidAtMs: failure || paying ? null : nowMs,
+    };
+    await this.#books.insertOrder(order);
+    if (failure) return { status: 'FAILED', code: failure.code, message: failure.message };
+    if (paying) return { status: 'IN_PROCESS' };
+    // 3001: the wallet charged, but its answer never arrived.
+    if (scenario === '3001') return { status: 'UNKNOWN', reason: 'timed out waiting for the wallet' };
+    return { status: 'SUCCESS', referenceId: order.referenceId, payerId: order.payerId, paidAtMs: nowMs };
+  }
+
+  async query(upstreamOrderId: string): Promise<UpstreamPayment> {
+    const order = await this.#books.getOrder(upstreamOrderId);
+    if (!order) return { status: 'NOT_FOUND' };
+    if (order.scenario === '9999') return { status: 'FAILED', code: 'SYSTEM_ERROR', message: 'Wallet is under maintenance' };
+    const queryCount = order.queryCount + 1;
+    await this.#books.updateOrder(upstreamOrderId, { queryCount });
+    if (order.status === 'USERPAYING') {
+      if (order.scenario === '1001' && queryCount >= 2) return this.#markPaid(order);
+      if (order.scenario === '1003' && queryCount >= 2) {
+        await this.#books.updateOrder(upstreamOrderId, { status: 'FAILED' });
+        return { status: 'FAILED', code: 'ORDER_CANCELLED', message: 'The customer cancelled the payment' };
+      }
+      if (order.scenario === '3004') {
+        if (queryCount <= 2) return { status: 'UNKNOWN', reason: 'HTTP 500 from the wallet' };
+        return this.#markPaid(order);
+      }
+      return { status: 'IN_PROCESS' };
+    }
+    return this.#answer(order);
+  }
+
+  async reverse(upstreamOrderId: string): Promise<UpstreamReverse> {
+    const order = await this.#books.getOrder(upstreamOrderId);
+    // Nothing to cancel: the wallet never saw the order (3002, or a crash before the pay call).
+    if (!order) return { status: 'REVERSED' };
+    const reverseAttempts = order.reverseAttempts + 1;
+    await this.#books.updateOrder(upstreamOrderId, { reverseAttempts });
+    if (order.scenario === '3003' && reverseAttempts === 1) return { status: 'FAILED', reason: 'SYSTEMERROR from the wallet on reverse' };
+    let current = order;
+    if (order.status === 'USERPAYING' && order.scenario === '1004') {
+      // The payer confirmed between our last query and this reverse.
+      const paidAtMs = this.#clock.nowMs();
+      await this.#books.updateOrder(upstreamOrderId, { status: 'SUCCESS', paidAtMs });
+      current = { ...order, status: 'SUCCESS', paidAtMs };
+    }
+    if (current.status === 'SUCCESS' || current.status === 'REFUNDED') {
+      await this.#books.updateOrder(upstreamOrderId, { status: 'REFUNDED', refundedMinor: current.amountMinor });
+      return { status: 'REFUNDED', referenceId: current.referenceId, payerId: current.payerId, paidAtMs: current.paidAtMs ?? this.#clock.nowMs() };
+    }
+    await this.#books.updateOrder(upstreamOrderId, { status: 'CLOSED' });
+    return { status: 'REVERSED' };
+  }
+
+  async refund(upstreamOrderId: string, refundId: string, amountMinor: number): Promise<UpstreamRefund> {
+    const order = await this.#books.getOrder(upstreamOrderId);
+    if (!order || order.status !== 'SUCCESS') return { status: 'FAILED', reason: 'order is not paid' };
+    if (order.refundedMinor + amountMinor > order.amountMinor) return { status: 'FAILED', reason: 'refund exceeds what was paid' };
+    // The refund id makes a retry safe: a second call with the same id changes nothing and succeeds.
+    if (await this.#books.claimRefund(refundId, upstreamOrderId, amountMinor, this.#clock.nowMs())) {
+      await this.#books.updateOrder(upstreamOrderId, { refundedMinor: order.refundedMinor + amountMinor });
+    }
+    return { status: 'SUCCESS' };
+  }
+
+  async #markPaid(order: SimulatedOrder): Promise<UpstreamPayment> {
+    const paidAtMs = this.#clock.nowMs();
+    await this.#books.updateOrder(order.upstreamOrderId, { status: 'SUCCESS', paidAtMs });
+    return { status: 'SUCCESS', referenceId: order.referenceId, payerId: order.payerId, paidAtMs };
+  }
+
+  #answer(order: SimulatedOrder): UpstreamPayment {
+    switch (order.status) {
+      case 'SUCCESS':
+        return { status: 'SUCCESS', referenceId: order.referenceId, payerId: order.payerId, paidAtMs: order.paidAtMs ?? order.createdAtMs };
+      case 'FAILED': {
+        const failure = terminalFailures[order.scenario];
+        return failure
+          ? { status: 'FAILED', code: failure.code, message: failure.message }
+          : { status: 'FAILED', code: 'ORDER_CANCELLED', message: 'The customer cancelled the payment' };
+      }
+      default:
+        return { status: 'FAILED', code: 'ORDER_CLOSED', message: 'The order was closed' };
+    }
+  }
+}
