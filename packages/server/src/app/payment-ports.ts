@@ -64,6 +64,8 @@ export interface TransactionListQuery {
   methods: string[] | null;
   createdFromMs: number | null;
   createdToMs: number | null;
+  transactionAtFromMs: number | null;
+  transactionAtToMs: number | null;
 }
 
 export interface LedgerEntryInput {

@@ -7,6 +7,9 @@ export interface TransactionFilter {
   methods: string[] | null;
   createdFromMs: number | null;
   createdToMs: number | null;
+  /** When the payment became final (paid, failed, reversed); unfinished ones have none and never match. */
+  transactionAtFromMs: number | null;
+  transactionAtToMs: number | null;
 }
 
 const invalid = (detail: string) => new CatalogError('VALIDATION_ERROR', `Validations error: filter ${detail}`);
@@ -21,21 +24,30 @@ function stringList(key: string, value: unknown): string[] {
   return list as string[];
 }
 
-function timeRange(key: string, value: unknown, into: TransactionFilter): void {
+function timeRange(key: 'createdAt' | 'transactionAt', value: unknown, into: TransactionFilter): void {
+  const from = key === 'createdAt' ? 'createdFromMs' : 'transactionAtFromMs';
+  const to = key === 'createdAt' ? 'createdToMs' : 'transactionAtToMs';
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`.${key} must be an object of $gte/$gt/$lte/$lt`);
   for (const [operator, bound] of Object.entries(value)) {
     const ms = typeof bound === 'string' ? Date.parse(bound) : Number.NaN;
     if (Number.isNaN(ms)) throw invalid(`.${key}.${operator} must be an RFC 3339 time`);
-    if (operator === '$gte') into.createdFromMs = ms;
-    else if (operator === '$gt') into.createdFromMs = ms + 1;
-    else if (operator === '$lte') into.createdToMs = ms;
-    else if (operator === '$lt') into.createdToMs = ms - 1;
+    if (operator === '$gte') into[from] = ms;
+    else if (operator === '$gt') into[from] = ms + 1;
+    else if (operator === '$lte') into[to] = ms;
+    else if (operator === '$lt') into[to] = ms - 1;
     else throw invalid(`operator ${operator} is not supported`);
   }
 }
 
 export function parseTransactionFilter(filterText: string | undefined): TransactionFilter {
-  const filter: TransactionFilter = { statuses: null, methods: null, createdFromMs: null, createdToMs: null };
+  const filter: TransactionFilter = {
+    statuses: null,
+    methods: null,
+    createdFromMs: null,
+    createdToMs: null,
+    transactionAtFromMs: null,
+    transactionAtToMs: null,
+  };
   if (filterText === undefined || filterText.trim() === '') return filter;
   if (filterText.length > limits.filterQueryCharsMax) throw invalid(`must be at most ${limits.filterQueryCharsMax} characters`);
   let parsed: unknown;

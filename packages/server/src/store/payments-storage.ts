@@ -163,6 +163,8 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
       if (query.methods !== null) q = q.where('method', 'in', query.methods);
       if (query.createdFromMs !== null) q = q.where('created_at_ms', '>=', query.createdFromMs);
       if (query.createdToMs !== null) q = q.where('created_at_ms', '<=', query.createdToMs);
+      if (query.transactionAtFromMs !== null) q = q.where('transaction_at_ms', '>=', query.transactionAtFromMs);
+      if (query.transactionAtToMs !== null) q = q.where('transaction_at_ms', '<=', query.transactionAtToMs);
       const rows = await q.orderBy('id', 'desc').limit(query.limit + 1).execute();
       const transactions = rows.slice(0, query.limit).map(transactionFromRow);
       const hasMore = rows.length > query.limit;
