@@ -1,6 +1,6 @@
 // One closed-loop step for a transaction the loop owns: query the wallet, or reverse at the deadline or on request.
 import { nextLoopAction } from '../domain/payments.js';
-import type { UpstreamPayment } from './connector.js';
+import type { PaymentConnector, UpstreamPayment } from './connector.js';
 import type { PaymentDeps } from './payment-deps.js';
 import { applyPaymentResult, nextCheckAfterQuery, reverseUpstream } from './payment-outcomes.js';
 
@@ -23,16 +23,28 @@ export async function advancePayment(deps: PaymentDeps, transactionId: string): 
   }
   const action = nextLoopAction(connector.pollProfile, tx.createdAtMs, nowMs, tx.reverseRequested);
   if (action.kind === 'reverse') {
+    // At the deadline, one last look first (the payer may have just paid, or a crashed process never
+    // asked): reverse only what is still unfinished. Once reversing has begun, keep reversing.
+    if (!tx.reverseRequested && tx.reverseAttempts === 0) {
+      const last = await queryOnce(connector, tx.id);
+      if (last.status === 'SUCCESS' || last.status === 'FAILED' || last.status === 'NOT_FOUND') {
+        await applyPaymentResult(deps, connector, tx, last, deps.clock.nowMs());
+        return true;
+      }
+    }
     await reverseUpstream(deps, connector, tx, 'REVERSED');
     return true;
   }
-  let result: UpstreamPayment;
-  try {
-    result = await connector.query(tx.id);
-  } catch (error) {
-    // A query that broke tells us nothing; ask again on schedule.
-    result = { status: 'UNKNOWN', reason: error instanceof Error ? error.message : String(error) };
-  }
+  const result = await queryOnce(connector, tx.id);
   await applyPaymentResult(deps, connector, tx, result, nextCheckAfterQuery(connector, tx, deps.clock.nowMs()));
   return true;
+}
+
+async function queryOnce(connector: PaymentConnector, transactionId: string): Promise<UpstreamPayment> {
+  try {
+    return await connector.query(transactionId);
+  } catch (error) {
+    // A query that broke tells us nothing; ask again on schedule.
+    return { status: 'UNKNOWN', reason: error instanceof Error ? error.message : String(error) };
+  }
 }

@@ -178,6 +178,9 @@ export interface WalletSimulatorStorage {
   insertOrder(order: SimulatedOrder): Promise<void>;
   getOrder(upstreamOrderId: string): Promise<SimulatedOrder | null>;
   updateOrder(upstreamOrderId: string, changes: Partial<Pick<SimulatedOrder, 'status' | 'queryCount' | 'reverseAttempts' | 'refundedMinor' | 'paidAtMs'>>): Promise<void>;
-  /** Records a refund id once; false when it was already applied. */
-  claimRefund(refundId: string, upstreamOrderId: string, amountMinor: number, nowMs: number): Promise<boolean>;
+  /**
+   * Applies a refund id once, atomically: 'duplicate' when that id was already applied, 'exceeds' (nothing
+   * written) when it would take the order's refunds past what was paid or the order is not paid.
+   */
+  applyRefund(refundId: string, upstreamOrderId: string, amountMinor: number, nowMs: number): Promise<'applied' | 'duplicate' | 'exceeds'>;
 }

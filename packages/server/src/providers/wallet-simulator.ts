@@ -158,11 +158,9 @@ export class WalletSimulator implements PaymentConnector {
   async refund(upstreamOrderId: string, refundId: string, amountMinor: number): Promise<UpstreamRefund> {
     const order = await this.#books.getOrder(upstreamOrderId);
     if (!order || order.status !== 'SUCCESS') return { status: 'FAILED', reason: 'order is not paid' };
-    if (order.refundedMinor + amountMinor > order.amountMinor) return { status: 'FAILED', reason: 'refund exceeds what was paid' };
     // The refund id makes a retry safe: a second call with the same id changes nothing and succeeds.
-    if (await this.#books.claimRefund(refundId, upstreamOrderId, amountMinor, this.#clock.nowMs())) {
-      await this.#books.updateOrder(upstreamOrderId, { refundedMinor: order.refundedMinor + amountMinor });
-    }
+    const applied = await this.#books.applyRefund(refundId, upstreamOrderId, amountMinor, this.#clock.nowMs());
+    if (applied === 'exceeds') return { status: 'FAILED', reason: 'refund exceeds what was paid' };
     return { status: 'SUCCESS' };
   }
 

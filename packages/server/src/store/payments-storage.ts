@@ -439,6 +439,9 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
   return payments;
 }
 
+/** Rolls back the refund claim when the order cannot take the refund. */
+class RefundExceeds extends Error {}
+
 export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
   return {
     async claimCode(codeHash, upstreamOrderId, nowMs) {
@@ -483,13 +486,31 @@ export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
       if (Object.keys(set).length === 0) return;
       await db.updateTable('sim_wallet_orders').set(set).where('upstream_order_id', '=', upstreamOrderId).execute();
     },
-    async claimRefund(refundId, upstreamOrderId, amountMinor, nowMs) {
-      const result = await db
-        .insertInto('sim_wallet_refunds')
-        .values({ refund_id: refundId, upstream_order_id: upstreamOrderId, amount_minor: amountMinor, created_at_ms: nowMs })
-        .onConflict((oc) => oc.column('refund_id').doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    async applyRefund(refundId, upstreamOrderId, amountMinor, nowMs) {
+      const apply = async (trx: Db): Promise<'applied' | 'duplicate' | 'exceeds'> => {
+        const claimed = await trx
+          .insertInto('sim_wallet_refunds')
+          .values({ refund_id: refundId, upstream_order_id: upstreamOrderId, amount_minor: amountMinor, created_at_ms: nowMs })
+          .onConflict((oc) => oc.column('refund_id').doNothing())
+          .executeTakeFirst();
+        if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) !== 1) return 'duplicate';
+        // The total is raised in the database, so concurrent refunds cannot overwrite each other's amounts.
+        const raised = await trx
+          .updateTable('sim_wallet_orders')
+          .set((eb) => ({ refunded_minor: eb('refunded_minor', '+', amountMinor) }))
+          .where('upstream_order_id', '=', upstreamOrderId)
+          .where('status', '=', 'SUCCESS')
+          .where(sql<boolean>`refunded_minor + ${amountMinor} <= amount_minor`)
+          .executeTakeFirst();
+        if (!changed(raised)) throw new RefundExceeds();
+        return 'applied';
+      };
+      try {
+        return db.isTransaction ? await apply(db) : await (db as Kysely<Database>).transaction().execute(apply);
+      } catch (error) {
+        if (error instanceof RefundExceeds) return 'exceeds';
+        throw error;
+      }
     },
   };
 }
