@@ -91,7 +91,7 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
 
   const final = await waitForFinal(deps, tx.id, nowMs + deps.payments.quickPayWaitMs);
   if (final.status === 'FAILED') throw failureOf(final);
-  return withStore(deps, final);
+  return withStore(deps, final, store);
 }
 
 const contendedPauseMs = 50;

@@ -175,6 +175,8 @@ export interface SimulatedOrder {
 export interface WalletSimulatorStorage {
   /** Records the first sight of a code; false if any order already used it (codes are single use). */
   claimCode(codeHash: string, upstreamOrderId: string, nowMs: number): Promise<boolean>;
+  /** Claims the order's code and records the order together; false (nothing written) if the code was used. */
+  claimCodeAndInsertOrder(order: SimulatedOrder): Promise<boolean>;
   insertOrder(order: SimulatedOrder): Promise<void>;
   getOrder(upstreamOrderId: string): Promise<SimulatedOrder | null>;
   updateOrder(upstreamOrderId: string, changes: Partial<Pick<SimulatedOrder, 'status' | 'queryCount' | 'reverseAttempts' | 'refundedMinor' | 'paidAtMs'>>): Promise<void>;

@@ -24,7 +24,8 @@ export async function withStores(deps: PaymentDeps, transactions: TransactionRec
   return views;
 }
 
-export async function withStore(deps: PaymentDeps, transaction: TransactionRecord): Promise<TransactionView> {
+export async function withStore(deps: PaymentDeps, transaction: TransactionRecord, known?: StoreRecord): Promise<TransactionView> {
+  if (known && known.id === transaction.storeId) return { transaction, store: known };
   const [view] = await withStores(deps, [transaction]);
   if (!view) throw new Error('unreachable: one transaction gives one view');
   return view;

@@ -83,11 +83,12 @@ export class WalletSimulator implements PaymentConnector {
     const scenario = request.authCode.slice(-4);
     const codeHash = sha256Hex(`authcode:${request.authCode}`);
     if (scenario === '9999') return { status: 'FAILED', code: 'SYSTEM_ERROR', message: 'Wallet is under maintenance' };
+    const codeUsed = { status: 'FAILED', code: 'AUTH_CODE_USED', message: 'Customer code already been used. Please refresh for another transaction.' } as const;
     // Every code pays at most once, whatever happened the first time (a failed payment consumes it too).
-    if (!(await this.#books.claimCode(codeHash, request.upstreamOrderId, nowMs))) {
-      return { status: 'FAILED', code: 'AUTH_CODE_USED', message: 'Customer code already been used. Please refresh for another transaction.' };
+    if (scenario === '3002') {
+      if (!(await this.#books.claimCode(codeHash, request.upstreamOrderId, nowMs))) return codeUsed;
+      return { status: 'UNKNOWN', reason: 'SYSTEMERROR from the wallet; order not created' };
     }
-    if (scenario === '3002') return { status: 'UNKNOWN', reason: 'SYSTEMERROR from the wallet; order not created' };
     const failure = terminalFailures[scenario];
     const paying = userPayingScenarios.has(scenario);
     const order: SimulatedOrder = {
@@ -104,7 +105,7 @@ export class WalletSimulator implements PaymentConnector {
       createdAtMs: nowMs,
       paidAtMs: failure || paying ? null : nowMs,
     };
-    await this.#books.insertOrder(order);
+    if (!(await this.#books.claimCodeAndInsertOrder(order))) return codeUsed;
     if (failure) return { status: 'FAILED', code: failure.code, message: failure.message };
     if (paying) return { status: 'IN_PROCESS' };
     // 3001: the wallet charged, but its answer never arrived.

@@ -443,7 +443,7 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
 class RefundExceeds extends Error {}
 
 export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
-  return {
+  const books: WalletSimulatorStorage = {
     async claimCode(codeHash, upstreamOrderId, nowMs) {
       const result = await db
         .insertInto('sim_wallet_codes')
@@ -451,6 +451,15 @@ export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
         .onConflict((oc) => oc.column('code_hash').doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async claimCodeAndInsertOrder(order) {
+      const work = async (trx: Db): Promise<boolean> => {
+        const inner = trx === db ? books : createWalletSimulatorStorage(trx);
+        if (!(await inner.claimCode(order.codeHash, order.upstreamOrderId, order.createdAtMs))) return false;
+        await inner.insertOrder(order);
+        return true;
+      };
+      return db.isTransaction ? work(db) : (db as Kysely<Database>).transaction().execute(work);
     },
     async insertOrder(o) {
       await db
@@ -513,4 +522,5 @@ export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
       }
     },
   };
+  return books;
 }
