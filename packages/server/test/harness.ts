@@ -209,3 +209,24 @@ export function storeInput(name: string): CreateStoreRequest {
     phoneNumber: '123456789',
   };
 }
+
+/** The keys of RM's Transaction object, sorted: every one present on every payment response. */
+export const transactionKeys = [
+  'balanceAmount',
+  'createdAt',
+  'currencyType',
+  'error',
+  'method',
+  'order',
+  'payee',
+  'platform',
+  'referenceId',
+  'region',
+  'status',
+  'store',
+  'terminalId',
+  'transactionAt',
+  'transactionId',
+  'type',
+  'updatedAt',
+];

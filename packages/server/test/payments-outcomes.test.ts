@@ -7,28 +7,9 @@ import { checkLedger } from '../src/app/check-ledger.js';
 import type { TransactionRecord } from '../src/app/payment-ports.js';
 import { sha256Hex } from '../src/lib/secrets.js';
 import { openDatabase, type OpenedDatabase } from '../src/store/database.js';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer, transactionKeys } from './harness.js';
 
 const zeroTime = '0001-01-01T00:00:00Z';
-const transactionKeys = [
-  'balanceAmount',
-  'createdAt',
-  'currencyType',
-  'error',
-  'method',
-  'order',
-  'payee',
-  'platform',
-  'referenceId',
-  'region',
-  'status',
-  'store',
-  'terminalId',
-  'transactionAt',
-  'transactionId',
-  'type',
-  'updatedAt',
-];
 
 /**
  * Codes are single use per database, so every code in this file is distinct: a running serial fills the

@@ -8,7 +8,7 @@ import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext, signRequ
 import { checkLedger } from '../src/app/check-ledger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer, transactionKeys } from './harness.js';
 
 // ---------------------------------------------------------------- unique auth codes and order ids (single use across the file)
 
@@ -50,25 +50,6 @@ function assertError(res: RawResponse, status: number, code: string): void {
   assert.equal(errorCodeOf(res), code, res.rawText);
 }
 
-const transactionKeys = [
-  'balanceAmount',
-  'createdAt',
-  'currencyType',
-  'error',
-  'method',
-  'order',
-  'payee',
-  'platform',
-  'referenceId',
-  'region',
-  'status',
-  'store',
-  'terminalId',
-  'transactionAt',
-  'transactionId',
-  'type',
-  'updatedAt',
-];
 
 function assertTransactionShape(t: Transaction): void {
   assert.deepEqual(Object.keys(t).sort(), transactionKeys);
