@@ -103,19 +103,21 @@ async function main(): Promise<void> {
     // Signatures are made before the run so the load generator does not compete with the server for RSA work.
     process.stdout.write(`pre-signing ${signedRequestCount} requests … `);
     const privateKey = parsePrivateKey(credentials.privateKey);
-    const requestUrl = `${baseUrl}/v3/merchant`;
-    const signedHeaders: Record<string, string>[] = [];
     const timestamp = String(Math.floor(Date.now() / 1000));
-    for (let i = 0; i < signedRequestCount; i++) {
+    /** RM's headers for one request, signed in the Go form with a fresh nonce. */
+    const signedHeaders = (method: 'get' | 'post', requestUrl: string, body?: unknown): Record<string, string> => {
       const nonceStr = generateNonce();
-      const plaintext = buildPlaintext({ method: 'get', nonceStr, requestUrl, signType: 'sha256', timestamp });
-      signedHeaders.push({
+      const data = body === undefined ? undefined : dataBase64(body);
+      const plaintext = buildPlaintext({ ...(data ? { data } : {}), method, nonceStr, requestUrl, signType: 'sha256', timestamp });
+      return {
         authorization: `Bearer ${accessToken}`,
         'x-signature': `sha256 ${signPlaintext(plaintext, privateKey)}`,
         'x-nonce-str': nonceStr,
         'x-timestamp': timestamp,
-      });
-    }
+      };
+    };
+    const merchantUrl = `${baseUrl}/v3/merchant`;
+    const signedGets = Array.from({ length: signedRequestCount }, () => signedHeaders('get', merchantUrl));
     process.stdout.write('done\n');
 
     process.stdout.write(`pre-signing ${quickPayCount} QuickPay requests … `);
@@ -130,18 +132,9 @@ async function main(): Promise<void> {
         ipAddress: '127.0.0.1',
         storeId: credentials.storeId,
       };
-      const nonceStr = generateNonce();
-      const data = dataBase64(bodyValue);
-      const plaintext = buildPlaintext({ data, method: 'post', nonceStr, requestUrl: quickPayUrl, signType: 'sha256', timestamp });
       quickPays.push({
         body: JSON.stringify(bodyValue),
-        headers: {
-          authorization: `Bearer ${accessToken}`,
-          'content-type': 'application/json',
-          'x-signature': `sha256 ${signPlaintext(plaintext, privateKey)}`,
-          'x-nonce-str': nonceStr,
-          'x-timestamp': timestamp,
-        },
+        headers: { ...signedHeaders('post', quickPayUrl, bodyValue), 'content-type': 'application/json' },
       });
     }
     process.stdout.write('done\n');
@@ -156,7 +149,7 @@ async function main(): Promise<void> {
         {
           method: 'GET',
           path: '/v3/merchant',
-          setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...signedHeaders[next++ % signedHeaders.length] } }),
+          setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...signedGets[next++ % signedGets.length] } }),
         },
       ],
     });

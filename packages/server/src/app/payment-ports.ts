@@ -55,17 +55,22 @@ export interface RefundRecord {
   nextAttemptAtMs: number | null;
 }
 
-export interface TransactionListQuery {
-  merchantId: string;
-  limit: number;
-  /** Newest first: the page continues below this id. */
-  beforeId: string | null;
+/** RM's list `filter` for transactions, parsed: each null means "any". */
+export interface TransactionFilter {
   statuses: TransactionStatus[] | null;
   methods: string[] | null;
   createdFromMs: number | null;
   createdToMs: number | null;
+  /** When the payment became final (paid, failed, reversed); unfinished ones have none and never match. */
   transactionAtFromMs: number | null;
   transactionAtToMs: number | null;
+}
+
+export interface TransactionListQuery extends TransactionFilter {
+  merchantId: string;
+  limit: number;
+  /** Newest first: the page continues below this id. */
+  beforeId: string | null;
 }
 
 export interface LedgerEntryInput {

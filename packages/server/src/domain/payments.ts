@@ -5,11 +5,6 @@ export function isFinal(status: TransactionStatus): boolean {
   return status !== 'IN_PROCESS';
 }
 
-/** Statuses in which money was taken from the payer (and may still be partly with the merchant). */
-export function isPaid(status: TransactionStatus): boolean {
-  return status === 'SUCCESS' || status === 'PARTIAL_REFUNDED' || status === 'FULL_REFUNDED';
-}
-
 export interface RefundableState {
   status: TransactionStatus;
   amountMinor: number;
@@ -36,11 +31,6 @@ export function decideRefund(tx: RefundableState, type: 'FULL' | 'PARTIAL', amou
     return { ok: false, code: 'INSUFFICIENT_REFUND_AMOUNT', message: `Insufficient refund amount: at most ${tx.balanceMinor} is left to refund` };
   }
   return { ok: true };
-}
-
-/** The status after refunds leave `balanceMinor` of `amountMinor`. */
-export function statusAfterRefund(amountMinor: number, balanceMinor: number): TransactionStatus {
-  return balanceMinor === 0 ? 'FULL_REFUNDED' : balanceMinor === amountMinor ? 'SUCCESS' : 'PARTIAL_REFUNDED';
 }
 
 export interface ReversibleState {

@@ -40,10 +40,9 @@ export interface TimeRange {
   toMs: number | null;
 }
 
-/** Parses RM's `filter` JSON, e.g. {"updatedAt":{"$gte":"2024-01-01T00:00:00Z"}}, for the given time field. */
-export function parseTimeFilter(filterText: string | undefined, field: string): TimeRange {
-  const range: TimeRange = { fromMs: null, toMs: null };
-  if (filterText === undefined || filterText.trim() === '') return range;
+/** Reads RM's JSON `filter` query parameter as an object; null when absent. */
+export function parseFilterObject(filterText: string | undefined): Record<string, unknown> | null {
+  if (filterText === undefined || filterText.trim() === '') return null;
   if (filterText.length > limits.filterQueryCharsMax) {
     throw new CatalogError('VALIDATION_ERROR', `Validations error: filter must be at most ${limits.filterQueryCharsMax} characters`);
   }
@@ -56,20 +55,33 @@ export function parseTimeFilter(filterText: string | undefined, field: string): 
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
     throw new CatalogError('VALIDATION_ERROR', 'Validations error: filter must be a JSON object');
   }
-  for (const [key, condition] of Object.entries(filter)) {
+  return filter as Record<string, unknown>;
+}
+
+/** One time condition of a filter, e.g. {"$gte":"2024-01-01T00:00:00Z","$lt":…}, as inclusive epoch-ms bounds. */
+export function parseTimeBounds(field: string, condition: unknown): TimeRange {
+  const range: TimeRange = { fromMs: null, toMs: null };
+  if (typeof condition !== 'object' || condition === null || Array.isArray(condition)) {
+    throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field} must be an object of $gte/$gt/$lte/$lt`);
+  }
+  for (const [operator, value] of Object.entries(condition)) {
+    const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(ms)) throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field}.${operator} must be an RFC 3339 time`);
+    if (operator === '$gte') range.fromMs = ms;
+    else if (operator === '$gt') range.fromMs = ms + 1;
+    else if (operator === '$lte') range.toMs = ms;
+    else if (operator === '$lt') range.toMs = ms - 1;
+    else throw new CatalogError('VALIDATION_ERROR', `Validations error: filter operator ${operator} is not supported`);
+  }
+  return range;
+}
+
+/** Parses RM's `filter` JSON, e.g. {"updatedAt":{"$gte":"2024-01-01T00:00:00Z"}}, for the given time field. */
+export function parseTimeFilter(filterText: string | undefined, field: string): TimeRange {
+  let range: TimeRange = { fromMs: null, toMs: null };
+  for (const [key, condition] of Object.entries(parseFilterObject(filterText) ?? {})) {
     if (key !== field) throw new CatalogError('VALIDATION_ERROR', `Validations error: filter supports only "${field}", not "${key}"`);
-    if (typeof condition !== 'object' || condition === null) {
-      throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field} must be an object of $gte/$gt/$lte/$lt`);
-    }
-    for (const [operator, value] of Object.entries(condition)) {
-      const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-      if (Number.isNaN(ms)) throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field}.${operator} must be an RFC 3339 time`);
-      if (operator === '$gte') range.fromMs = ms;
-      else if (operator === '$gt') range.fromMs = ms + 1;
-      else if (operator === '$lte') range.toMs = ms;
-      else if (operator === '$lt') range.toMs = ms - 1;
-      else throw new CatalogError('VALIDATION_ERROR', `Validations error: filter operator ${operator} is not supported`);
-    }
+    range = parseTimeBounds(field, condition);
   }
   return range;
 }

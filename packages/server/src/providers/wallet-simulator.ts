@@ -6,23 +6,12 @@ import type { PollProfile } from '../domain/payments.js';
 import type { Clock } from '../lib/clock.js';
 import { sha256Hex } from '../lib/secrets.js';
 
-/** The magic suffixes (docs: "Sandbox test cards"); any other suffix pays at once. */
-export const simulatorScenarios = {
-  '0000': 'immediate success',
-  '1001': 'user paying, success at the 2nd query',
-  '1002': 'user paying forever; reversed at the deadline',
-  '1003': 'user paying, then cancels at the 2nd query',
-  '1004': 'user paying; pays just before the reverse, which refunds',
-  '2001': 'insufficient balance',
-  '2002': 'auth code expired',
-  '2003': 'auth code already used',
-  '2004': 'per-transaction limit reached',
-  '3001': 'pay times out but the wallet charged: the query finds SUCCESS',
-  '3002': 'system error on pay; the wallet never saw the order',
-  '3003': 'user paying forever; the first reverse fails, the second succeeds',
-  '3004': 'user paying; the query fails with HTTP 500 twice, then SUCCESS',
-  '9999': 'wallet under maintenance: every call refused',
-} as const;
+/**
+ * Outcomes by the auth code's last four digits (README "Sandbox magic values"); any other suffix pays at once.
+ * 1001 paid at the 2nd query · 1002 paying forever · 1003 cancelled at the 2nd query · 1004 pays just before
+ * the reverse · 2001–2004 refused · 3001 pay times out after charging · 3002 order never created · 3003 first
+ * reverse fails · 3004 two failing queries, then paid · 9999 maintenance.
+ */
 
 const terminalFailures: Record<string, { code: ErrorCode; message: string }> = {
   '2001': { code: 'INSUFFICIENT_CARD_BALANCE', message: 'Insufficient customer balance' },
