@@ -4,6 +4,18 @@ import type { KeyObject } from 'node:crypto';
 import type { CodeResponse, ItemResponse, ItemsResponse } from './contract/common.js';
 import type { Merchant, MerchantSubscription } from './contract/merchant.js';
 import type { GrantType, TokenResponse } from './contract/oauth.js';
+import type {
+  Checkout,
+  CheckoutQrCode,
+  CreateCheckoutRequest,
+  CreateQrCodeRequest,
+  CreatedCheckout,
+  CreatedQrCode,
+  DirectCheckout,
+  DirectCheckoutRequest,
+  FpxBanks,
+  QrCode,
+} from './contract/checkout.js';
 import type { QuickPayRequest, RefundRequest, SettlementCsvRequest, Transaction } from './contract/payment.js';
 import type { CreateStoreRequest, Store, UpdateStoreRequest } from './contract/store.js';
 import type {
@@ -139,6 +151,17 @@ export class TunaiClient {
     transactionByOrderId(orderId: string): Promise<ItemResponse<Transaction>>;
     /** The daily settlement report: CSV text (H, T… and S lines). */
     settlementCsv(input: SettlementCsvRequest): Promise<string>;
+    /** Transaction QR (customer scans the merchant's code). */
+    createQrCode(input: CreateQrCodeRequest): Promise<ItemResponse<CreatedQrCode>>;
+    qrCodes(query?: { limit?: number; cursor?: string; filter?: unknown; order?: '-createdAt' | 'createdAt' }): Promise<ItemsResponse<QrCode>>;
+    qrCode(code: string): Promise<ItemResponse<QrCode>>;
+    qrCodeTransactions(code: string, query?: { limit?: number; cursor?: string; filter?: unknown }): Promise<ItemsResponse<Transaction>>;
+    /** Web/mobile checkout: create, read its status, a wallet's QR for it, or pay it directly. */
+    createCheckout(input: CreateCheckoutRequest): Promise<ItemResponse<CreatedCheckout>>;
+    checkout(checkoutId: string): Promise<ItemResponse<Checkout>>;
+    checkoutQrCode(checkoutId: string, method: string): Promise<ItemResponse<CheckoutQrCode>>;
+    directCheckout(input: DirectCheckoutRequest): Promise<ItemResponse<DirectCheckout>>;
+    fpxBanks(): Promise<ItemResponse<FpxBanks>>;
   };
   readonly tool: {
     generateSignature(input: GenerateSignatureRequest): Promise<GenerateSignatureResponse>;
@@ -214,6 +237,21 @@ export class TunaiClient {
         if (response.status !== 200 || hasErrorEnvelope(response.body)) throw RmApiError.fromResponse(response.status, response.body);
         return response.rawText;
       },
+      createQrCode: (input) => this.request('POST', '/v3/payment/transaction/qrcode', { body: input }),
+      qrCodes: (query = {}) =>
+        this.request('GET', '/v3/payment/transaction/qrcodes', {
+          query: { 'order[]': query.order, limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
+        }),
+      qrCode: (code) => this.request('GET', `/v3/payment/transaction/qrcode/${encodeURIComponent(code)}`),
+      qrCodeTransactions: (code, query = {}) =>
+        this.request('GET', `/v3/payment/transaction/qrcode/${encodeURIComponent(code)}/transactions`, {
+          query: { limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
+        }),
+      createCheckout: (input) => this.request('POST', '/v3/payment/online', { body: input }),
+      checkout: (checkoutId) => this.request('GET', '/v3/payment/online', { query: { checkoutId } }),
+      checkoutQrCode: (checkoutId, method) => this.request('GET', '/v3/payment/online/qrcode', { query: { checkoutId, method } }),
+      directCheckout: (input) => this.request('POST', '/v3/payment/online/checkout', { body: input }),
+      fpxBanks: () => this.request('GET', '/v3/payment/fpx-bank'),
     };
     // The tool endpoints are public helpers on RM: no token and no signature.
     this.tool = {

@@ -17,8 +17,14 @@ import { migrateToLatest, openDatabase, type DatabaseTarget } from './store/data
 import { SqliteNonceBatcher } from './store/nonce-batcher.js';
 import { createStorage } from './store/storage.js';
 import { createConnectorRegistry } from './providers/registry.js';
-import { WalletSimulator } from './providers/wallet-simulator.js';
+import { payerCancelScenario, payerOutcomes, WalletSimulator } from './providers/wallet-simulator.js';
 import { registerConsentPages } from './web/consent-page.js';
+import { registerPayerPages } from './web/payer-pages.js';
+import { registerSandboxWalletPage } from './web/sandbox-wallet-page.js';
+import { deliverDueEvents } from './webhooks/deliver.js';
+import { createOutboxWorker } from './webhooks/outbox-worker.js';
+import { randomString } from './lib/ids.js';
+import { randomFraction } from './lib/random.js';
 
 export interface OpenedStorage {
   storage: Storage;
@@ -53,6 +59,8 @@ export interface RunningServer {
   logger: Logger;
   /** One closed-loop tick now (tests call it after moving the clock). */
   runClosedLoop(): Promise<number>;
+  /** One webhook delivery sweep that starts after this call; resolves to the attempts it made. */
+  runOutbox(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -83,7 +91,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     timestampWindowSeconds: config.timestampWindowSeconds,
     sandbox: config.sandbox,
   });
-  const connectors = createConnectorRegistry([new WalletSimulator(storage.walletSimulator, clock)]);
+  const simulator = new WalletSimulator(storage.walletSimulator, clock);
+  const connectors = createConnectorRegistry([simulator]);
+  // Notify webhooks leave from the outbox: swept on an interval, woken after commits, run on demand (sandbox, tests).
+  const outbox = createOutboxWorker({
+    sweep: () =>
+      deliverDueEvents({
+        storage,
+        clock,
+        ids,
+        logger,
+        privateKey: serverKeys.privateKey,
+        timeoutMs: config.webhookTimeoutMs,
+        allowLinkLocal: config.outboundAllowLinkLocal,
+        random: randomFraction,
+        nonce: () => randomString(32),
+      }),
+    intervalMs: config.outboxIntervalMs,
+    logger,
+  });
   const deps: PaymentDeps = {
     storage,
     clock,
@@ -97,6 +123,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       refundRetryMs: limits.refundRetryMs,
       sleep: sleepMs,
     },
+    publicBaseUrl: config.publicUrls[0] ?? `http://localhost:${config.port}`,
+    allowLinkLocal: config.outboundAllowLinkLocal,
+    wakeOutbox: () => outbox.wake(),
   };
   // One tick at a time per process: a slow tick is not overlapped by the next.
   let tickInFlight: Promise<number> | null = null;
@@ -112,7 +141,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     oauth,
     logger,
     pingDatabase: opened.ping,
-    sandbox: config.sandbox ? { runClosedLoop } : null,
+    sandbox: config.sandbox ? { runClosedLoop, runOutbox: () => outbox.runOnce() } : null,
     config: {
       publicUrls: config.publicUrls,
       bodyLimitBytes: limits.requestBodyBytesMax,
@@ -123,10 +152,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   registerConsentPages(server, oauth);
   routes.add('GET', '/authorize');
   routes.add('POST', '/authorize');
+  registerPayerPages(server, routes, deps);
+  // The simulated wallet screen exists only in the sandbox: a production gateway's payers confirm in real wallets.
+  if (config.sandbox) registerSandboxWalletPage(server, routes, deps, simulator, payerOutcomes, payerCancelScenario);
 
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // Without a configured public URL, links in pages and API answers point at the port actually bound.
+  if (!config.publicUrlsConfigured) {
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    deps.publicBaseUrl = `http://${host}:${port}`;
+  }
 
   const purge = setInterval(() => {
     storage.nonces.purgeExpired(clock.nowMs()).catch((error: unknown) => {
@@ -142,6 +179,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         }, config.closedLoopIntervalMs)
       : null;
   loop?.unref();
+  outbox.start();
 
   let closed = false;
   return {
@@ -152,11 +190,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     deps,
     logger,
     runClosedLoop,
+    runOutbox: () => outbox.runOnce(),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(purge);
       if (loop) clearInterval(loop);
+      // A delivery in flight finishes (bounded by the webhook timeout) so its attempt is recorded, not left to a lease.
+      await outbox.close();
       await tickInFlight?.catch(() => 0);
       // Fastify stops accepting, lets in-flight requests finish, then the database closes.
       await server.close();

@@ -86,9 +86,16 @@ export interface TestServer {
 export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}): Promise<TestServer> {
   const database = await freshDatabase(dialect);
   const clock = new ManualClock(Date.now());
-  // Payments answer at once and the closed loop runs only when a test says so (after moving the clock).
+  // Payments answer at once and the closed loop and outbox sweep run only when a test says so (after moving the clock).
   const config = loadConfig(
-    { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', TUNAI_QUICKPAY_WAIT_MS: '0', TUNAI_CLOSED_LOOP_INTERVAL_MS: '0', ...env },
+    {
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      TUNAI_QUICKPAY_WAIT_MS: '0',
+      TUNAI_CLOSED_LOOP_INTERVAL_MS: '0',
+      // Webhooks go out when a commit wakes the outbox or a test runs a sweep, never on a timer.
+      TUNAI_OUTBOX_INTERVAL_MS: '0',
+      ...env,
+    },
     { port: '0', host: '127.0.0.1' },
   );
   const opened = await openStorage(database.target);

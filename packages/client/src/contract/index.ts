@@ -1,4 +1,5 @@
 // The wire contract: schemas, static types, enums, limits and the error catalog shared by client and server.
+export * from './checkout.js';
 export * from './common.js';
 export * from './errors.js';
 export * from './limits.js';

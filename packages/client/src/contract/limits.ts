@@ -66,6 +66,37 @@ export const limits = {
   closedLoopIntervalMsDefault: 1_000,
   /** Sandbox time travel moves the clock at most a year per call. */
   sandboxClockAdvanceSecondsMax: 31_536_000,
+  /** Online checkout: RM's default lifetime is 600 s (go SDK expiresInSeconds); a merchant may ask for 60 s to 1 day. */
+  checkoutTtlSecondsDefault: 600,
+  checkoutTtlSecondsMin: 60,
+  checkoutTtlSecondsMax: 86_400,
+  /** redirectUrl and notifyUrl: a URL longer than this is not one a browser or server handles well. */
+  urlCharsMax: 2_048,
+  /** Checkout method lists: there are a dozen wallets; 32 entries leaves room for repeats and bare names. */
+  methodListEntriesMax: 32,
+  layoutVersionCharsMax: 8,
+  /** Transaction QR: DYNAMIC expiry in days (RM: "days from now"); a fixed date at most ten years ahead. */
+  qrExpiryDaysMax: 3_650,
+  qrExpiryMsMax: 315_360_000_000,
+  /** What a PERMANENT QR reports as its expiry (the spec's example value). */
+  qrPermanentExpiresAt: '2050-12-31T23:59:59Z',
+  /** A payer who scanned a QR has this long to confirm in the wallet before the payment is reversed. */
+  qrPayerWindowMs: 300_000,
+  /** Notify webhooks: a 2xx within the timeout is a delivery; then retries on the documented schedule. */
+  webhookTimeoutMsDefault: 10_000,
+  webhookTimeoutMsMax: 60_000,
+  /** Delays before attempts 2, 3, …: 10 s, 30 s, 1 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 16 h (12 attempts, ~33 h). */
+  webhookRetryDelaysMs: [10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 57_600_000],
+  /** Each retry delay is spread by ±20 % so receivers that come back are not hit by every sender at once. */
+  webhookJitterRatio: 0.2,
+  /** A worker's claim on one delivery: longer than the timeout, so only a crashed worker's claim lapses. */
+  webhookLeaseMs: 90_000,
+  /** How often the outbox is swept for due deliveries by default (configurable; 0 turns the sweep off). */
+  outboxIntervalMsDefault: 1_000,
+  /** Deliveries started per sweep. */
+  outboxBatchMax: 50,
+  /** Recorded error text per attempt (a receiver's body excerpt or the network error). */
+  webhookErrorCharsMax: 500,
   /** Settlement report sequence numbers: RM issues one report per day and method, sequence counts re-issues. */
   settlementSequenceMax: 9_999,
 } as const;

@@ -7,6 +7,10 @@ import { Store } from './store.js';
 export const quickPayMethods = ['WECHATPAY', 'ALIPAY', 'BOOST', 'TNG', 'GRABPAY', 'MAYBANK', 'SHOPEEPAY', 'PRESTO'] as const;
 export type QuickPayMethod = (typeof quickPayMethods)[number];
 
+/** Every wallet a transaction may carry: QuickPay's, plus those only reachable through checkout (bank redirect, Razer). */
+export const paymentMethods = [...quickPayMethods, 'FPX', 'RAZER'] as const;
+export type PaymentMethod = (typeof paymentMethods)[number];
+
 export const regions = ['MALAYSIA', 'CHINA'] as const;
 export type Region = (typeof regions)[number];
 

@@ -21,7 +21,7 @@ export async function advancePayment(deps: PaymentDeps, transactionId: string): 
     await deps.storage.payments.recordOutcome(tx.id, tx.status, { status: tx.status, balanceMinor: tx.balanceMinor }, nowMs, null);
     return true;
   }
-  const action = nextLoopAction(connector.pollProfile, tx.createdAtMs, nowMs, tx.reverseRequested);
+  const action = nextLoopAction(connector.pollProfile, tx.createdAtMs, nowMs, tx.reverseRequested, tx.payDeadlineAtMs);
   if (action.kind === 'reverse') {
     // At the deadline, one last look first (the payer may have just paid, or a crashed process never
     // asked): reverse only what is still unfinished. Once reversing has begun, keep reversing.

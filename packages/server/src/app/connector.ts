@@ -1,8 +1,8 @@
 // The upstream connector interface (DESIGN.md §5): what a wallet provider offers and the normalised results.
-import type { ErrorCode, QuickPayMethod, Region } from '@tunai/client/contract';
+import type { ErrorCode, PaymentMethod, Region } from '@tunai/client/contract';
 import type { PollProfile } from '../domain/payments.js';
 
-export type ConnectorCapability = 'quickpay' | 'query' | 'refund' | 'reverse' | 'topup' | 'notify';
+export type ConnectorCapability = 'quickpay' | 'payerOrder' | 'query' | 'refund' | 'reverse' | 'topup' | 'notify';
 
 export interface PayRequest {
   /** Our transaction id, used as the upstream order number (one per attempt). */
@@ -10,10 +10,23 @@ export interface PayRequest {
   authCode: string;
   amountMinor: number;
   currency: string;
-  method: QuickPayMethod;
+  method: PaymentMethod;
   region: Region;
   title: string;
 }
+
+/** A customer-scans order: the payer confirms in the wallet (QR scan or redirect), not with an auth code. */
+export interface PayerOrderRequest {
+  upstreamOrderId: string;
+  amountMinor: number;
+  currency: string;
+  method: PaymentMethod;
+  region: Region;
+  title: string;
+}
+
+/** `payUrl` is where the payer confirms (a wallet page or deep link); a path is relative to our public base URL. */
+export type UpstreamPayerOrder = { status: 'CREATED'; payUrl: string } | { status: 'FAILED'; code: ErrorCode; message?: string };
 
 /** A normalised upstream answer. UNKNOWN (timeout, 5xx on a money-moving call) is never treated as FAILED. */
 export type UpstreamPayment =
@@ -36,6 +49,8 @@ export interface PaymentConnector {
   readonly capabilities: ReadonlySet<ConnectorCapability>;
   readonly pollProfile: PollProfile;
   pay(request: PayRequest): Promise<UpstreamPayment>;
+  /** Opens an order the payer confirms in the wallet; its progress is then followed by query like any other. */
+  createPayerOrder(request: PayerOrderRequest): Promise<UpstreamPayerOrder>;
   query(upstreamOrderId: string): Promise<UpstreamPayment>;
   /** Cancel an unpaid order, or refund it in full when the payer already paid. Safe to retry. */
   reverse(upstreamOrderId: string): Promise<UpstreamReverse>;
@@ -45,6 +60,6 @@ export interface PaymentConnector {
 
 /** Which connector serves a wallet; the name is stored on each transaction so a restart finds it again. */
 export interface ConnectorRegistry {
-  forMethod(method: QuickPayMethod): PaymentConnector;
+  forMethod(method: PaymentMethod): PaymentConnector;
   byName(name: string): PaymentConnector;
 }

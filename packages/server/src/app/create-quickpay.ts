@@ -63,6 +63,10 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
     reverseRequested: false,
     reverseAttempts: 0,
     queryCount: 0,
+    checkoutId: null,
+    qrCode: null,
+    payDeadlineAtMs: null,
+    payUrl: null,
   };
   const inserted = await deps.storage.payments.insertIfNewOrder(tx);
   if (!inserted.inserted) {

@@ -20,4 +20,10 @@ export interface PaymentSettings {
 export interface PaymentDeps extends AppDeps {
   connectors: ConnectorRegistry;
   payments: PaymentSettings;
+  /** The public base URL the hosted pages are served from (checkout url, qrCodeUrl, the sandbox wallet). */
+  publicBaseUrl: string;
+  /** Outbound URLs (notifyUrl) may name link-local and metadata addresses only when this is set. */
+  allowLinkLocal: boolean;
+  /** Asks the outbox worker to deliver soon; called after a commit that wrote outbox events. */
+  wakeOutbox: () => void;
 }

@@ -5,6 +5,7 @@ import { postingsFor, type EntryKind } from '../domain/ledger.js';
 import { nextQueryAtMs, reverseRetryDelayMs } from '../domain/payments.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import type { PaymentConnector, UpstreamPayment, UpstreamReverse } from './connector.js';
+import { settleCustomerScans } from './customer-scans-outcome.js';
 import type { PaymentDeps } from './payment-deps.js';
 import type { TransactionRecord } from './payment-ports.js';
 import type { Storage } from './ports.js';
@@ -33,8 +34,8 @@ export async function bookRefund(storage: Storage, deps: PaymentDeps, tx: Transa
 export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentConnector, tx: TransactionRecord, result: UpstreamPayment, nextCheckAtMs: number): Promise<void> {
   const nowMs = deps.clock.nowMs();
   switch (result.status) {
-    case 'SUCCESS':
-      await deps.storage.transaction(async (storage) => {
+    case 'SUCCESS': {
+      const wroteEvent = await deps.storage.transaction(async (storage) => {
         const moved = await storage.payments.recordOutcome(
           tx.id,
           'IN_PROCESS',
@@ -42,17 +43,24 @@ export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentCo
           nowMs,
           null,
         );
-        if (moved) await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
+        if (!moved) return false;
+        await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
+        return settleCustomerScans(storage, deps, tx.id);
       });
+      if (wroteEvent) deps.wakeOutbox();
       return;
+    }
     case 'FAILED':
-      await deps.storage.payments.recordOutcome(
-        tx.id,
-        'IN_PROCESS',
-        { status: 'FAILED', balanceMinor: 0, errorCode: result.code, errorMessage: result.message ?? errorMessages[result.code], transactionAtMs: nowMs },
-        nowMs,
-        null,
-      );
+      await deps.storage.transaction(async (storage) => {
+        const moved = await storage.payments.recordOutcome(
+          tx.id,
+          'IN_PROCESS',
+          { status: 'FAILED', balanceMinor: 0, errorCode: result.code, errorMessage: result.message ?? errorMessages[result.code], transactionAtMs: nowMs },
+          nowMs,
+          null,
+        );
+        if (moved) await settleCustomerScans(storage, deps, tx.id);
+      });
       return;
     case 'NOT_FOUND':
       // The wallet never received it: close the order number so a late request cannot land, then it failed.
@@ -67,7 +75,7 @@ export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentCo
 
 /** Query once more on the connector's schedule. */
 export function nextCheckAfterQuery(connector: PaymentConnector, tx: TransactionRecord, nowMs: number): number {
-  return nextQueryAtMs(connector.pollProfile, tx.createdAtMs, nowMs);
+  return nextQueryAtMs(connector.pollProfile, tx.createdAtMs, nowMs, tx.payDeadlineAtMs);
 }
 
 /**
@@ -96,7 +104,8 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
       : {};
   await deps.storage.transaction(async (storage) => {
     if (result.status === 'REVERSED' && from === 'IN_PROCESS') {
-      await storage.payments.recordOutcome(tx.id, from, { status: cancelledAs, balanceMinor: 0, transactionAtMs: nowMs, ...error }, nowMs, null);
+      const moved = await storage.payments.recordOutcome(tx.id, from, { status: cancelledAs, balanceMinor: 0, transactionAtMs: nowMs, ...error }, nowMs, null);
+      if (moved) await settleCustomerScans(storage, deps, tx.id);
       return;
     }
     // Money had moved: book the payment if we had not yet, then its return.
@@ -116,6 +125,7 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
     if (!moved) return;
     if (from === 'IN_PROCESS') await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
     await book(storage, deps, tx, 'REVERSAL', tx.amountMinor);
+    await settleCustomerScans(storage, deps, tx.id);
   });
 }
 

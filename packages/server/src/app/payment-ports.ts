@@ -1,5 +1,5 @@
 // Storage ports for payments, refunds, the ledger and the wallet simulator's own books.
-import type { QuickPayMethod, Region, TransactionStatus } from '@tunai/client/contract';
+import type { PaymentMethod, Region, TransactionStatus } from '@tunai/client/contract';
 import type { EntryKind, Posting, TransactionLedgerView } from '../domain/ledger.js';
 
 export interface TransactionRecord {
@@ -19,7 +19,7 @@ export interface TransactionRecord {
   requestFingerprint: string;
   terminalId: string;
   ipAddress: string;
-  method: QuickPayMethod;
+  method: PaymentMethod;
   region: Region;
   platform: string;
   type: string;
@@ -39,6 +39,13 @@ export interface TransactionRecord {
   reverseRequested: boolean;
   reverseAttempts: number;
   queryCount: number;
+  /** The checkout or Transaction QR a customer-scans payment belongs to (null for QuickPay). */
+  checkoutId: string | null;
+  qrCode: string | null;
+  /** When the payer's time runs out (customer-scans); null: the connector's poll profile decides. */
+  payDeadlineAtMs: number | null;
+  /** Where the payer confirms a customer-scans payment (absolute URL), once the wallet opened the order. */
+  payUrl: string | null;
 }
 
 export interface RefundRecord {
@@ -68,6 +75,8 @@ export interface TransactionFilter {
 
 export interface TransactionListQuery extends TransactionFilter {
   merchantId: string;
+  /** Only the payments of this Transaction QR. */
+  qrCode?: string;
   limit: number;
   /** Newest first: the page continues below this id. */
   beforeId: string | null;
@@ -133,11 +142,16 @@ export interface PaymentsStorage {
   reschedule(transactionId: string, nowMs: number, nextCheckAtMs: number, counters: { queries?: number; reverseAttempts?: number }): Promise<void>;
   /** Marks a reverse as wanted if the transaction is still reversible; true when it now is (or already was) requested. */
   requestReverse(transactionId: string, nowMs: number): Promise<boolean>;
+  /** Marks an unfinished payment for reversal (the payer cancelled); false once it has an outcome. */
+  requestCancel(transactionId: string, nowMs: number): Promise<boolean>;
   /** Takes `amountMinor` off the refundable balance if that much is left and no reverse is pending. */
   reserveRefund(transactionId: string, amountMinor: number, nowMs: number): Promise<boolean>;
   releaseRefund(transactionId: string, amountMinor: number, nowMs: number): Promise<void>;
   /** After a refund succeeded upstream: counts it and moves the status (PARTIAL_REFUNDED / FULL_REFUNDED). */
   applyRefundSuccess(transactionId: string, amountMinor: number, nowMs: number): Promise<void>;
+  setPayUrl(transactionId: string, payUrl: string): Promise<void>;
+  /** The wallet told us something changed (its notify): look at the payment now instead of at the next poll. */
+  makeDue(transactionId: string, nowMs: number): Promise<void>;
   /** Transactions the closed loop should look at now. */
   dueIds(nowMs: number, limit: number): Promise<string[]>;
   refunds: {
@@ -167,7 +181,7 @@ export interface SimulatedOrder {
   codeHash: string;
   scenario: string;
   amountMinor: number;
-  status: 'USERPAYING' | 'SUCCESS' | 'FAILED' | 'CLOSED' | 'REFUNDED';
+  status: 'AWAITING_PAYER' | 'USERPAYING' | 'SUCCESS' | 'FAILED' | 'CLOSED' | 'REFUNDED';
   queryCount: number;
   reverseAttempts: number;
   refundedMinor: number;
@@ -184,7 +198,9 @@ export interface WalletSimulatorStorage {
   claimCodeAndInsertOrder(order: SimulatedOrder): Promise<boolean>;
   insertOrder(order: SimulatedOrder): Promise<void>;
   getOrder(upstreamOrderId: string): Promise<SimulatedOrder | null>;
-  updateOrder(upstreamOrderId: string, changes: Partial<Pick<SimulatedOrder, 'status' | 'queryCount' | 'reverseAttempts' | 'refundedMinor' | 'paidAtMs'>>): Promise<void>;
+  updateOrder(upstreamOrderId: string, changes: Partial<Pick<SimulatedOrder, 'status' | 'scenario' | 'queryCount' | 'reverseAttempts' | 'refundedMinor' | 'paidAtMs'>>): Promise<void>;
+  /** The payer's decision on an order awaiting them; false when they (or a timeout) already decided. */
+  decideOrder(upstreamOrderId: string, changes: Pick<SimulatedOrder, 'status' | 'scenario' | 'paidAtMs'>): Promise<boolean>;
   /**
    * Applies a refund id once, atomically: 'duplicate' when that id was already applied, 'exceeds' (nothing
    * written) when it would take the order's refunds past what was paid or the order is not paid.

@@ -1,5 +1,7 @@
 // The ports use cases need from storage and the outside world; store/ and main/ provide them.
 import type { Scope } from '@tunai/client/contract';
+import type { CheckoutStorage } from './checkout-ports.js';
+import type { OutboxStorage } from './outbox-ports.js';
 import type { PaymentsStorage, WalletSimulatorStorage } from './payment-ports.js';
 
 export interface MerchantRecord {
@@ -219,6 +221,8 @@ export interface Storage {
   };
   payments: PaymentsStorage;
   walletSimulator: WalletSimulatorStorage;
+  checkout: CheckoutStorage;
+  outbox: OutboxStorage;
   /** Runs `work` in one database transaction; everything it writes commits together or not at all. */
   transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
   close(): Promise<void>;

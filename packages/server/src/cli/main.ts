@@ -1,10 +1,15 @@
-// The `tunai` command line: serve, start (demo), init, app create.
+// The `tunai` command line: serve, start (demo), init, app create, ledger check, webhooks.
 import { chmod, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allScopes, type Scope } from '@tunai/client/contract';
+import { allScopes, limits, type Scope } from '@tunai/client/contract';
 import { checkLedger } from '../app/check-ledger.js';
+import { getWebhookEvent } from '../app/get-webhook-event.js';
+import { listWebhookEvents } from '../app/list-webhook-events.js';
+import type { OutboxStatus } from '../app/outbox-ports.js';
+import { resendWebhookEvent } from '../app/resend-webhook-event.js';
+import { presentWebhookEvent, type WebhookEventView } from '../app/webhook-event-view.js';
 import { createClientApp } from '../app/create-client-app.js';
 import { onboardDeveloper } from '../app/onboard-developer.js';
 import { loadServerKeys } from '../auth/server-keys.js';
@@ -26,10 +31,16 @@ Usage:
                    [--data DIR | --database-url URL]
   tunai ledger check [--data DIR | --database-url URL] [--json]
                                    verify every ledger invariant; exit 1 on any violation
+  tunai webhooks list [--status PENDING|DELIVERED|FAILED] [--limit N] [--json] [--data DIR | --database-url URL]
+  tunai webhooks show ID [--json] [--data DIR | --database-url URL]
+                                   one notify webhook with every delivery attempt
+  tunai webhooks resend ID [--json] [--data DIR | --database-url URL]
+                                   deliver again (same event id and body) on the running server's next sweep
 
 Environment: PORT, HOST, TUNAI_DATA_DIR, DATABASE_URL, TUNAI_PUBLIC_URL (comma-separated), LOG_LEVEL,
   TUNAI_ACCESS_TOKEN_TTL_SECONDS, TUNAI_REFRESH_TOKEN_TTL_SECONDS, TUNAI_TIMESTAMP_WINDOW_SECONDS, TUNAI_SANDBOX, TUNAI_TRUST_PROXY,
-  TUNAI_QUICKPAY_WAIT_MS, TUNAI_CLOSED_LOOP_INTERVAL_MS`;
+  TUNAI_QUICKPAY_WAIT_MS, TUNAI_CLOSED_LOOP_INTERVAL_MS, TUNAI_OUTBOX_INTERVAL_MS, TUNAI_WEBHOOK_TIMEOUT_MS,
+  TUNAI_OUTBOUND_ALLOW_LINK_LOCAL`;
 
 const storageOptions = {
   data: { type: 'string' },
@@ -247,6 +258,79 @@ async function ledgerCheck(args: string[]): Promise<number> {
   }
 }
 
+const outboxStatuses: readonly OutboxStatus[] = ['PENDING', 'DELIVERED', 'FAILED'];
+
+function describeWebhook(e: WebhookEventView): string {
+  const lines = [
+    `id            ${e.id}`,
+    `eventType     ${e.eventType}`,
+    `subjectId     ${e.subjectId}`,
+    `targetUrl     ${e.targetUrl}`,
+    `status        ${e.status}`,
+    `attempts      ${e.attempts}`,
+    `nextAttemptAt ${e.nextAttemptAt}`,
+    `createdAt     ${e.createdAt}`,
+    `deliveredAt   ${e.deliveredAt}`,
+    `lastError     ${e.lastError}`,
+  ];
+  for (const a of e.attemptLog ?? []) {
+    lines.push(`  #${a.attempt} ${a.startedAt} ${a.outcome} http=${a.httpStatus || '-'} ${a.durationMs} ms${a.error ? ` ${a.error}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+/** `tunai webhooks list|show|resend`: the operator's view of every merchant's notify webhooks, straight from the database. */
+async function webhooks(action: 'list' | 'show' | 'resend', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...storageOptions, status: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const status = values.status?.toUpperCase();
+  if (status !== undefined && !outboxStatuses.includes(status as OutboxStatus)) {
+    process.stderr.write(`--status must be one of ${outboxStatuses.join(', ')}\n`);
+    return 2;
+  }
+  const limit = values.limit === undefined ? limits.pageSizeMax : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > limits.pageSizeMax) {
+    process.stderr.write(`--limit must be a whole number from 1 to ${limits.pageSizeMax}\n`);
+    return 2;
+  }
+  const eventId = positionals[0];
+  if (action !== 'list' && (eventId === undefined || positionals.length !== 1)) {
+    process.stderr.write(`tunai webhooks ${action} needs one event ID\n`);
+    return 2;
+  }
+  const config = configFrom(values);
+  const opened = await openStorage(databaseTarget(config));
+  try {
+    // The operator sees every merchant (merchantId null). A re-send here is picked up by a running server's sweep.
+    const deps = { storage: opened.storage, clock: systemClock, ids: createIds(systemClock), wakeOutbox: () => undefined };
+    if (action === 'list') {
+      const page = await listWebhookEvents(deps, null, { status: (status as OutboxStatus | undefined) ?? null, limit, beforeId: null });
+      const views = page.events.map((e) => presentWebhookEvent(e));
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(views, null, 2)}\n`);
+      } else if (views.length === 0) {
+        process.stdout.write('no webhook events\n');
+      } else {
+        for (const v of views) {
+          process.stdout.write(`${v.id}  ${v.status.padEnd(9)}  attempts=${v.attempts}  ${v.eventType}  ${v.subjectId}  ${v.targetUrl}\n`);
+        }
+      }
+      return 0;
+    }
+    const detail =
+      action === 'show' ? await getWebhookEvent(deps, null, eventId as string) : await resendWebhookEvent(deps, null, eventId as string);
+    const view = presentWebhookEvent(detail.event, detail.attempts);
+    process.stdout.write(values.json ? `${JSON.stringify(view, null, 2)}\n` : `${describeWebhook(view)}\n`);
+    if (action === 'resend' && !values.json) process.stdout.write('queued: a running tunai server delivers it on its next outbox sweep\n');
+    return 0;
+  } finally {
+    await opened.storage.close();
+  }
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -262,6 +346,9 @@ export async function runCli(argv: string[]): Promise<number> {
         break;
       case 'ledger':
         if (rest[0] === 'check') return await ledgerCheck(rest.slice(1));
+        break;
+      case 'webhooks':
+        if (rest[0] === 'list' || rest[0] === 'show' || rest[0] === 'resend') return await webhooks(rest[0], rest.slice(1));
         break;
       case undefined:
       case 'help':

@@ -69,18 +69,21 @@ export interface PollProfile {
 
 export type LoopAction = { kind: 'query' } | { kind: 'reverse' };
 
+/** When an unfinished payment is given up: the payer's own deadline (customer-scans) or the connector's. */
+export function deadlineAtMs(profile: PollProfile, createdAtMs: number, payDeadlineAtMs: number | null): number {
+  return Math.max(payDeadlineAtMs ?? createdAtMs + profile.deadlineMs, createdAtMs + profile.reverseNotBeforeMs);
+}
+
 /** What the closed loop does for an IN_PROCESS transaction now. */
-export function nextLoopAction(profile: PollProfile, createdAtMs: number, nowMs: number, reverseRequested: boolean): LoopAction {
+export function nextLoopAction(profile: PollProfile, createdAtMs: number, nowMs: number, reverseRequested: boolean, payDeadlineAtMs: number | null = null): LoopAction {
   if (reverseRequested) return { kind: 'reverse' };
-  const ageMs = nowMs - createdAtMs;
-  if (ageMs >= profile.deadlineMs && ageMs >= profile.reverseNotBeforeMs) return { kind: 'reverse' };
+  if (nowMs >= deadlineAtMs(profile, createdAtMs, payDeadlineAtMs)) return { kind: 'reverse' };
   return { kind: 'query' };
 }
 
 /** When to look again after an unfinished query: the next interval, but never past the deadline. */
-export function nextQueryAtMs(profile: PollProfile, createdAtMs: number, nowMs: number): number {
-  const deadlineAtMs = createdAtMs + Math.max(profile.deadlineMs, profile.reverseNotBeforeMs);
-  return Math.min(nowMs + profile.queryIntervalMs, deadlineAtMs);
+export function nextQueryAtMs(profile: PollProfile, createdAtMs: number, nowMs: number, payDeadlineAtMs: number | null = null): number {
+  return Math.min(nowMs + profile.queryIntervalMs, deadlineAtMs(profile, createdAtMs, payDeadlineAtMs));
 }
 
 export function reverseRetryDelayMs(profile: PollProfile, attempts: number): number {

@@ -10,11 +10,14 @@ import { RouteTable } from './route-table.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMerchantRoutes } from './routes/merchant.js';
 import { registerOAuthRoutes } from './routes/oauth.js';
+import { registerCustomerScansRoutes } from './routes/customer-scans.js';
 import { registerPaymentRoutes } from './routes/payments.js';
 import { registerSandboxRoutes } from './routes/sandbox.js';
 import { registerStoreRoutes } from './routes/stores.js';
 import { registerToolRoutes } from './routes/tool.js';
 import { registerUserRoutes } from './routes/user.js';
+import { registerSandboxOutboxRoutes } from './routes/sandbox-outbox.js';
+import { registerWebhookAdminRoutes } from './routes/webhooks-admin.js';
 
 export interface HttpConfig {
   publicUrls: readonly string[];
@@ -27,7 +30,7 @@ export interface HttpConfig {
 export interface HttpDeps {
   app: PaymentDeps;
   /** Sandbox helpers (time travel, run the closed loop) are served only in sandbox mode. */
-  sandbox: { runClosedLoop: () => Promise<number> } | null;
+  sandbox: { runClosedLoop: () => Promise<number>; runOutbox: () => Promise<number> } | null;
   guard: OpenApiGuard;
   oauth: OAuthService;
   logger: Logger;
@@ -80,7 +83,10 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   registerStoreRoutes(ctx, deps.app);
   registerUserRoutes(ctx, deps.app);
   registerPaymentRoutes(ctx, deps.app);
+  registerCustomerScansRoutes(ctx, deps.app);
   if (deps.sandbox) registerSandboxRoutes(server, routes, { clock: deps.app.clock, runClosedLoop: deps.sandbox.runClosedLoop });
+  registerWebhookAdminRoutes(ctx, deps.app);
+  if (deps.sandbox) registerSandboxOutboxRoutes(server, routes, deps.sandbox.runOutbox);
 
   server.setNotFoundHandler(async (request, reply) => {
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';

@@ -1,8 +1,9 @@
 // Maps records to RM's wire objects field for field (every field present, times as RFC 3339).
-import type { Merchant, MerchantSubscription, Store, Transaction, User } from '@tunai/client/contract';
-import type { TransactionView } from '../app/transaction-view.js';
-import type { MerchantRecord, StoreRecord, SubscriptionRecord, UserRecord } from '../app/ports.js';
+import type { Merchant, MerchantSubscription, User } from '@tunai/client/contract';
+import type { MerchantRecord, SubscriptionRecord, UserRecord } from '../app/ports.js';
 import { isoFromMs, isoOrZero } from '../lib/clock.js';
+
+export { presentStore, presentTransaction } from '../app/wire-views.js';
 
 export function presentMerchant(m: MerchantRecord): Merchant {
   return {
@@ -44,27 +45,6 @@ export function presentSubscription(s: SubscriptionRecord): MerchantSubscription
   };
 }
 
-export function presentStore(s: StoreRecord): Store {
-  return {
-    id: s.id,
-    name: s.name,
-    imageUrl: s.imageUrl,
-    addressLine1: s.addressLine1,
-    addressLine2: s.addressLine2,
-    postCode: s.postCode,
-    city: s.city,
-    state: s.state,
-    country: s.country,
-    countryCode: s.countryCode,
-    phoneNumber: s.phoneNumber,
-    geoLocation: { latitude: s.latitude, longitude: s.longitude },
-    status: s.status,
-    isDefault: s.isDefault,
-    createdAt: isoFromMs(s.createdAtMs),
-    updatedAt: isoFromMs(s.updatedAtMs),
-  };
-}
-
 export function presentUser(u: UserRecord): User {
   return {
     id: u.id,
@@ -79,34 +59,5 @@ export function presentUser(u: UserRecord): User {
     isActive: u.isActive,
     createdAt: isoFromMs(u.createdAtMs),
     updatedAt: isoFromMs(u.updatedAtMs),
-  };
-}
-
-/** RM's Transaction, every field present: `error` is `{}` unless the payment failed, unset times are Go's zero time. */
-export function presentTransaction({ transaction: t, store }: TransactionView): Transaction {
-  return {
-    store: presentStore(store),
-    referenceId: t.referenceId,
-    transactionId: t.id,
-    order: {
-      id: t.orderId,
-      title: t.orderTitle,
-      detail: t.orderDetail,
-      additionalData: t.orderAdditionalData,
-      amount: t.amountMinor,
-    },
-    terminalId: t.terminalId,
-    payee: t.payerUserId === '' ? {} : { userId: t.payerUserId },
-    currencyType: t.currency,
-    balanceAmount: t.balanceMinor,
-    platform: t.platform,
-    method: t.method,
-    transactionAt: isoOrZero(t.transactionAtMs),
-    type: t.type,
-    status: t.status,
-    region: t.region,
-    error: t.errorCode === null ? {} : { code: t.errorCode, message: t.errorMessage ?? '' },
-    createdAt: isoFromMs(t.createdAtMs),
-    updatedAt: isoFromMs(t.updatedAtMs),
   };
 }

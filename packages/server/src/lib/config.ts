@@ -10,6 +10,8 @@ export interface Config {
   databaseUrl: string | null;
   /** Public base URL(s) clients use to reach tunai; the first is printed and used for links. */
   publicUrls: string[];
+  /** False when publicUrls is only the default guess (http://localhost:PORT); links then follow the bound port. */
+  publicUrlsConfigured: boolean;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   timestampWindowSeconds: number;
@@ -21,6 +23,12 @@ export interface Config {
   quickPayWaitMs: number;
   /** How often the closed loop looks for due payments; 0 turns it off (another process runs it). */
   closedLoopIntervalMs: number;
+  /** How often the outbox is swept for due webhooks; 0 turns the sweep off (wake-ups after a commit still deliver). */
+  outboxIntervalMs: number;
+  /** A webhook attempt that has no answer by then has failed. */
+  webhookTimeoutMs: number;
+  /** Outbound calls (webhooks) may reach link-local and cloud metadata addresses only when this is set. */
+  outboundAllowLinkLocal: boolean;
 }
 
 export interface ConfigOverrides {
@@ -65,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     dataDir: resolve(overrides.data ?? env.TUNAI_DATA_DIR ?? './data'),
     databaseUrl: overrides.databaseUrl ?? env.DATABASE_URL ?? null,
     publicUrls: publicUrls.length > 0 ? publicUrls : [`http://localhost:${port}`],
+    publicUrlsConfigured: publicUrls.length > 0,
     accessTokenTtlSeconds: integerSetting(
       'TUNAI_ACCESS_TOKEN_TTL_SECONDS',
       env.TUNAI_ACCESS_TOKEN_TTL_SECONDS,
@@ -97,5 +106,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       0,
       3_600_000,
     ),
+    outboxIntervalMs: integerSetting('TUNAI_OUTBOX_INTERVAL_MS', env.TUNAI_OUTBOX_INTERVAL_MS, limits.outboxIntervalMsDefault, 0, 3_600_000),
+    webhookTimeoutMs: integerSetting(
+      'TUNAI_WEBHOOK_TIMEOUT_MS',
+      env.TUNAI_WEBHOOK_TIMEOUT_MS,
+      limits.webhookTimeoutMsDefault,
+      1,
+      limits.webhookTimeoutMsMax,
+    ),
+    outboundAllowLinkLocal: booleanSetting('TUNAI_OUTBOUND_ALLOW_LINK_LOCAL', env.TUNAI_OUTBOUND_ALLOW_LINK_LOCAL, false),
   };
 }

@@ -1,8 +1,8 @@
 // Which connector serves which wallet: every wallet goes to the simulator until a real connector is configured.
-import type { QuickPayMethod } from '@tunai/client/contract';
+import type { PaymentMethod } from '@tunai/client/contract';
 import type { ConnectorRegistry, PaymentConnector } from '../app/connector.js';
 
-export function createConnectorRegistry(connectors: readonly PaymentConnector[], routes: Partial<Record<QuickPayMethod, string>> = {}): ConnectorRegistry {
+export function createConnectorRegistry(connectors: readonly PaymentConnector[], routes: Partial<Record<PaymentMethod, string>> = {}): ConnectorRegistry {
   const byName = new Map(connectors.map((c) => [c.name, c]));
   const fallback = connectors[0];
   if (!fallback) throw new Error('at least one payment connector is required');

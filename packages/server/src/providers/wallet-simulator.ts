@@ -1,6 +1,6 @@
 // The built-in wallet simulator: a deterministic upstream whose outcome is chosen by the auth code's last four digits.
 import type { ErrorCode } from '@tunai/client/contract';
-import type { PaymentConnector, PayRequest, UpstreamPayment, UpstreamRefund, UpstreamReverse } from '../app/connector.js';
+import type { PayerOrderRequest, PaymentConnector, PayRequest, UpstreamPayerOrder, UpstreamPayment, UpstreamRefund, UpstreamReverse } from '../app/connector.js';
 import type { SimulatedOrder, WalletSimulatorStorage } from '../app/payment-ports.js';
 import type { PollProfile } from '../domain/payments.js';
 import type { Clock } from '../lib/clock.js';
@@ -21,6 +21,27 @@ const terminalFailures: Record<string, { code: ErrorCode; message: string }> = {
 };
 
 const userPayingScenarios = new Set(['1001', '1002', '1003', '1004', '3003', '3004']);
+
+/**
+ * What a payer can choose on the sandbox wallet screen (customer-scans payments): the QuickPay outcomes that
+ * make sense without an auth code (2002 expired code, 2003 used code and 3002 never-created order do not).
+ */
+export const payerOutcomes: readonly { scenario: string; label: string }[] = [
+  { scenario: '0000', label: 'Pay now (success)' },
+  { scenario: '1001', label: 'Pay after a short wait (1001)' },
+  { scenario: '1002', label: 'Keep paying forever, then reversed (1002)' },
+  { scenario: '1003', label: 'Start paying, then cancel (1003)' },
+  { scenario: '1004', label: 'Pay just before the reverse (1004)' },
+  { scenario: '2001', label: 'Insufficient balance (2001)' },
+  { scenario: '2004', label: 'Over the transaction limit (2004)' },
+  { scenario: '3001', label: 'Paid, but the answer is lost (3001)' },
+  { scenario: '3003', label: 'Keep paying; first reverse fails (3003)' },
+  { scenario: '3004', label: 'Wallet errors twice, then paid (3004)' },
+  { scenario: '9999', label: 'Wallet under maintenance (9999)' },
+];
+
+/** The payer cancelled on the wallet screen: answered like 1003's cancellation. */
+export const payerCancelScenario = 'CANCEL';
 
 /** WeChat's guidance: first query after 5 s, then every 3 s; reverse at 45 s and never before 15 s. */
 export const simulatorPollProfile: PollProfile = {
@@ -57,7 +78,7 @@ function payerIdFor(method: string, codeHash: string): string {
 
 export class WalletSimulator implements PaymentConnector {
   readonly name = 'simulator';
-  readonly capabilities = new Set(['quickpay', 'query', 'refund', 'reverse'] as const);
+  readonly capabilities = new Set(['quickpay', 'payerOrder', 'query', 'refund', 'reverse'] as const);
   readonly pollProfile = simulatorPollProfile;
   readonly #books: WalletSimulatorStorage;
   readonly #clock: Clock;
@@ -102,9 +123,46 @@ export class WalletSimulator implements PaymentConnector {
     return { status: 'SUCCESS', referenceId: order.referenceId, payerId: order.payerId, paidAtMs: nowMs };
   }
 
+  async createPayerOrder(request: PayerOrderRequest): Promise<UpstreamPayerOrder> {
+    const nowMs = this.#clock.nowMs();
+    const codeHash = sha256Hex(`payer:${request.upstreamOrderId}`);
+    await this.#books.insertOrder({
+      upstreamOrderId: request.upstreamOrderId,
+      codeHash,
+      scenario: '',
+      amountMinor: request.amountMinor,
+      status: 'AWAITING_PAYER',
+      queryCount: 0,
+      reverseAttempts: 0,
+      refundedMinor: 0,
+      referenceId: referenceIdFor(request.method, request.upstreamOrderId),
+      payerId: payerIdFor(request.method, codeHash),
+      createdAtMs: nowMs,
+      paidAtMs: null,
+    });
+    return { status: 'CREATED', payUrl: `/sandbox/wallet?order=${encodeURIComponent(request.upstreamOrderId)}` };
+  }
+
+  /**
+   * The payer's choice on the sandbox wallet screen: a scenario from `payerOutcomes` (or any other suffix: pays),
+   * or `payerCancelScenario`. False when the order is no longer waiting (already decided, closed at the deadline).
+   */
+  async payerDecides(upstreamOrderId: string, choice: string): Promise<boolean> {
+    const nowMs = this.#clock.nowMs();
+    if (choice === payerCancelScenario) return this.#books.decideOrder(upstreamOrderId, { status: 'FAILED', scenario: '1003', paidAtMs: null });
+    if (choice === '9999' || terminalFailures[choice]) return this.#books.decideOrder(upstreamOrderId, { status: 'FAILED', scenario: choice, paidAtMs: null });
+    if (userPayingScenarios.has(choice)) return this.#books.decideOrder(upstreamOrderId, { status: 'USERPAYING', scenario: choice, paidAtMs: null });
+    return this.#books.decideOrder(upstreamOrderId, { status: 'SUCCESS', scenario: choice, paidAtMs: nowMs });
+  }
+
+  async getPayerOrder(upstreamOrderId: string): Promise<SimulatedOrder | null> {
+    return this.#books.getOrder(upstreamOrderId);
+  }
+
   async query(upstreamOrderId: string): Promise<UpstreamPayment> {
     const order = await this.#books.getOrder(upstreamOrderId);
     if (!order) return { status: 'NOT_FOUND' };
+    if (order.status === 'AWAITING_PAYER') return { status: 'IN_PROCESS' };
     if (order.scenario === '9999') return { status: 'FAILED', code: 'SYSTEM_ERROR', message: 'Wallet is under maintenance' };
     const queryCount = order.queryCount + 1;
     await this.#books.updateOrder(upstreamOrderId, { queryCount });

@@ -273,6 +273,105 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_checkout': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('payment_transactions').addColumn('checkout_id', 'text').execute();
+      await db.schema.alterTable('payment_transactions').addColumn('qr_code', 'text').execute();
+      await db.schema.alterTable('payment_transactions').addColumn('pay_deadline_at_ms', bigint).execute();
+      await db.schema.alterTable('payment_transactions').addColumn('pay_url', 'text').execute();
+      await db.schema.createIndex('payment_transactions_by_qr').on('payment_transactions').columns(['qr_code', 'id']).execute();
+
+      await db.schema
+        .createTable('payment_qr_codes')
+        .addColumn('code', 'text', (c) => c.primaryKey())
+        .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+        .addColumn('store_id', 'text', (c) => c.notNull().references('stores.id'))
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('is_pre_fill_amount', 'integer', (c) => c.notNull())
+        .addColumn('amount_minor', bigint, (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('methods_json', 'text', (c) => c.notNull())
+        .addColumn('expiry_type', 'text', (c) => c.notNull())
+        .addColumn('expiry_days', 'integer', (c) => c.notNull())
+        .addColumn('expires_at_ms', bigint)
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('redirect_url', 'text', (c) => c.notNull())
+        .addColumn('order_title', 'text', (c) => c.notNull())
+        .addColumn('order_detail', 'text', (c) => c.notNull())
+        .addColumn('order_additional_data', 'text', (c) => c.notNull())
+        // A dynamic QR is paid once: the payment under way holds it, so a second payer cannot start.
+        .addColumn('pending_transaction_id', 'text')
+        .addColumn('created_at_ms', bigint, (c) => c.notNull())
+        .addColumn('updated_at_ms', bigint, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('payment_qr_codes_by_merchant').on('payment_qr_codes').columns(['merchant_id', 'created_at_ms', 'code']).execute();
+
+      await db.schema
+        .createTable('payment_checkouts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+        .addColumn('store_id', 'text', (c) => c.notNull().references('stores.id'))
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('order_title', 'text', (c) => c.notNull())
+        .addColumn('order_detail', 'text', (c) => c.notNull())
+        .addColumn('order_additional_data', 'text', (c) => c.notNull())
+        .addColumn('amount_minor', bigint, (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('methods_json', 'text', (c) => c.notNull())
+        .addColumn('exclude_methods_json', 'text', (c) => c.notNull())
+        .addColumn('redirect_url', 'text', (c) => c.notNull())
+        .addColumn('notify_url', 'text', (c) => c.notNull())
+        .addColumn('layout_version', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        // One payment attempt per checkout: set once by a conditional update when the payer picks a method.
+        .addColumn('transaction_id', 'text')
+        .addColumn('request_fingerprint', 'text', (c) => c.notNull())
+        .addColumn('start_at_ms', bigint, (c) => c.notNull())
+        .addColumn('end_at_ms', bigint, (c) => c.notNull())
+        .addColumn('created_at_ms', bigint, (c) => c.notNull())
+        .addColumn('updated_at_ms', bigint, (c) => c.notNull())
+        // RM: an order id is unique per merchant, for checkouts as for QuickPay.
+        .addUniqueConstraint('payment_checkouts_order_unique', ['merchant_id', 'order_id'])
+        .execute();
+
+      // The transactional outbox: written in the same db transaction as the state change it announces.
+      await db.schema
+        .createTable('outbox_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('merchant_id', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('target_url', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at_ms', bigint)
+        .addColumn('lease_until_ms', bigint)
+        .addColumn('last_error', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', bigint, (c) => c.notNull())
+        .addColumn('updated_at_ms', bigint, (c) => c.notNull())
+        .addColumn('delivered_at_ms', bigint)
+        // One notify per event type and subject: a state change announced twice is still one event id.
+        .addUniqueConstraint('outbox_events_once', ['event_type', 'subject_id'])
+        .execute();
+      await db.schema.createIndex('outbox_events_due').on('outbox_events').column('next_attempt_at_ms').execute();
+      await db.schema.createIndex('outbox_events_by_merchant').on('outbox_events').columns(['merchant_id', 'id']).execute();
+      await db.schema
+        .createTable('outbox_attempts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('event_id', 'text', (c) => c.notNull().references('outbox_events.id'))
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('started_at_ms', bigint, (c) => c.notNull())
+        .addColumn('duration_ms', bigint, (c) => c.notNull())
+        .addColumn('http_status', 'integer')
+        .addColumn('error', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('outbox_attempts_by_event').on('outbox_attempts').columns(['event_id', 'attempt']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

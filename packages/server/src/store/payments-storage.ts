@@ -1,6 +1,6 @@
 // Kysely implementation of the payments, refunds, ledger and wallet-simulator ports: conditional updates settle every race.
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { QuickPayMethod, Region, TransactionStatus } from '@tunai/client/contract';
+import type { PaymentMethod, Region, TransactionStatus } from '@tunai/client/contract';
 import type { EntryKind, TransactionLedgerView } from '../domain/ledger.js';
 import type {
   PaymentsStorage,
@@ -31,7 +31,7 @@ function transactionFromRow(row: Selectable<PaymentTransactionsTable>): Transact
     requestFingerprint: row.request_fingerprint,
     terminalId: row.terminal_id,
     ipAddress: row.ip_address,
-    method: row.method as QuickPayMethod,
+    method: row.method as PaymentMethod,
     region: row.region as Region,
     platform: row.platform,
     type: row.type,
@@ -49,6 +49,10 @@ function transactionFromRow(row: Selectable<PaymentTransactionsTable>): Transact
     reverseRequested: row.reverse_requested === 1,
     reverseAttempts: Number(row.reverse_attempts),
     queryCount: Number(row.query_count),
+    checkoutId: row.checkout_id,
+    qrCode: row.qr_code,
+    payDeadlineAtMs: row.pay_deadline_at_ms === null ? null : Number(row.pay_deadline_at_ms),
+    payUrl: row.pay_url,
   };
 }
 
@@ -126,6 +130,10 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
           reverse_requested: tx.reverseRequested ? 1 : 0,
           reverse_attempts: tx.reverseAttempts,
           query_count: tx.queryCount,
+          checkout_id: tx.checkoutId,
+          qr_code: tx.qrCode,
+          pay_deadline_at_ms: tx.payDeadlineAtMs,
+          pay_url: tx.payUrl,
         })
         .onConflict((oc) => oc.columns(['merchant_id', 'order_id']).doNothing())
         .executeTakeFirst();
@@ -158,6 +166,7 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
     },
     async list(query) {
       let q = db.selectFrom('payment_transactions').selectAll().where('merchant_id', '=', query.merchantId);
+      if (query.qrCode !== undefined) q = q.where('qr_code', '=', query.qrCode);
       if (query.beforeId !== null) q = q.where('id', '<', query.beforeId);
       if (query.statuses !== null) q = q.where('status', 'in', query.statuses);
       if (query.methods !== null) q = q.where('method', 'in', query.methods);
@@ -169,6 +178,18 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
       const transactions = rows.slice(0, query.limit).map(transactionFromRow);
       const hasMore = rows.length > query.limit;
       return { transactions, nextBeforeId: hasMore ? (transactions[transactions.length - 1]?.id ?? null) : null };
+    },
+    async setPayUrl(transactionId, payUrl) {
+      await db.updateTable('payment_transactions').set({ pay_url: payUrl }).where('id', '=', transactionId).execute();
+    },
+    async makeDue(transactionId, nowMs) {
+      await db
+        .updateTable('payment_transactions')
+        .set({ next_check_at_ms: nowMs })
+        .where('id', '=', transactionId)
+        .where('status', '=', 'IN_PROCESS')
+        .where('next_check_at_ms', '>', nowMs)
+        .execute();
     },
     async claim(transactionId, nowMs, leaseUntilMs) {
       const result = await db
@@ -218,6 +239,15 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
         }))
         .where('id', '=', transactionId)
         .execute();
+    },
+    async requestCancel(transactionId, nowMs) {
+      const result = await db
+        .updateTable('payment_transactions')
+        .set({ reverse_requested: 1, next_check_at_ms: nowMs, updated_at_ms: nowMs })
+        .where('id', '=', transactionId)
+        .where('status', '=', 'IN_PROCESS')
+        .executeTakeFirst();
+      return changed(result);
     },
     async requestReverse(transactionId, nowMs) {
       const result = await db
@@ -487,6 +517,7 @@ export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
     async updateOrder(upstreamOrderId, changes) {
       const set = {
         ...(changes.status !== undefined ? { status: changes.status } : {}),
+        ...(changes.scenario !== undefined ? { scenario: changes.scenario } : {}),
         ...(changes.queryCount !== undefined ? { query_count: changes.queryCount } : {}),
         ...(changes.reverseAttempts !== undefined ? { reverse_attempts: changes.reverseAttempts } : {}),
         ...(changes.refundedMinor !== undefined ? { refunded_minor: changes.refundedMinor } : {}),
@@ -494,6 +525,15 @@ export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
       };
       if (Object.keys(set).length === 0) return;
       await db.updateTable('sim_wallet_orders').set(set).where('upstream_order_id', '=', upstreamOrderId).execute();
+    },
+    async decideOrder(upstreamOrderId, changes) {
+      const result = await db
+        .updateTable('sim_wallet_orders')
+        .set({ status: changes.status, scenario: changes.scenario, query_count: 0, paid_at_ms: changes.paidAtMs })
+        .where('upstream_order_id', '=', upstreamOrderId)
+        .where('status', '=', 'AWAITING_PAYER')
+        .executeTakeFirst();
+      return changed(result);
     },
     async applyRefund(refundId, upstreamOrderId, amountMinor, nowMs) {
       const apply = async (trx: Db): Promise<'applied' | 'duplicate' | 'exceeds'> => {

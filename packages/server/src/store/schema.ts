@@ -166,6 +166,11 @@ export interface PaymentTransactionsTable {
   reverse_requested: Flag;
   reverse_attempts: number;
   query_count: number;
+  /** Customer-scans payments: the checkout or Transaction QR they pay, and when the payer's time runs out. */
+  checkout_id: string | null;
+  qr_code: string | null;
+  pay_deadline_at_ms: number | null;
+  pay_url: string | null;
 }
 
 export interface PaymentRefundsTable {
@@ -232,7 +237,87 @@ export interface SimWalletRefundsTable {
   created_at_ms: number;
 }
 
+export interface PaymentQrCodesTable {
+  code: string;
+  merchant_id: string;
+  store_id: string;
+  type: string;
+  is_pre_fill_amount: Flag;
+  amount_minor: number;
+  currency: string;
+  platform: string;
+  methods_json: string;
+  expiry_type: string;
+  expiry_days: number;
+  expires_at_ms: number | null;
+  status: string;
+  redirect_url: string;
+  order_title: string;
+  order_detail: string;
+  order_additional_data: string;
+  pending_transaction_id: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+export interface PaymentCheckoutsTable {
+  id: string;
+  merchant_id: string;
+  store_id: string;
+  type: string;
+  order_id: string;
+  order_title: string;
+  order_detail: string;
+  order_additional_data: string;
+  amount_minor: number;
+  currency: string;
+  methods_json: string;
+  exclude_methods_json: string;
+  redirect_url: string;
+  notify_url: string;
+  layout_version: string;
+  status: string;
+  transaction_id: string | null;
+  request_fingerprint: string;
+  start_at_ms: number;
+  end_at_ms: number;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+export interface OutboxEventsTable {
+  id: string;
+  merchant_id: string;
+  event_type: string;
+  subject_id: string;
+  target_url: string;
+  body: string;
+  status: string;
+  attempts: number;
+  next_attempt_at_ms: number | null;
+  lease_until_ms: number | null;
+  last_error: string;
+  created_at_ms: number;
+  updated_at_ms: number;
+  delivered_at_ms: number | null;
+}
+
+export interface OutboxAttemptsTable {
+  id: string;
+  event_id: string;
+  attempt: number;
+  started_at_ms: number;
+  duration_ms: number;
+  http_status: number | null;
+  error: string;
+  outcome: string;
+}
+
 export interface Database {
+  payment_qr_codes: PaymentQrCodesTable;
+  payment_checkouts: PaymentCheckoutsTable;
+  outbox_events: OutboxEventsTable;
+  outbox_attempts: OutboxAttemptsTable;
   payment_transactions: PaymentTransactionsTable;
   payment_refunds: PaymentRefundsTable;
   ledger_entries: LedgerEntriesTable;

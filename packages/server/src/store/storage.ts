@@ -25,6 +25,8 @@ import type {
 } from './schema.js';
 import type { Selectable } from 'kysely';
 import type { SqliteNonceBatcher } from './nonce-batcher.js';
+import { createCheckoutStorage } from './checkout-storage.js';
+import { createOutboxStorage } from './outbox-storage.js';
 import { createPaymentsStorage, createWalletSimulatorStorage } from './payments-storage.js';
 
 const flag = (value: boolean): number => (value ? 1 : 0);
@@ -561,6 +563,8 @@ export function createStorage(
     },
     payments: createPaymentsStorage(db),
     walletSimulator: createWalletSimulatorStorage(db),
+    outbox: createOutboxStorage(db),
+    checkout: createCheckoutStorage(db),
     async transaction(work) {
       if (inTransaction) return work(storage);
       return (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb)));

@@ -16,5 +16,9 @@ main{max-width:28rem;margin:2rem auto;background:#fff;border-radius:12px;padding
 h1{font-size:1.25rem;margin-top:0}ul{padding-left:1.2rem}code{background:#eef;padding:0 .2rem;border-radius:3px}
 .actions{display:flex;gap:.75rem;margin-top:1.5rem}button{flex:1;padding:.75rem;border-radius:8px;border:0;font-size:1rem;cursor:pointer}
 .approve{background:#1a7f37;color:#fff}.deny{background:#e5e7eb}.error{color:#b42318}
+.amount{font-size:2rem;font-weight:700;margin:.25rem 0 1rem}.muted{color:#667085;font-size:.9rem}
+.methods{display:grid;gap:.6rem;margin:1rem 0}.methods button,.methods a{display:block;width:100%;text-align:left;padding:.85rem 1rem;border:1px solid #d0d5dd;border-radius:10px;background:#fff;font-size:1rem;color:inherit;text-decoration:none}
+.methods button:active{background:#eef}form.inline{margin:0}select,input[type=text],input[type=number]{width:100%;padding:.7rem;border:1px solid #d0d5dd;border-radius:8px;font-size:1rem;box-sizing:border-box}
+img.qr{display:block;margin:1rem auto;width:14rem;height:14rem;image-rendering:pixelated}
 </style></head><body><main>${body}</main></body></html>`;
 }

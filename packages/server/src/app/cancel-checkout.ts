@@ -1,0 +1,23 @@
+// The payer cancels on the hosted checkout page: the checkout ends CANCELLED and an open wallet order is reversed.
+import { CatalogError } from '../lib/catalog-error.js';
+import { advancePayment } from './advance-payment.js';
+import type { CheckoutRecord } from './checkout-ports.js';
+import type { PaymentDeps } from './payment-deps.js';
+import { getCheckout } from './get-checkout.js';
+
+export async function cancelCheckout(deps: PaymentDeps, checkoutId: string): Promise<CheckoutRecord> {
+  const checkout = await getCheckout(deps, checkoutId);
+  if (checkout.status !== 'IN_PROCESS') return checkout;
+  const nowMs = deps.clock.nowMs();
+  if (checkout.transactionId !== null) {
+    // The wallet order must be closed so a late confirmation cannot take money for a cancelled checkout.
+    if (!(await deps.storage.payments.requestCancel(checkout.transactionId, nowMs))) {
+      throw new CatalogError('PAYMENT_IN_PROCESS', 'Payment is in process: the wallet already answered; wait for the result');
+    }
+    await deps.storage.checkout.checkouts.finish(checkout.id, 'CANCELLED', nowMs);
+    await advancePayment(deps, checkout.transactionId);
+  } else {
+    await deps.storage.checkout.checkouts.finish(checkout.id, 'CANCELLED', nowMs);
+  }
+  return (await deps.storage.checkout.checkouts.get(checkout.id)) ?? checkout;
+}

@@ -1,0 +1,83 @@
+// POST /v3/payment/online: a hosted checkout for WEB_PAYMENT or MOBILE_PAYMENT, open for 600 s by default.
+import { limits, type CreateCheckoutRequest } from '@tunai/client/contract';
+import { checkoutMethodsFor, httpUrlProblem } from '../domain/checkout.js';
+import { outboundUrlProblem } from '../domain/outbound-url.js';
+import { CatalogError } from '../lib/catalog-error.js';
+import { sha256Hex } from '../lib/secrets.js';
+import type { CheckoutRecord } from './checkout-ports.js';
+import type { Principal } from './deps.js';
+import type { PaymentDeps } from './payment-deps.js';
+
+export interface CreatedCheckoutView {
+  checkout: CheckoutRecord;
+  url: string;
+}
+
+export function checkoutUrl(deps: PaymentDeps, checkoutId: string): string {
+  return `${deps.publicBaseUrl}/checkout?checkoutId=${checkoutId}`;
+}
+
+export async function createCheckout(deps: PaymentDeps, principal: Principal, input: CreateCheckoutRequest): Promise<CreatedCheckoutView> {
+  const { order } = input;
+  if (order.currencyType !== 'MYR') {
+    throw new CatalogError('PAYMENT_UNSUPPORTED_CURRENCY_TYPE', `Unsupported currency type: only MYR is accepted, not "${order.currencyType}"`);
+  }
+  if (order.amount < limits.paymentAmountMinorMin) {
+    throw new CatalogError('MINIMUM_AMOUNT_REQUIRED', `Minimum amount should be 10sen: order.amount is ${order.amount}`);
+  }
+  const methods = checkoutMethodsFor(input.type, input.method, input.excludeMethod ?? []);
+  if (!methods.ok) throw new CatalogError(methods.code, methods.message);
+  const redirectProblem = httpUrlProblem(input.redirectUrl);
+  if (redirectProblem) throw new CatalogError('VALIDATION_ERROR', `Validations error: redirectUrl ${redirectProblem}`);
+  const notifyProblem = outboundUrlProblem(input.notifyUrl, deps.allowLinkLocal);
+  if (notifyProblem) throw new CatalogError('VALIDATION_ERROR', `Validations error: notifyUrl ${notifyProblem}`);
+  const ttlSeconds = input.expiresInSeconds || limits.checkoutTtlSecondsDefault;
+  if (ttlSeconds < limits.checkoutTtlSecondsMin) {
+    throw new CatalogError('VALIDATION_ERROR', `Validations error: expiresInSeconds must be at least ${limits.checkoutTtlSecondsMin}`);
+  }
+  const store = await deps.storage.stores.get(principal.merchantId, input.storeId);
+  if (!store) throw new CatalogError('STORE_NOT_FOUND');
+  // An order id names one payment per merchant, whichever way it is paid.
+  if (await deps.storage.payments.getByOrderId(principal.merchantId, order.id)) {
+    throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} was already used by this merchant`);
+  }
+
+  const nowMs = deps.clock.nowMs();
+  const checkout: CheckoutRecord = {
+    id: deps.ids.numericId(),
+    merchantId: principal.merchantId,
+    storeId: store.id,
+    type: input.type,
+    orderId: order.id,
+    orderTitle: order.title,
+    orderDetail: order.detail ?? '',
+    orderAdditionalData: order.additionalData ?? '',
+    amountMinor: order.amount,
+    currency: 'MYR',
+    methods: [...new Set(input.method)],
+    excludeMethods: [...new Set(input.excludeMethod ?? [])],
+    redirectUrl: input.redirectUrl,
+    notifyUrl: input.notifyUrl,
+    layoutVersion: input.layoutVersion ?? '',
+    status: 'IN_PROCESS',
+    transactionId: null,
+    requestFingerprint: '',
+    startAtMs: nowMs,
+    endAtMs: nowMs + ttlSeconds * 1000,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+  checkout.requestFingerprint = sha256Hex(
+    JSON.stringify([checkout.storeId, checkout.type, checkout.orderTitle, checkout.orderDetail, checkout.orderAdditionalData, checkout.amountMinor, checkout.methods, checkout.excludeMethods, checkout.redirectUrl, checkout.notifyUrl]),
+  );
+  const inserted = await deps.storage.checkout.checkouts.insertIfNewOrder(checkout);
+  if (!inserted.inserted) {
+    const existing = inserted.existing;
+    // A retried create (same order, same content, still open) gets the same checkout back rather than an error.
+    if (existing.requestFingerprint === checkout.requestFingerprint && existing.status === 'IN_PROCESS' && existing.endAtMs > nowMs) {
+      return { checkout: existing, url: checkoutUrl(deps, existing.id) };
+    }
+    throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} was already used by this merchant`);
+  }
+  return { checkout, url: checkoutUrl(deps, checkout.id) };
+}

@@ -1,0 +1,56 @@
+// When a customer-scans payment ends: its checkout or dynamic QR follows, and a paid checkout's notify goes to the outbox.
+import { canonicalJson } from '@tunai/client/signature';
+import { checkoutStatusAfter } from '../domain/checkout.js';
+import type { PaymentDeps } from './payment-deps.js';
+import type { TransactionRecord } from './payment-ports.js';
+import type { Storage } from './ports.js';
+import { presentTransaction } from './wire-views.js';
+
+/** RM's event type for a paid online checkout (rm-wire-compat §4); it fires only on SUCCESS. */
+export const paymentNotifyEventType = 'PAYMENT_WEB_ONLINE';
+
+/**
+ * Runs inside the db transaction that made `transactionId` final, so the checkout, the QR and the outbox event
+ * commit with the payment or not at all. Returns true when an event was written (the caller wakes the outbox).
+ */
+export async function settleCustomerScans(storage: Storage, deps: PaymentDeps, transactionId: string): Promise<boolean> {
+  const tx = await storage.payments.getById(transactionId);
+  if (!tx || (tx.checkoutId === null && tx.qrCode === null)) return false;
+  const nowMs = deps.clock.nowMs();
+  if (tx.qrCode !== null) {
+    if (tx.status === 'SUCCESS') await storage.checkout.qr.redeem(tx.qrCode, tx.id, nowMs);
+    else if (tx.status !== 'IN_PROCESS') await storage.checkout.qr.release(tx.qrCode, tx.id, nowMs);
+  }
+  if (tx.checkoutId === null) return false;
+  const status = checkoutStatusAfter(tx.status, tx.errorCode);
+  if (status === null) return false;
+  const finished = await storage.checkout.checkouts.finish(tx.checkoutId, status, nowMs);
+  if (!finished || status !== 'SUCCESS') return false;
+  const checkout = await storage.checkout.checkouts.get(tx.checkoutId);
+  if (!checkout || checkout.notifyUrl === '') return false;
+  return enqueueNotify(storage, deps, tx, checkout.notifyUrl);
+}
+
+async function enqueueNotify(storage: Storage, deps: PaymentDeps, tx: TransactionRecord, notifyUrl: string): Promise<boolean> {
+  const store = await storage.stores.getAny(tx.merchantId, tx.storeId);
+  if (!store) throw new Error(`store ${tx.storeId} of transaction ${tx.id} vanished`);
+  const nowMs = deps.clock.nowMs();
+  // Sorted keys (Go's canonical form): the body RM signs is then byte for byte the body we send.
+  const body = canonicalJson({ eventType: paymentNotifyEventType, data: presentTransaction({ transaction: tx, store }) });
+  return storage.outbox.enqueue({
+    id: deps.ids.numericId(),
+    merchantId: tx.merchantId,
+    eventType: paymentNotifyEventType,
+    subjectId: tx.id,
+    targetUrl: notifyUrl,
+    body,
+    status: 'PENDING',
+    attempts: 0,
+    nextAttemptAtMs: nowMs,
+    leaseUntilMs: null,
+    lastError: '',
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+    deliveredAtMs: null,
+  });
+}

@@ -1,0 +1,65 @@
+// The payer pays a Transaction QR on the unified page: each payment is a QR_PAY transaction; a DYNAMIC QR pays once.
+import { limits } from '@tunai/client/contract';
+import { checkoutWallets, qrOfferedMethods } from '../domain/checkout.js';
+import { CatalogError } from '../lib/catalog-error.js';
+import { loadQrCode } from './get-qr-code.js';
+import type { QrCodeRecord } from './checkout-ports.js';
+import type { PaymentDeps } from './payment-deps.js';
+import { startPayerPayment, type StartedPayment } from './start-payer-payment.js';
+
+/** Why a QR cannot take a payment now; null when it can. */
+export function closedQrError(qr: QrCodeRecord, nowMs: number): CatalogError | null {
+  if (qr.expiresAtMs !== null && nowMs >= qr.expiresAtMs) {
+    return new CatalogError('QR_INVALID', `Invalid QR code: it expired at ${new Date(qr.expiresAtMs).toISOString()}`);
+  }
+  if (qr.status === 'REDEEMED') return new CatalogError('QR_REDEEMED', 'QR code redeemed: this one-time QR code was already paid');
+  return null;
+}
+
+export async function payQrCode(deps: PaymentDeps, request: { code: string; method: string; amountMinor?: number | undefined }): Promise<StartedPayment> {
+  const qr = await loadQrCode(deps, request.code);
+  const closed = closedQrError(qr, deps.clock.nowMs());
+  if (closed) throw closed;
+  const offered: readonly string[] = qrOfferedMethods(qr.methods);
+  if (!offered.includes(request.method)) {
+    throw new CatalogError('PAYMENT_PARAM_INVALID', `Invalid payment params: this QR code takes ${offered.join(', ')}, not ${JSON.stringify(request.method)}`);
+  }
+  const wallet = checkoutWallets[request.method as keyof typeof checkoutWallets];
+  const amountMinor = qr.isPreFillAmount ? qr.amountMinor : (request.amountMinor ?? 0);
+  if (!Number.isSafeInteger(amountMinor) || amountMinor < limits.paymentAmountMinorMin) {
+    throw new CatalogError('MINIMUM_AMOUNT_REQUIRED', 'Minimum amount should be 10sen: enter at least RM 0.10');
+  }
+  if (amountMinor > limits.paymentAmountMinorMax) {
+    throw new CatalogError('PAYMENT_EXCEED_AMOUNT_LIMIT_PER_TRANSACTION', `Payment exceeds the per-transaction limit of ${limits.paymentAmountMinorMax} sen`);
+  }
+  const transactionId = deps.ids.transactionId();
+  const nowMs = deps.clock.nowMs();
+  return startPayerPayment(
+    deps,
+    {
+      transactionId,
+      merchantId: qr.merchantId,
+      storeId: qr.storeId,
+      // RM gives a QR payment its transaction id as order id.
+      orderId: transactionId,
+      orderTitle: qr.orderTitle,
+      orderDetail: qr.orderDetail,
+      orderAdditionalData: qr.orderAdditionalData,
+      amountMinor,
+      method: wallet.method,
+      region: wallet.region,
+      type: 'QR_PAY',
+      checkoutId: null,
+      qrCode: qr.code,
+      payDeadlineAtMs: nowMs + limits.qrPayerWindowMs,
+    },
+    async (storage, id) => {
+      if (qr.type !== 'DYNAMIC') return null;
+      if (await storage.checkout.qr.hold(qr.code, id, deps.clock.nowMs())) return null;
+      const now = await storage.checkout.qr.get(qr.code);
+      return now?.status === 'REDEEMED'
+        ? new CatalogError('QR_REDEEMED', 'QR code redeemed: this one-time QR code was already paid')
+        : new CatalogError('PAYMENT_IN_PROCESS', 'Payment is in process: someone is paying this one-time QR code');
+    },
+  );
+}

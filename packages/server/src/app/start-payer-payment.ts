@@ -1,0 +1,121 @@
+// Opens a customer-scans payment: the transaction (IN_PROCESS) and the wallet order the payer confirms in.
+import type { PaymentMethod, Region } from '@tunai/client/contract';
+import { CatalogError } from '../lib/catalog-error.js';
+import type { UpstreamPayerOrder } from './connector.js';
+import type { PaymentDeps } from './payment-deps.js';
+import { applyPaymentResult } from './payment-outcomes.js';
+import type { TransactionRecord } from './payment-ports.js';
+import type { Storage } from './ports.js';
+
+export interface PayerPaymentInput {
+  transactionId: string;
+  merchantId: string;
+  storeId: string;
+  orderId: string;
+  orderTitle: string;
+  orderDetail: string;
+  orderAdditionalData: string;
+  amountMinor: number;
+  method: PaymentMethod;
+  region: Region;
+  /** RM's transaction type: WEB_PAYMENT / MOBILE_PAYMENT for checkouts, QR_PAY for Transaction QR. */
+  type: string;
+  checkoutId: string | null;
+  qrCode: string | null;
+  payDeadlineAtMs: number;
+}
+
+export interface StartedPayment {
+  transaction: TransactionRecord;
+  payUrl: string;
+}
+
+/** Makes a wallet's path absolute against our public base URL; absolute URLs pass unchanged. */
+export function absoluteUrl(deps: PaymentDeps, pathOrUrl: string): string {
+  return new URL(pathOrUrl, `${deps.publicBaseUrl}/`).toString();
+}
+
+/**
+ * `claim` runs in the same db transaction as the insert (it links the checkout or holds the QR) and returns
+ * the refusal to raise when the checkout or QR is no longer free, so a lost race writes nothing.
+ */
+export async function startPayerPayment(
+  deps: PaymentDeps,
+  input: PayerPaymentInput,
+  claim: (storage: Storage, transactionId: string) => Promise<CatalogError | null>,
+): Promise<StartedPayment> {
+  const connector = deps.connectors.forMethod(input.method);
+  const nowMs = deps.clock.nowMs();
+  const tx: TransactionRecord = {
+    id: input.transactionId,
+    merchantId: input.merchantId,
+    storeId: input.storeId,
+    orderId: input.orderId,
+    orderTitle: input.orderTitle,
+    orderDetail: input.orderDetail,
+    orderAdditionalData: input.orderAdditionalData,
+    amountMinor: input.amountMinor,
+    currency: 'MYR',
+    balanceMinor: 0,
+    refundedMinor: 0,
+    requestFingerprint: '',
+    terminalId: '',
+    ipAddress: '',
+    method: input.method,
+    region: input.region,
+    platform: 'OPEN_API',
+    type: input.type,
+    connector: connector.name,
+    status: 'IN_PROCESS',
+    errorCode: null,
+    errorMessage: null,
+    referenceId: '',
+    payerUserId: '',
+    transactionAtMs: null,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+    nextCheckAtMs: nowMs + connector.pollProfile.firstQueryAfterMs,
+    // Held while the wallet opens the order; if this process dies the closed loop takes over when it lapses.
+    leaseUntilMs: nowMs + deps.payments.leaseMs,
+    reverseRequested: false,
+    reverseAttempts: 0,
+    queryCount: 0,
+    checkoutId: input.checkoutId,
+    qrCode: input.qrCode,
+    payDeadlineAtMs: input.payDeadlineAtMs,
+    payUrl: null,
+  };
+  await deps.storage.transaction(async (storage) => {
+    const refusal = await claim(storage, tx.id);
+    if (refusal) throw refusal;
+    const inserted = await storage.payments.insertIfNewOrder(tx);
+    if (!inserted.inserted) throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${tx.orderId} was already used by this merchant`);
+  });
+
+  let opened: UpstreamPayerOrder | null;
+  try {
+    opened = await connector.createPayerOrder({
+      upstreamOrderId: tx.id,
+      amountMinor: tx.amountMinor,
+      currency: tx.currency,
+      method: tx.method,
+      region: tx.region,
+      title: tx.orderTitle,
+    });
+  } catch {
+    // The wallet may or may not have the order: the closed loop queries, and closes it if it never existed.
+    opened = null;
+  }
+  if (opened === null) {
+    await deps.storage.payments.reschedule(tx.id, deps.clock.nowMs(), tx.nextCheckAtMs ?? nowMs, {});
+    throw new CatalogError('SYSTEM_ERROR', 'System error: the wallet did not answer; try again shortly');
+  }
+  if (opened.status === 'FAILED') {
+    await applyPaymentResult(deps, connector, tx, opened, deps.clock.nowMs());
+    throw new CatalogError(opened.code, opened.message);
+  }
+  const payUrl = absoluteUrl(deps, opened.payUrl);
+  await deps.storage.payments.setPayUrl(tx.id, payUrl);
+  await deps.storage.payments.reschedule(tx.id, deps.clock.nowMs(), tx.nextCheckAtMs ?? nowMs, {});
+  return { transaction: { ...tx, payUrl, leaseUntilMs: null }, payUrl };
+}

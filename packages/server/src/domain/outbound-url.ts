@@ -1,0 +1,135 @@
+// Which outbound URLs tunai may call (notifyUrl, redirectUrl): http(s) only, no credentials, never link-local or cloud metadata (pure).
+import { limits } from '@tunai/client/contract';
+
+/** Host names that reach a cloud metadata service without naming its address. */
+const forbiddenHostnames = new Set(['metadata.google.internal', 'metadata']);
+
+/** Cloud metadata services that do not live in link-local space (Alibaba Cloud; AWS over IPv6). */
+const metadataIpv4 = [[100, 100, 100, 200]] as const;
+const metadataIpv6 = ['fd00:ec2::254'] as const;
+
+/** Parses a dotted-quad IPv4 address strictly (four decimal octets); null for anything else. */
+function parseIpv4(text: string): number[] | null {
+  const parts = text.split('.');
+  if (parts.length !== 4) return null;
+  const octets: number[] = [];
+  for (const part of parts) {
+    if (!/^[0-9]{1,3}$/.test(part)) return null;
+    const value = Number(part);
+    if (value > 255) return null;
+    octets.push(value);
+  }
+  return octets;
+}
+
+/** Parses an IPv6 address (with `::` and an optional dotted IPv4 tail) into eight 16-bit groups; null when malformed. */
+function parseIpv6(text: string): number[] | null {
+  let rest = text;
+  if (rest.startsWith('[') && rest.endsWith(']')) rest = rest.slice(1, -1);
+  // A zone (fe80::1%eth0) scopes the address to an interface; it does not change which range it is in.
+  const zone = rest.indexOf('%');
+  if (zone >= 0) rest = rest.slice(0, zone);
+  if (!rest.includes(':')) return null;
+  let tail: number[] = [];
+  const lastColon = rest.lastIndexOf(':');
+  const last = rest.slice(lastColon + 1);
+  if (last.includes('.')) {
+    const v4 = parseIpv4(last);
+    if (!v4) return null;
+    tail = [((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number)];
+    rest = rest.slice(0, lastColon + 1);
+    // "::1.2.3.4" leaves "::", "a::1.2.3.4" leaves "a::", "a:b:…:1.2.3.4" leaves "a:b:…:" (drop that colon).
+    if (!rest.endsWith('::')) rest = rest.slice(0, -1);
+  }
+  const halves = rest.split('::');
+  if (halves.length > 2) return null;
+  const groupsOf = (part: string): number[] | null => {
+    if (part === '') return [];
+    const groups: number[] = [];
+    for (const group of part.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return null;
+      groups.push(parseInt(group, 16));
+    }
+    return groups;
+  };
+  const head = groupsOf(halves[0] ?? '');
+  if (!head) return null;
+  if (halves.length === 1) {
+    const all = [...head, ...tail];
+    return all.length === 8 ? all : null;
+  }
+  const after = groupsOf(halves[1] ?? '');
+  if (!after) return null;
+  const known = head.length + after.length + tail.length;
+  if (known > 7) return null;
+  return [...head, ...new Array<number>(8 - known).fill(0), ...after, ...tail];
+}
+
+function forbiddenIpv4(octets: readonly number[]): boolean {
+  const [a, b] = octets;
+  // 0.0.0.0/8 is "this network": connecting to 0.0.0.0 reaches the host itself on most systems.
+  if (a === 0) return true;
+  // 169.254.0.0/16 is link-local, home of the AWS/GCP/Azure metadata service (169.254.169.254).
+  if (a === 169 && b === 254) return true;
+  return metadataIpv4.some((m) => m.every((octet, i) => octets[i] === octet));
+}
+
+function ipv4FromGroups(high: number, low: number): number[] {
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff];
+}
+
+function forbiddenIpv6(groups: readonly number[]): boolean {
+  const g = (i: number) => groups[i] as number;
+  const zeroUpTo = (n: number) => groups.slice(0, n).every((x) => x === 0);
+  // :: (unspecified) reaches the host itself, like 0.0.0.0.
+  if (groups.every((x) => x === 0)) return true;
+  // fe80::/10 is link-local.
+  if ((g(0) & 0xffc0) === 0xfe80) return true;
+  if (metadataIpv6.some((m) => (parseIpv6(m) as number[]).every((x, i) => x === groups[i]))) return true;
+  // IPv4 written inside IPv6: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and the
+  // deprecated compatible form (::a.b.c.d) all lead to the IPv4 address, so they are judged by it.
+  const embedded = ipv4FromGroups(g(6), g(7));
+  if (zeroUpTo(5) && g(5) === 0xffff) return forbiddenIpv4(embedded);
+  if (zeroUpTo(4) && g(4) === 0xffff && g(5) === 0) return forbiddenIpv4(embedded);
+  if (g(0) === 0x64 && g(1) === 0xff9b && groups.slice(2, 6).every((x) => x === 0)) return forbiddenIpv4(embedded);
+  // The compatible form only when it really embeds an address: ::1 is IPv6 loopback, not 0.0.0.1.
+  if (zeroUpTo(6) && g(6) !== 0) return forbiddenIpv4(embedded);
+  return false;
+}
+
+/**
+ * True for addresses tunai never calls unless told to: link-local (169.254.0.0/16, fe80::/10), cloud metadata
+ * (169.254.169.254, 100.100.100.200, fd00:ec2::254), unspecified (0.0.0.0/8, ::) and IPv4-in-IPv6 forms of those.
+ * Loopback and private ranges stay allowed: sandbox users run their receivers on their own machine or network.
+ * Anything that is not an IP address is not forbidden here (host names are judged by outboundUrlProblem and DNS).
+ */
+export function isForbiddenAddress(ip: string): boolean {
+  const v4 = parseIpv4(ip);
+  if (v4) return forbiddenIpv4(v4);
+  const v6 = parseIpv6(ip);
+  if (v6) return forbiddenIpv6(v6);
+  return false;
+}
+
+/** Host names that lead to a metadata service by name (case and a trailing dot do not matter). */
+export function isForbiddenHostname(hostname: string): boolean {
+  return forbiddenHostnames.has(hostname.toLowerCase().replace(/\.+$/, ''));
+}
+
+/**
+ * Why an outbound URL is unacceptable, or null when tunai may call it. Checks the text only: a host name that
+ * resolves to a forbidden address is refused at connection time (webhooks/outbound-http.ts), where DNS is known.
+ */
+export function outboundUrlProblem(url: string, allowLinkLocal: boolean): string | null {
+  if (url.length > limits.urlCharsMax) return `must be at most ${limits.urlCharsMax} characters`;
+  if (!URL.canParse(url)) return 'must be an absolute http(s) URL';
+  // WHATWG parsing normalises hosts (0xA9FEA9FE and 2852039166 both become 169.254.169.254), so the check sees the real address.
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'must use http or https';
+  if (parsed.username !== '' || parsed.password !== '') return 'must not contain a user name or password';
+  if (parsed.hostname === '') return 'must name a host';
+  if (allowLinkLocal) return null;
+  if (isForbiddenAddress(parsed.hostname)) return `must not point at a link-local, metadata or unspecified address (${parsed.hostname})`;
+  if (isForbiddenHostname(parsed.hostname)) return `must not point at a cloud metadata host (${parsed.hostname})`;
+  return null;
+}

@@ -1,0 +1,163 @@
+// Kysely implementation of the outbox port: idempotent enqueue, claims by one conditional UPDATE, attempts recorded with the outcome.
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { AttemptOutcome, OutboxAttemptRecord, OutboxEventRecord, OutboxStatus, OutboxStorage } from '../app/outbox-ports.js';
+import type { Database, OutboxAttemptsTable, OutboxEventsTable } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+const msOrNull = (value: number | string | null): number | null => (value === null ? null : Number(value));
+
+function eventFromRow(row: Selectable<OutboxEventsTable>): OutboxEventRecord {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    eventType: row.event_type,
+    subjectId: row.subject_id,
+    targetUrl: row.target_url,
+    body: row.body,
+    status: row.status as OutboxStatus,
+    attempts: Number(row.attempts),
+    nextAttemptAtMs: msOrNull(row.next_attempt_at_ms),
+    leaseUntilMs: msOrNull(row.lease_until_ms),
+    lastError: row.last_error,
+    createdAtMs: Number(row.created_at_ms),
+    updatedAtMs: Number(row.updated_at_ms),
+    deliveredAtMs: msOrNull(row.delivered_at_ms),
+  };
+}
+
+function attemptFromRow(row: Selectable<OutboxAttemptsTable>): OutboxAttemptRecord {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    attempt: Number(row.attempt),
+    startedAtMs: Number(row.started_at_ms),
+    durationMs: Number(row.duration_ms),
+    httpStatus: row.http_status === null ? null : Number(row.http_status),
+    error: row.error,
+    outcome: row.outcome as AttemptOutcome,
+  };
+}
+
+export function createOutboxStorage(db: Db): OutboxStorage {
+  const outbox: OutboxStorage = {
+    async enqueue(event) {
+      const result = await db
+        .insertInto('outbox_events')
+        .values({
+          id: event.id,
+          merchant_id: event.merchantId,
+          event_type: event.eventType,
+          subject_id: event.subjectId,
+          target_url: event.targetUrl,
+          body: event.body,
+          status: event.status,
+          attempts: event.attempts,
+          next_attempt_at_ms: event.nextAttemptAtMs,
+          lease_until_ms: event.leaseUntilMs,
+          last_error: event.lastError,
+          created_at_ms: event.createdAtMs,
+          updated_at_ms: event.updatedAtMs,
+          delivered_at_ms: event.deliveredAtMs,
+        })
+        // A state change announced twice (a retried commit, two processes) stays one event with one id.
+        .onConflict((oc) => oc.columns(['event_type', 'subject_id']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async dueIds(nowMs, limit) {
+      const rows = await db
+        .selectFrom('outbox_events')
+        .select('id')
+        .where('status', '=', 'PENDING')
+        .where('next_attempt_at_ms', '<=', nowMs)
+        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<=', nowMs)]))
+        .orderBy('next_attempt_at_ms')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.id);
+    },
+    async claim(eventId, nowMs, leaseUntilMs) {
+      // One conditional UPDATE settles the race between workers and processes: only one sees the row change.
+      const row = await db
+        .updateTable('outbox_events')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_until_ms: leaseUntilMs, updated_at_ms: nowMs }))
+        .where('id', '=', eventId)
+        .where('status', '=', 'PENDING')
+        .where('next_attempt_at_ms', '<=', nowMs)
+        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<=', nowMs)]))
+        .returningAll()
+        .executeTakeFirst();
+      return row ? eventFromRow(row) : null;
+    },
+    async finishAttempt(attempt, result, nowMs) {
+      const work = async (trx: Db): Promise<void> => {
+        await trx
+          .insertInto('outbox_attempts')
+          .values({
+            id: attempt.id,
+            event_id: attempt.eventId,
+            attempt: attempt.attempt,
+            started_at_ms: attempt.startedAtMs,
+            duration_ms: attempt.durationMs,
+            http_status: attempt.httpStatus,
+            error: attempt.error,
+            outcome: attempt.outcome,
+          })
+          .execute();
+        // Only the claim that made this attempt may settle it: if its lease lapsed and another worker took the
+        // event (attempts moved on), the attempt stays recorded but the newer claim decides the event.
+        await trx
+          .updateTable('outbox_events')
+          .set({
+            status: result.status,
+            next_attempt_at_ms: result.nextAttemptAtMs,
+            last_error: result.lastError,
+            delivered_at_ms: result.deliveredAtMs,
+            lease_until_ms: null,
+            updated_at_ms: nowMs,
+          })
+          .where('id', '=', attempt.eventId)
+          .where('attempts', '=', attempt.attempt)
+          .where('status', '=', 'PENDING')
+          .execute();
+      };
+      if (db.isTransaction) await work(db);
+      else await (db as Kysely<Database>).transaction().execute(work);
+    },
+    async get(eventId) {
+      const row = await db.selectFrom('outbox_events').selectAll().where('id', '=', eventId).executeTakeFirst();
+      return row ? eventFromRow(row) : null;
+    },
+    async list(query) {
+      let q = db.selectFrom('outbox_events').selectAll();
+      if (query.merchantId !== null) q = q.where('merchant_id', '=', query.merchantId);
+      if (query.status !== null) q = q.where('status', '=', query.status);
+      if (query.beforeId !== null) q = q.where('id', '<', query.beforeId);
+      const rows = await q.orderBy('id', 'desc').limit(query.limit).execute();
+      return rows.map(eventFromRow);
+    },
+    async attempts(eventId) {
+      const rows = await db
+        .selectFrom('outbox_attempts')
+        .selectAll()
+        .where('event_id', '=', eventId)
+        .orderBy('attempt')
+        .orderBy('started_at_ms')
+        .orderBy('id')
+        .execute();
+      return rows.map(attemptFromRow);
+    },
+    async resend(eventId, nowMs) {
+      // Same id and body, due now; a lease held by an attempt in flight is left alone (that attempt settles first).
+      const result = await db
+        .updateTable('outbox_events')
+        .set({ status: 'PENDING', next_attempt_at_ms: nowMs, delivered_at_ms: null, updated_at_ms: nowMs })
+        .where('id', '=', eventId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+  return outbox;
+}

@@ -1,0 +1,78 @@
+// Sandbox only: the simulated wallet screen where the payer confirms (choosing a magic outcome), cancels, or walks away.
+import type { FastifyInstance } from 'fastify';
+import { recordPayerDecision, loadPayerTransaction, type SandboxWallet } from '../app/payer-decision.js';
+import type { PaymentDeps } from '../app/payment-deps.js';
+import type { TransactionRecord } from '../app/payment-ports.js';
+import { CatalogError } from '../lib/catalog-error.js';
+import { formatMinorUnits } from '../lib/money.js';
+import { escapeHtml, page } from './html.js';
+import { renderPayerError, type PageRoutes } from './payer-pages.js';
+
+export interface PayerOutcome {
+  scenario: string;
+  label: string;
+}
+
+/** Where the payer's browser goes once the wallet answered: back to the checkout or the QR result page. */
+function returnPath(tx: TransactionRecord): string {
+  return tx.checkoutId !== null ? `/checkout?checkoutId=${tx.checkoutId}` : `/payment/unified/result?transactionId=${tx.id}`;
+}
+
+function field(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+export function registerSandboxWalletPage(
+  server: FastifyInstance,
+  routes: PageRoutes,
+  deps: PaymentDeps,
+  wallet: SandboxWallet,
+  outcomes: readonly PayerOutcome[],
+  cancelChoice: string,
+): void {
+  routes.add('GET', '/sandbox/wallet');
+  server.get('/sandbox/wallet', async (request, reply) => {
+    try {
+      const tx = await loadPayerTransaction(deps, field(request.query, 'order'));
+      const store = await deps.storage.stores.getAny(tx.merchantId, tx.storeId);
+      const head = `<p class="muted">Sandbox wallet · ${escapeHtml(tx.method)} (${escapeHtml(tx.region)})</p><p class="muted">Pay ${escapeHtml(store?.name ?? '')}</p>
+<h1 id="order-title">${escapeHtml(tx.orderTitle)}</h1><p class="amount" id="amount">RM ${formatMinorUnits(tx.amountMinor)}</p>`;
+      const open = tx.status === 'IN_PROCESS' && !tx.reverseRequested;
+      const body = open
+        ? `${head}<form method="post" action="/sandbox/wallet/confirm"><input type="hidden" name="order" value="${tx.id}">
+<label for="outcome">Outcome (sandbox magic values)</label><select name="outcome" id="outcome">${outcomes
+            .map((o) => `<option value="${o.scenario}">${escapeHtml(o.label)}</option>`)
+            .join('')}</select>
+<div class="actions"><button class="approve" id="pay">Pay</button></div></form>
+<form method="post" action="/sandbox/wallet/cancel"><input type="hidden" name="order" value="${tx.id}"><div class="actions"><button class="deny" id="cancel">Cancel</button></div></form>
+<p class="muted">Or close this page: the payment times out and is reversed when the payer's time is up.</p>`
+        : `${head}<p id="closed">This payment is ${escapeHtml(tx.status)}.</p><div class="methods"><a href="${returnPath(tx)}" id="back">Back to the merchant</a></div>`;
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page('Sandbox wallet', body));
+    } catch (error) {
+      return renderPayerError(reply, error);
+    }
+  });
+  const decide = async (orderId: string, choice: string) => {
+    const { transaction } = await recordPayerDecision(deps, wallet, orderId, choice);
+    return returnPath(transaction);
+  };
+  routes.add('POST', '/sandbox/wallet/confirm');
+  server.post('/sandbox/wallet/confirm', { config: { acceptsForm: true } }, async (request, reply) => {
+    try {
+      const outcome = field(request.body, 'outcome') || '0000';
+      if (!outcomes.some((o) => o.scenario === outcome)) throw new CatalogError('VALIDATION_ERROR', `Validations error: outcome must be one of ${outcomes.map((o) => o.scenario).join(', ')}`);
+      return reply.redirect(await decide(field(request.body, 'order'), outcome), 303);
+    } catch (error) {
+      return renderPayerError(reply, error);
+    }
+  });
+  routes.add('POST', '/sandbox/wallet/cancel');
+  server.post('/sandbox/wallet/cancel', { config: { acceptsForm: true } }, async (request, reply) => {
+    try {
+      return reply.redirect(await decide(field(request.body, 'order'), cancelChoice), 303);
+    } catch (error) {
+      return renderPayerError(reply, error);
+    }
+  });
+}

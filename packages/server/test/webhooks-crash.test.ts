@@ -1,0 +1,226 @@
+// Webhooks across process deaths: `tunai serve` SIGKILLed before and during a delivery, restarted, and the event still arrives with the same id.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { after, afterEach, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { verifyNotifyCallback } from '@tunai/client';
+import { limits } from '@tunai/client/contract';
+import { canonicalJson } from '@tunai/client/signature';
+import type { OutboxEventRecord } from '../src/app/outbox-ports.js';
+import type { Credentials } from '../src/cli/main.js';
+import { createIds } from '../src/lib/ids.js';
+import { systemClock } from '../src/lib/clock.js';
+import { openStorage, type OpenedStorage } from '../src/main.js';
+import { forEachDialect, freshDatabase, type FreshDatabase } from './harness.js';
+import { WebhookReceiver } from './webhook-receiver.js';
+
+const execFileAsync = promisify(execFile);
+const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
+
+/** Real-time bounds for waiting on another process (the clock is moved, never waited out). */
+const pollEveryMs = 50;
+const pollForMs = 20_000;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const giveUpAt = Date.now() + pollForMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > giveUpAt) throw new Error(`gave up waiting ${pollForMs} ms for ${what}`);
+    await pause(pollEveryMs);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  stderr: string;
+}
+
+const children = new Set<ChildProcess>();
+
+async function startServe(database: FreshDatabase, outboxIntervalMs: number): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--host', '127.0.0.1', ...database.configArgs], {
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'silent',
+      TUNAI_SANDBOX: 'true',
+      TUNAI_CLOSED_LOOP_INTERVAL_MS: '0',
+      TUNAI_OUTBOX_INTERVAL_MS: String(outboxIntervalMs),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const server: ServerProcess = { child, url: `http://127.0.0.1:${port}`, stderr: '' };
+  child.stderr?.on('data', (chunk: Buffer) => (server.stderr += chunk.toString()));
+  await waitFor('tunai serve to become healthy', async () => {
+    if (child.exitCode !== null) throw new Error(`tunai serve exited with ${child.exitCode}: ${server.stderr}`);
+    try {
+      return (await fetch(`${server.url}/health`)).ok ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  return server;
+}
+
+async function killHard(server: ServerProcess): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGKILL');
+  await exited;
+  assert.equal(server.child.signalCode, 'SIGKILL');
+}
+
+async function sandboxPost(server: ServerProcess, path: string, body?: unknown): Promise<{ item: Record<string, number> }> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, text);
+  return JSON.parse(text) as { item: Record<string, number> };
+}
+
+forEachDialect('webhooks across crashes', (dialect) => {
+  let database: FreshDatabase;
+  let credentials: Credentials;
+  let opened: OpenedStorage;
+  const receivers: WebhookReceiver[] = [];
+  const ids = createIds(systemClock);
+
+  before(async () => {
+    database = await freshDatabase(dialect);
+    const { stdout } = await execFileAsync(process.execPath, [bin, 'init', ...database.configArgs, '--json'], { env: { ...process.env, LOG_LEVEL: 'silent' } });
+    credentials = JSON.parse(stdout) as Credentials;
+    opened = await openStorage(database.target);
+  });
+  afterEach(async () => {
+    await Promise.all(
+      [...children].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
+    for (const r of receivers.splice(0)) await r.stop();
+  });
+  after(async () => {
+    await opened?.storage.close();
+    await database?.drop();
+  });
+
+  /** Commits an event straight into the database, as the payment flow's transaction does (no wake-up reaches any server). */
+  async function commitEvent(targetUrl: string): Promise<OutboxEventRecord> {
+    const nowMs = Date.now();
+    const subjectId = ids.transactionId();
+    const event: OutboxEventRecord = {
+      id: ids.numericId(),
+      merchantId: credentials.merchantId,
+      eventType: 'PAYMENT_WEB_ONLINE',
+      subjectId,
+      targetUrl,
+      body: canonicalJson({ eventType: 'PAYMENT_WEB_ONLINE', data: { transactionId: subjectId, status: 'SUCCESS', order: { title: 'Kopi & <Roti>' } } }),
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAtMs: nowMs,
+      leaseUntilMs: null,
+      lastError: '',
+      createdAtMs: nowMs,
+      updatedAtMs: nowMs,
+      deliveredAtMs: null,
+    };
+    assert.equal(await opened.storage.transaction((tx) => tx.outbox.enqueue(event)), true);
+    return event;
+  }
+
+  async function stored(id: string): Promise<OutboxEventRecord> {
+    const event = await opened.storage.outbox.get(id);
+    assert.ok(event);
+    return event;
+  }
+
+  const verifies = (request: WebhookReceiver['requests'][number]) =>
+    verifyNotifyCallback({ rawBody: request.body, headers: request.headers, serverPublicKeyPem: credentials.serverPublicKey });
+
+  test('an event committed while delivery is off survives a SIGKILL and is delivered by the next process', async () => {
+    const hook = await new WebhookReceiver().start();
+    receivers.push(hook);
+    const first = await startServe(database, 0);
+    const event = await commitEvent(hook.url());
+    await killHard(first);
+    assert.equal(hook.requests.length, 0);
+    assert.deepEqual([(await stored(event.id)).status, (await stored(event.id)).attempts], ['PENDING', 0]);
+
+    const second = await startServe(database, 50);
+    await waitFor('the event to be DELIVERED', async () => ((await stored(event.id)).status === 'DELIVERED' ? true : undefined));
+    assert.equal(hook.requests.length, 1);
+    const [request] = hook.requests;
+    assert.ok(request);
+    assert.equal(request.eventId, event.id);
+    assert.equal(request.body, event.body);
+    assert.equal(verifies(request), true, 'signed with the key `tunai init` printed');
+    const log = await opened.storage.outbox.attempts(event.id);
+    assert.deepEqual(log.map((a) => [a.attempt, a.outcome, a.httpStatus]), [[1, 'DELIVERED', 200]]);
+    await killHard(second);
+  });
+
+  test('a delivery in flight when the process dies is made again after the lease lapses, with the same event id', async () => {
+    const hook = await new WebhookReceiver().start();
+    receivers.push(hook);
+    hook.plan = ['hang'];
+    const first = await startServe(database, 50);
+    const event = await commitEvent(hook.url());
+    // The receiver holds the request open: the process is inside the attempt when it dies.
+    await hook.received(1);
+    await killHard(first);
+    const orphaned = await stored(event.id);
+    assert.equal(orphaned.status, 'PENDING');
+    assert.equal(orphaned.attempts, 1);
+    assert.ok(orphaned.leaseUntilMs !== null && orphaned.leaseUntilMs > Date.now() + limits.webhookLeaseMs / 2, 'the dead process still holds the lease');
+    assert.deepEqual(await opened.storage.outbox.attempts(event.id), [], 'the attempt died before it could be recorded');
+
+    // The next process leaves a held lease alone…
+    const second = await startServe(database, 0);
+    assert.equal((await sandboxPost(second, '/sandbox/outbox/run')).item['attempted'], 0);
+    assert.equal(hook.requests.length, 1);
+    // …until it lapses (sandbox time travel past webhookLeaseMs), then delivers the same event again.
+    await sandboxPost(second, '/sandbox/clock', { advanceSeconds: limits.webhookLeaseMs / 1000 + 1 });
+    assert.equal((await sandboxPost(second, '/sandbox/outbox/run')).item['attempted'], 1);
+    assert.equal(hook.requests.length, 2);
+    const [dying, redelivered] = hook.requests;
+    assert.ok(dying && redelivered);
+    assert.equal(redelivered.eventId, event.id, 'at least once, never under a different id');
+    assert.equal(dying.eventId, event.id);
+    assert.equal(redelivered.body, dying.body);
+    assert.equal(redelivered.body, event.body);
+    assert.notEqual(redelivered.headers['x-nonce-str'], dying.headers['x-nonce-str']);
+    assert.equal(verifies(dying), true);
+    assert.equal(verifies(redelivered), true);
+
+    const done = await stored(event.id);
+    assert.deepEqual([done.status, done.attempts, done.leaseUntilMs], ['DELIVERED', 2, null]);
+    const log = await opened.storage.outbox.attempts(event.id);
+    assert.deepEqual(log.map((a) => [a.attempt, a.outcome, a.httpStatus]), [[2, 'DELIVERED', 200]]);
+    // Every event this database ever held went out under its own id: no second event for the subject.
+    const all = await opened.storage.outbox.list({ merchantId: null, status: null, limit: 100, beforeId: null });
+    assert.equal(all.filter((e) => e.subjectId === event.subjectId).length, 1);
+    await killHard(second);
+  });
+});

@@ -1,0 +1,193 @@
+// Unit tests for the pure webhook rules: the retry schedule with jitter, giving up, 2xx, and which outbound URLs and addresses are refused.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { limits } from '@tunai/client/contract';
+import { errorExcerpt, isDelivered, nextAfterFailure, retryDelayBoundsMs, retryDelayMs, webhookAttemptsMax } from '../src/domain/outbox.js';
+import { isForbiddenAddress, isForbiddenHostname, outboundUrlProblem } from '../src/domain/outbound-url.js';
+
+describe('webhook retry schedule', () => {
+  test('twelve attempts: the first plus one per documented delay', () => {
+    assert.equal(limits.webhookRetryDelaysMs.length, 11);
+    assert.equal(webhookAttemptsMax, 12);
+  });
+
+  test('random 0.5 gives the schedule exactly; 0 and just under 1 give the ±20 % edges', () => {
+    for (const [index, baseMs] of limits.webhookRetryDelaysMs.entries()) {
+      const attemptsDone = index + 1;
+      assert.equal(retryDelayMs(attemptsDone, () => 0.5), baseMs);
+      assert.equal(retryDelayMs(attemptsDone, () => 0), Math.round(baseMs * 0.8));
+      const top = retryDelayMs(attemptsDone, () => 0.999_999_999);
+      assert.ok(top <= Math.round(baseMs * 1.2) && top >= Math.round(baseMs * 1.2) - 1, `${top} is at the top edge of ${baseMs}`);
+      const bounds = retryDelayBoundsMs(attemptsDone);
+      assert.deepEqual(bounds, { minMs: Math.round(baseMs * 0.8), maxMs: Math.round(baseMs * 1.2) });
+    }
+  });
+
+  test('jitter spreads delays across the whole band', () => {
+    let seed = 1;
+    const lcg = () => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647);
+    const delays = Array.from({ length: 2_000 }, () => retryDelayMs(1, lcg));
+    const { minMs, maxMs } = retryDelayBoundsMs(1);
+    assert.ok(delays.every((d) => d >= minMs && d <= maxMs));
+    assert.ok(Math.min(...delays) < minMs + 500 && Math.max(...delays) > maxMs - 500, 'both edges are reached');
+    assert.ok(new Set(delays).size > 1_000, 'not a handful of values');
+  });
+
+  test('out-of-range attempts and random values are refused, not guessed', () => {
+    assert.throws(() => retryDelayMs(0, () => 0.5), RangeError);
+    assert.throws(() => retryDelayMs(12, () => 0.5), RangeError);
+    assert.throws(() => retryDelayMs(1.5, () => 0.5), RangeError);
+    assert.throws(() => retryDelayMs(1, () => 1), RangeError);
+    assert.throws(() => retryDelayMs(1, () => -0.1), RangeError);
+    assert.throws(() => retryDelayMs(1, () => Number.NaN), RangeError);
+  });
+
+  test('after a failure: the next attempt is scheduled from now, until the twelfth gives up', () => {
+    const nowMs = 1_700_000_000_000;
+    assert.deepEqual(nextAfterFailure(1, nowMs, () => 0.5), { status: 'PENDING', nextAttemptAtMs: nowMs + 10_000 });
+    assert.deepEqual(nextAfterFailure(11, nowMs, () => 0.5), { status: 'PENDING', nextAttemptAtMs: nowMs + 57_600_000 });
+    assert.deepEqual(nextAfterFailure(12, nowMs, () => 0.5), { status: 'FAILED' });
+    // A re-sent FAILED event gets one more attempt, and its failure is final at once.
+    assert.deepEqual(nextAfterFailure(13, nowMs, () => 0.5), { status: 'FAILED' });
+  });
+
+  test('only 2xx is delivered; redirects, errors and no answer are not', () => {
+    for (const status of [200, 201, 202, 204, 299]) assert.equal(isDelivered(status), true, String(status));
+    for (const status of [null, 0, 100, 199, 300, 301, 302, 304, 307, 308, 400, 404, 410, 500, 503]) assert.equal(isDelivered(status), false, String(status));
+  });
+
+  test('recorded errors are one line of at most webhookErrorCharsMax characters', () => {
+    assert.equal(errorExcerpt('  HTTP 500:\n  boom\t '), 'HTTP 500: boom');
+    const long = errorExcerpt('x'.repeat(10_000));
+    assert.equal(long.length, limits.webhookErrorCharsMax);
+    assert.ok(long.endsWith('…'));
+    assert.equal(errorExcerpt('y'.repeat(limits.webhookErrorCharsMax)).length, limits.webhookErrorCharsMax);
+    // A cut never splits an emoji into half a surrogate pair.
+    const emoji = errorExcerpt(`${'a'.repeat(limits.webhookErrorCharsMax - 2)}😀😀`);
+    assert.ok(!/[\ud800-\udbff](?![\udc00-\udfff])/.test(emoji));
+  });
+});
+
+describe('forbidden outbound addresses', () => {
+  const forbidden = [
+    '169.254.169.254',
+    '169.254.0.1',
+    '169.254.255.255',
+    '100.100.100.200',
+    '0.0.0.0',
+    '0.1.2.3',
+    '::',
+    '::0',
+    '0:0:0:0:0:0:0:0',
+    'fe80::1',
+    'FE80::1',
+    'fe80::1%eth0',
+    '[fe80::1]',
+    'febf:ffff::1',
+    'fd00:ec2::254',
+    'fd00:ec2:0::254',
+    '::ffff:169.254.169.254',
+    '::ffff:a9fe:a9fe',
+    '::ffff:100.100.100.200',
+    '::ffff:0.0.0.0',
+    '::ffff:0:169.254.169.254',
+    '64:ff9b::169.254.169.254',
+    '64:ff9b::a9fe:a9fe',
+    '::169.254.169.254',
+  ];
+  const allowed = [
+    '127.0.0.1',
+    '127.1.2.3',
+    '10.0.0.1',
+    '172.16.0.1',
+    '192.168.1.10',
+    '100.100.100.201',
+    '169.253.255.255',
+    '169.255.0.1',
+    '8.8.8.8',
+    '::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+    'fc00::1',
+    'fd00:ec2::253',
+    'fec0::1',
+    '2001:db8::1',
+    '2606:4700:4700::1111',
+    'example.com',
+    'localhost',
+    '',
+    '1.2.3',
+    '256.1.1.1',
+    '1:2:3:4:5:6:7:8:9',
+    ':::1',
+  ];
+  for (const ip of forbidden) test(`${ip} is forbidden`, () => assert.equal(isForbiddenAddress(ip), true));
+  for (const ip of allowed) test(`${ip || '(empty)'} is not a forbidden address`, () => assert.equal(isForbiddenAddress(ip), false));
+
+  test('metadata host names are forbidden whatever their case or trailing dot', () => {
+    for (const host of ['metadata.google.internal', 'METADATA.Google.Internal', 'metadata.google.internal.', 'metadata']) {
+      assert.equal(isForbiddenHostname(host), true, host);
+    }
+    for (const host of ['metadata.example.com', 'google.internal', 'localhost', 'my-metadata']) assert.equal(isForbiddenHostname(host), false, host);
+  });
+});
+
+describe('outbound URL problems', () => {
+  test('plain http(s) URLs to public, private and loopback hosts are fine', () => {
+    for (const url of [
+      'https://merchant.example.com/notify',
+      'http://127.0.0.1:3000/hook?x=1',
+      'http://localhost/hook',
+      'http://[::1]:8080/',
+      'http://192.168.0.5/notify',
+      'https://10.1.2.3/',
+    ]) {
+      assert.equal(outboundUrlProblem(url, false), null, url);
+    }
+  });
+
+  test('bad schemes, credentials, non-URLs and over-long URLs are refused', () => {
+    assert.match(outboundUrlProblem('ftp://example.com/', false) ?? '', /http or https/);
+    assert.match(outboundUrlProblem('file:///etc/passwd', false) ?? '', /http or https/);
+    assert.match(outboundUrlProblem('javascript:alert(1)', false) ?? '', /http or https/);
+    assert.match(outboundUrlProblem('/relative/path', false) ?? '', /absolute/);
+    assert.match(outboundUrlProblem('not a url', false) ?? '', /absolute/);
+    assert.match(outboundUrlProblem('https://user:pass@example.com/', false) ?? '', /user name or password/);
+    assert.match(outboundUrlProblem('https://user@example.com/', false) ?? '', /user name or password/);
+    // Credentials are refused even when link-local targets are allowed.
+    assert.match(outboundUrlProblem('https://user@example.com/', true) ?? '', /user name or password/);
+  });
+
+  test('length: urlCharsMax is accepted, one more is refused', () => {
+    const prefix = 'https://example.com/';
+    const atMax = `${prefix}${'a'.repeat(limits.urlCharsMax - prefix.length)}`;
+    assert.equal(atMax.length, limits.urlCharsMax);
+    assert.equal(outboundUrlProblem(atMax, false), null);
+    assert.match(outboundUrlProblem(`${atMax}a`, false) ?? '', new RegExp(`at most ${limits.urlCharsMax}`));
+  });
+
+  test('link-local, metadata and unspecified hosts are refused in every spelling the URL parser accepts', () => {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://169.254.169.254./',
+      'http://0xA9FEA9FE/',
+      'http://2852039166/',
+      'http://0251.0376.0251.0376/',
+      'http://169.254.43518/',
+      'http://[fe80::1]/',
+      'http://[::ffff:169.254.169.254]/',
+      'http://[::ffff:a9fe:a9fe]/',
+      'http://[fd00:ec2::254]/',
+      'http://100.100.100.200/',
+      'http://0.0.0.0:8080/',
+      'http://0/',
+      'http://[::]/',
+      'http://metadata.google.internal/computeMetadata/v1/',
+      'http://METADATA.GOOGLE.INTERNAL./',
+      'http://metadata/',
+    ]) {
+      assert.ok(outboundUrlProblem(url, false), `${url} is refused`);
+      assert.equal(outboundUrlProblem(url, true), null, `${url} is allowed when link-local is allowed`);
+    }
+  });
+});
