@@ -179,4 +179,22 @@ forEachDialect('checkout and QR flows over HTTP', (dialect) => {
     assert.equal(landed.searchParams.get('status'), 'EXPIRED');
     assert.equal(receiver.received.filter((r) => r.body.includes(transactionId)).length, 0);
   });
+
+  test('a QuickPay cannot take the order id of an unpaid checkout', async () => {
+    const id = orderId('shared');
+    await dev.client.payment.createCheckout({
+      order: { id, title: 'Roti', detail: '', additionalData: '', amount: 300, currencyType: 'MYR' },
+      method: [],
+      type: 'WEB_PAYMENT',
+      storeId,
+      redirectUrl: 'https://shop.example/return',
+      notifyUrl: `${receiver.url}/notify`,
+    });
+    const before = (await dev.client.payment.transactions({ limit: 100 })).items.length;
+    await assert.rejects(
+      dev.client.payment.quickPay({ authCode: `1348507177972${String(serial).padStart(5, '0')}`.slice(0, 14) + '0000', storeId, ipAddress: '127.0.0.1', order: { id, title: 'Roti', amount: 300, currencyType: 'MYR' } }),
+      (error: { code?: string }) => error.code === 'ORDER_ID_DUPLICATE',
+    );
+    assert.equal((await dev.client.payment.transactions({ limit: 100 })).items.length, before);
+  });
 });

@@ -568,8 +568,16 @@ forEachDialect('Transaction QR API', (dialect) => {
       const stale = String(Math.floor(server.clock.nowMs() / 1000) - 3_600);
       res = await writesNothing(() => dev.client.send('POST', '/v3/payment/transaction/qrcode', { body: qrBody(storeId), timestamp: stale }));
       assertError(res, 401, 'INVALID_TIMESTAMP');
-      // The same bytes the signature covered, sent raw with one field changed.
+      // Headers signed for a body: sent raw with that body they pass (the control), with one field changed they do not.
       const token = await dev.client.getAccessToken();
+      const control = await rawRequest(
+        server.url,
+        'POST',
+        '/v3/payment/transaction/qrcode',
+        { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(await captureSignedHeaders(qrBody(storeId))) },
+        JSON.stringify(qrBody(storeId)),
+      );
+      assert.equal(control.status, 200, control.text);
       const signedFor = await captureSignedHeaders(qrBody(storeId));
       const tampered = JSON.stringify({ ...qrBody(storeId), amount: 99_999 });
       const raw = await writesNothing(() =>
@@ -651,6 +659,7 @@ forEachDialect('Transaction QR API', (dialect) => {
       { name: 'expiry FIX a date without a time', patch: () => ({ expiry: { type: 'FIX', expiredAt: '2099-01-01' } }), status: 400, code: 'EXPIRY_INVALID' },
       { name: 'expiry FIX without a zone', patch: () => ({ expiry: { type: 'FIX', expiredAt: '2099-01-01T00:00:00' } }), status: 400, code: 'EXPIRY_INVALID' },
       { name: 'expiry FIX February 30th', patch: () => ({ expiry: { type: 'FIX', expiredAt: '2030-02-30T00:00:00Z' } }), status: 400, code: 'EXPIRY_INVALID' },
+      { name: 'expiry FIX at 24:00:00 (no such hour in RFC 3339)', patch: () => ({ expiry: { type: 'FIX', expiredAt: '2030-01-01T24:00:00Z' } }), status: 400, code: 'EXPIRY_INVALID' },
       { name: 'expiry FIX without expiredAt', patch: () => ({ expiry: { type: 'FIX' } }), status: 400, code: 'EXPIRY_INVALID' },
       { name: 'expiry FIX beyond ten years', patch: (now) => ({ expiry: { type: 'FIX', expiredAt: iso(now + limits.qrExpiryMsMax + 1_000) } }), status: 400, code: 'EXPIRY_INVALID' },
       { name: 'expiry type NEVER', patch: () => ({ expiry: { type: 'NEVER' } }), status: 400, code: 'EXPIRY_INVALID' },

@@ -93,6 +93,8 @@ export interface CheckoutStorage {
     /** Inserts unless the merchant already used the order id for a checkout; returns that one then. */
     insertIfNewOrder(checkout: CheckoutRecord): Promise<{ inserted: true } | { inserted: false; existing: CheckoutRecord }>;
     get(checkoutId: string): Promise<CheckoutRecord | null>;
+    /** Whether the merchant already has a checkout for this order id (QuickPay must not reuse it). */
+    hasOrder(merchantId: string, orderId: string): Promise<boolean>;
     /** The payer picked a method: links the payment if the checkout is still open and has none. */
     attachTransaction(checkoutId: string, transactionId: string, nowMs: number): Promise<boolean>;
     /** Moves an IN_PROCESS checkout to a final status; false when it was already final. */

@@ -68,6 +68,10 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
     payDeadlineAtMs: null,
     payUrl: null,
   };
+  // An order id names one payment per merchant: a checkout that holds it (paid or not) keeps it.
+  if (await deps.storage.checkout.checkouts.hasOrder(principal.merchantId, order.id)) {
+    throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} belongs to a checkout of this merchant`);
+  }
   const inserted = await deps.storage.payments.insertIfNewOrder(tx);
   if (!inserted.inserted) {
     if (inserted.existing.requestFingerprint === tx.requestFingerprint) {

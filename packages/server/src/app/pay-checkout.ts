@@ -1,5 +1,5 @@
 // The payer picks a method for a checkout (hosted page, direct checkout, or the per-method QR): one payment per checkout.
-import type { CheckoutMethod } from '@tunai/client/contract';
+import { limits, type CheckoutMethod } from '@tunai/client/contract';
 import { checkoutMethodsFor, checkoutWallets, effectiveCheckoutStatus } from '../domain/checkout.js';
 import { fpxBank } from '../domain/fpx-banks.js';
 import { CatalogError } from '../lib/catalog-error.js';
@@ -91,13 +91,21 @@ export async function payCheckout(deps: PaymentDeps, request: CheckoutPaymentReq
   }
 }
 
+/** How often a request that lost the race re-reads the winner's payment while its wallet order is being opened. */
+const payUrlPollMs = 25;
+
 /** Asking again for the wallet already chosen returns the same payment; another wallet is refused. */
 async function existingPayment(deps: PaymentDeps, transactionId: string, method: string, region: string, checkoutId: string): Promise<StartedPayment> {
-  const tx = await deps.storage.payments.getById(transactionId);
-  if (!tx) throw new Error(`checkout ${checkoutId} links missing transaction ${transactionId}`);
-  if (tx.method !== method || tx.region !== region || tx.payUrl === null) {
-    throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: checkout ${checkoutId} is being paid with ${tx.method} (${tx.region})`);
+  // The request that won may still be opening the wallet order: wait for its URL rather than refuse a double tap.
+  for (let polls = 0; ; polls++) {
+    const tx = await deps.storage.payments.getById(transactionId);
+    if (!tx) throw new Error(`checkout ${checkoutId} links missing transaction ${transactionId}`);
+    if (tx.method !== method || tx.region !== region) {
+      throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: checkout ${checkoutId} is being paid with ${tx.method} (${tx.region})`);
+    }
+    if (tx.status !== 'IN_PROCESS') throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: checkout ${checkoutId}'s payment is ${tx.status}`);
+    if (tx.payUrl !== null) return { transaction: tx, payUrl: tx.payUrl };
+    if (polls * payUrlPollMs >= limits.reverseWaitMsMax) throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: checkout ${checkoutId}'s wallet order is still being opened`);
+    await deps.payments.sleep(payUrlPollMs);
   }
-  if (tx.status !== 'IN_PROCESS') throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: checkout ${checkoutId}'s payment is ${tx.status}`);
-  return { transaction: tx, payUrl: tx.payUrl };
 }

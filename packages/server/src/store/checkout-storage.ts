@@ -197,6 +197,10 @@ export function createCheckoutStorage(db: Db): CheckoutStorage {
         return { inserted: false, existing: checkoutFromRow(row) };
       },
       get: getCheckout,
+      async hasOrder(merchantId, orderId) {
+        const row = await db.selectFrom('payment_checkouts').select('id').where('merchant_id', '=', merchantId).where('order_id', '=', orderId).executeTakeFirst();
+        return row !== undefined;
+      },
       async attachTransaction(checkoutId, transactionId, nowMs) {
         const result = await db
           .updateTable('payment_checkouts')
