@@ -13,9 +13,11 @@ export const paymentNotifyEventType = 'PAYMENT_WEB_ONLINE';
  * Runs inside the db transaction that made `transactionId` final, so the checkout, the QR and the outbox event
  * commit with the payment or not at all. Returns true when an event was written (the caller wakes the outbox).
  */
-export async function settleCustomerScans(storage: Storage, deps: PaymentDeps, transactionId: string): Promise<boolean> {
-  const tx = await storage.payments.getById(transactionId);
-  if (!tx || (tx.checkoutId === null && tx.qrCode === null)) return false;
+export async function settleCustomerScans(storage: Storage, deps: PaymentDeps, before: TransactionRecord): Promise<boolean> {
+  // QuickPay has neither: nothing more to read or write in its commit.
+  if (before.checkoutId === null && before.qrCode === null) return false;
+  const tx = await storage.payments.getById(before.id);
+  if (!tx) return false;
   const nowMs = deps.clock.nowMs();
   if (tx.qrCode !== null) {
     if (tx.status === 'SUCCESS') await storage.checkout.qr.redeem(tx.qrCode, tx.id, nowMs);

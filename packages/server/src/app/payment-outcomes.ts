@@ -45,7 +45,7 @@ export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentCo
         );
         if (!moved) return false;
         await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
-        return settleCustomerScans(storage, deps, tx.id);
+        return settleCustomerScans(storage, deps, tx);
       });
       if (wroteEvent) deps.wakeOutbox();
       return;
@@ -59,7 +59,7 @@ export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentCo
           nowMs,
           null,
         );
-        if (moved) await settleCustomerScans(storage, deps, tx.id);
+        if (moved) await settleCustomerScans(storage, deps, tx);
       });
       return;
     case 'NOT_FOUND':
@@ -105,7 +105,7 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
   await deps.storage.transaction(async (storage) => {
     if (result.status === 'REVERSED' && from === 'IN_PROCESS') {
       const moved = await storage.payments.recordOutcome(tx.id, from, { status: cancelledAs, balanceMinor: 0, transactionAtMs: nowMs, ...error }, nowMs, null);
-      if (moved) await settleCustomerScans(storage, deps, tx.id);
+      if (moved) await settleCustomerScans(storage, deps, tx);
       return;
     }
     // Money had moved: book the payment if we had not yet, then its return.
@@ -125,7 +125,7 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
     if (!moved) return;
     if (from === 'IN_PROCESS') await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
     await book(storage, deps, tx, 'REVERSAL', tx.amountMinor);
-    await settleCustomerScans(storage, deps, tx.id);
+    await settleCustomerScans(storage, deps, tx);
   });
 }
 
