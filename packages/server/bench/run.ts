@@ -85,7 +85,9 @@ async function main(): Promise<void> {
   const credentials = JSON.parse(
     execFileSync(process.execPath, [binPath, 'init', '--data', dataDir, '--base-url', baseUrl, '--json'], { encoding: 'utf8' }),
   ) as { clientId: string; clientSecret: string; privateKey: string; storeId: string };
-  const server: ChildProcess = spawn(process.execPath, [binPath, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server (open it in Chrome DevTools) to find where time goes.
+  const profileArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const server: ChildProcess = spawn(process.execPath, [...profileArgs, binPath, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
     env: { ...process.env, LOG_LEVEL: 'warn', TUNAI_PUBLIC_URL: baseUrl },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
