@@ -5,29 +5,16 @@ import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import { sql, type Kysely } from 'kysely';
 import QRCode from 'qrcode';
-import { verifyNotifyCallback, type RawResponse } from '@tunai/client';
+import { verifyNotifyCallback } from '@tunai/client';
 import { allScopes, limits, type Checkout, type CreateCheckoutRequest, type Store, type Transaction } from '@tunai/client/contract';
 import { generateNonce } from '@tunai/client/signature';
 import { checkLedger } from '../src/app/check-ledger.js';
-import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { createDeveloper, forEachDialect, startTestServer, storeInput, transactionKeys, type Developer, type TestServer } from './harness.js';
+import { assertError, postForm, rowCounter } from './api-checks.js';
+import { createDeveloper, forEachDialect, storeInput, transactionKeys, twoMerchantSuite, type Developer, type TestServer } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 // ---------------------------------------------------------------- HTTP helpers
-
-const errorCodeOf = (res: RawResponse): unknown => (res.body as { error?: { code?: unknown } } | null)?.error?.code;
-
-function assertError(res: RawResponse, status: number, code: string): void {
-  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}: ${res.rawText}`);
-  assert.equal(errorCodeOf(res), code, res.rawText);
-  assert.equal(typeof (res.body as { error: { message: unknown } }).error.message, 'string');
-}
-
-/** A browser's form post that does not follow redirects, so each hop can be checked. */
-function postForm(url: string, fields: Record<string, string>): Promise<Response> {
-  return fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-}
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const until = performance.now() + timeoutMs;
@@ -192,6 +179,7 @@ let codeSequence = 0;
 const wechatMyCode = () => `13${String(4_850_717_797 + ++codeSequence).padStart(12, '0')}0000`;
 
 forEachDialect('online checkout API', (dialect) => {
+  const suite = twoMerchantSuite(dialect, { dev: 'Checkout Co', other: 'Other Co' });
   let server: TestServer;
   let db: Kysely<Database>;
   let dev: Developer;
@@ -200,34 +188,15 @@ forEachDialect('online checkout API', (dialect) => {
   let storeId: string;
 
   before(async () => {
-    server = await startTestServer(dialect);
-    db = openDatabase(server.database.target).db;
-    dev = await createDeveloper(server, { companyName: 'Checkout Co' });
-    other = await createDeveloper(server, { companyName: 'Other Co' });
+    ({ server, db, dev, other } = suite);
     receiver = await new WebhookReceiver().start();
     storeId = dev.merchant.store.id;
   });
   after(async () => {
     await receiver.stop();
-    await db.destroy();
-    await server.close();
   });
 
-  async function countRows(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const table of ['payment_checkouts', 'payment_transactions', 'sim_wallet_orders']) {
-      const result = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)}`.execute(db);
-      out[table] = Number(result.rows[0]?.n);
-    }
-    return out;
-  }
-
-  async function writesNothing<T>(act: () => Promise<T>): Promise<T> {
-    const before = await countRows();
-    const result = await act();
-    assert.deepEqual(await countRows(), before, 'nothing written');
-    return result;
-  }
+  const { countRows, writesNothing } = rowCounter(() => db, ['payment_checkouts', 'payment_transactions', 'sim_wallet_orders']);
 
   async function transactionsForOrder(merchantId: string, orderId: string): Promise<number> {
     const result = await sql<{ n: number | string }>`select count(*) as n from payment_transactions where merchant_id = ${merchantId} and order_id = ${orderId}`.execute(db);

@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { describe } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import pg from 'pg';
+import type { Kysely } from 'kysely';
 import { TunaiClient, type TunaiClientOptions } from '@tunai/client';
 import { allScopes, type CreateStoreRequest, type Scope } from '@tunai/client/contract';
 import { createClientApp } from '../src/app/create-client-app.js';
@@ -16,7 +17,8 @@ import { createIds } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
 import { generateRsaKeyPairPem, type RsaKeyPairPem } from '../src/lib/rsa-keys.js';
 import { openStorage, startServer, type RunningServer } from '../src/main.js';
-import type { DatabaseTarget } from '../src/store/database.js';
+import { openDatabase, type DatabaseTarget } from '../src/store/database.js';
+import type { Database } from '../src/store/schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export const dialects: readonly Dialect[] = ['sqlite', 'postgres'];
@@ -163,6 +165,30 @@ export async function createDeveloper(server: TestServer, options: DeveloperOpti
     client: clientWith({}),
     clientWith,
   };
+}
+
+/** A suite's world: a test server, a direct handle on its database, and two merchants (the second proves isolation). */
+export interface TwoMerchantSuite {
+  server: TestServer;
+  db: Kysely<Database>;
+  dev: Developer;
+  other: Developer;
+}
+
+/** Registers the hooks that open the suite's world before its tests and close it after; its fields are set once `before` ran. */
+export function twoMerchantSuite(dialect: Dialect, companyNames: { dev: string; other: string }): TwoMerchantSuite {
+  const suite = {} as TwoMerchantSuite;
+  before(async () => {
+    suite.server = await startTestServer(dialect);
+    suite.db = openDatabase(suite.server.database.target).db;
+    suite.dev = await createDeveloper(suite.server, { companyName: companyNames.dev });
+    suite.other = await createDeveloper(suite.server, { companyName: companyNames.other });
+  });
+  after(async () => {
+    await suite.db.destroy();
+    await suite.server.close();
+  });
+  return suite;
 }
 
 /** A response read by rawRequest: status, headers, text and the parsed JSON when it parses. */

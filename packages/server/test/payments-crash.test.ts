@@ -1,7 +1,4 @@
 // Payments across process deaths and processes side by side: `tunai serve` killed mid-flight and restarted, two servers on one database.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -10,96 +7,23 @@ import { TunaiClient } from '@tunai/client';
 import type { Credentials } from '../src/cli/main.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
+import { killChildren, killHard, startServe, tunai, waitFor, type ServerProcess } from './child-server.js';
 import { forEachDialect, freshDatabase, testDatabaseUrl, type FreshDatabase } from './harness.js';
 
-const execFileAsync = promisify(execFile);
-const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
-
-/** Real-time bounds for waiting on another process (not a timed test: the clock is moved, never waited out). */
-const pollEveryMs = 100;
-const pollForMs = 20_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function tunai(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'silent' } });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns a value (not undefined), or fails with `what` after the real-time bound. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const giveUpAt = Date.now() + pollForMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > giveUpAt) throw new Error(`gave up waiting ${pollForMs} ms for ${what}`);
-    await pause(pollEveryMs);
-  }
-}
-
 /** One `tunai serve` child with its own sandbox clock (wall clock + offset, moved over HTTP). */
-interface ServerProcess {
-  child: ChildProcess;
-  url: string;
+interface ClockedServer extends ServerProcess {
   /** What this process's clock is ahead of the wall clock, as moved by this test. */
   offsetMs: number;
-  stderr: string;
 }
 
-const children = new Set<ChildProcess>();
-
-async function killHard(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGKILL');
-  await exited;
-}
-
-async function startServe(database: FreshDatabase, closedLoopIntervalMs: number): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--host', '127.0.0.1', ...database.configArgs], {
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'silent',
-      TUNAI_SANDBOX: 'true',
-      TUNAI_QUICKPAY_WAIT_MS: '0',
-      TUNAI_CLOSED_LOOP_INTERVAL_MS: String(closedLoopIntervalMs),
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  const server: ServerProcess = { child, url: `http://127.0.0.1:${port}`, offsetMs: 0, stderr: '' };
-  child.stderr?.on('data', (chunk: Buffer) => (server.stderr += chunk.toString()));
-  const giveUpAt = Date.now() + pollForMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`tunai serve exited with ${child.exitCode}: ${server.stderr}`);
-    try {
-      if ((await fetch(`${server.url}/health`)).ok) return server;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > giveUpAt) throw new Error(`tunai serve never became healthy: ${server.stderr}`);
-    await pause(pollEveryMs);
-  }
+/** QuickPay answers at once (no inline wait); the closed loop ticks every `closedLoopIntervalMs` (0: off). */
+async function serve(database: FreshDatabase, closedLoopIntervalMs: number): Promise<ClockedServer> {
+  const server = await startServe(database, { env: { TUNAI_QUICKPAY_WAIT_MS: '0', TUNAI_CLOSED_LOOP_INTERVAL_MS: String(closedLoopIntervalMs) } });
+  return Object.assign(server, { offsetMs: 0 });
 }
 
 /** POST /sandbox/clock on one process; the test's own notion of that process's time follows. */
-async function advanceClock(server: ServerProcess, seconds: number): Promise<void> {
+async function advanceClock(server: ClockedServer, seconds: number): Promise<void> {
   const response = await fetch(`${server.url}/sandbox/clock`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -113,7 +37,7 @@ async function advanceClock(server: ServerProcess, seconds: number): Promise<voi
 }
 
 /** A client for the `tunai init` app that signs with the server's (moved) clock, so the ±300 s window holds. */
-function clientFor(credentials: Credentials, server: ServerProcess): TunaiClient {
+function clientFor(credentials: Credentials, server: ClockedServer): TunaiClient {
   return new TunaiClient({
     clientId: credentials.clientId,
     clientSecret: credentials.clientSecret,
@@ -188,7 +112,7 @@ async function dueCount(db: Kysely<Database>, nowMs: number): Promise<number> {
  * Moves every server's clock by `seconds`, waits (real time, bounded) until their background loops have taken all
  * due work, then lets each finish the tick in flight (POST /sandbox/closed-loop/run joins a running tick).
  */
-async function stepClocks(db: Kysely<Database>, servers: ServerProcess[], seconds: number): Promise<void> {
+async function stepClocks(db: Kysely<Database>, servers: ClockedServer[], seconds: number): Promise<void> {
   for (const server of servers) await advanceClock(server, seconds);
   const offsetMs = Math.min(...servers.map((s) => s.offsetMs));
   await waitFor(`the closed loop to take every due payment at +${offsetMs / 1000} s`, async () =>
@@ -240,16 +164,7 @@ forEachDialect('payments across crashes and processes', (dialect) => {
     db = openDatabase(database.target).db;
   });
   after(async () => {
-    await Promise.all(
-      [...children].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await killChildren();
     await lockClient?.end().catch(() => undefined);
     await db?.destroy();
     await database?.drop();
@@ -264,7 +179,7 @@ forEachDialect('payments across crashes and processes', (dialect) => {
 
   test('payments left IN_PROCESS by a SIGKILLed server are finished by the next one, each charged once', async () => {
     // First life: no closed loop, so nothing moves after QuickPay answers.
-    const first = await startServe(database, 0);
+    const first = await serve(database, 0);
     const client = clientFor(credentials, first);
 
     const successes = ['c-0000-a', 'c-0000-b', 'c-0000-c'];
@@ -348,7 +263,7 @@ forEachDialect('payments across crashes and processes', (dialect) => {
     }
 
     // Second life on the same database, closed loop on: it resumes what the dead one left.
-    const second = await startServe(database, 50);
+    const second = await serve(database, 50);
     for (let step = 0; step < 4; step++) await stepClocks(db, [second], 10);
     // +40 s: the unleased payments that finish by querying are done, the leased one was not touched.
     const leasedMid = await readRow(db, merchantId, leasedOrderId);
@@ -435,7 +350,7 @@ forEachDialect('payments across crashes and processes', (dialect) => {
   });
 
   test('two servers on one database, both running the closed loop, finish each payment once', async () => {
-    const [a, b] = await Promise.all([startServe(database, 20), startServe(database, 20)]);
+    const [a, b] = await Promise.all([serve(database, 20), serve(database, 20)]);
     const client = clientFor(credentials, a);
     const suffixes = ['1001', '1002', '3003', '1004'];
     const orders = Array.from({ length: 20 }, (_, i) => ({ orderId: `m-${i}`, suffix: suffixes[i % suffixes.length] as string }));

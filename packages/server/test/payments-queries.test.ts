@@ -1,13 +1,14 @@
 // Payment queries (list order, paging, filters, get by id/order, isolation), bad input writing nothing, and the settlement CSV, over HTTP on both databases.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { RawResponse, TunaiClient } from '@tunai/client';
 import { allScopes, errorMessages, type QuickPayRequest, type Transaction } from '@tunai/client/contract';
 import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext, signRequest, utf8Base64 } from '@tunai/client/signature';
 import { checkLedger } from '../src/app/check-ledger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
+import { rowCounter } from './api-checks.js';
 import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer, transactionKeys } from './harness.js';
 
 // ---------------------------------------------------------------- unique auth codes and order ids (single use across the file)
@@ -133,23 +134,15 @@ forEachDialect('payment queries, bad input and settlement', (dialect) => {
     await server.close();
   });
 
-  async function countRows(): Promise<Record<string, number>> {
-    const tables = ['payment_transactions', 'payment_refunds', 'ledger_entries', 'ledger_postings', 'sim_wallet_codes', 'sim_wallet_orders'];
-    const out: Record<string, number> = {};
-    for (const table of tables) {
-      const result = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)}`.execute(db);
-      out[table] = Number(result.rows[0]?.n);
-    }
-    return out;
-  }
-
-  /** Runs `act` and asserts no payment, refund, ledger or simulator row was added. */
-  async function writesNothing<T>(act: () => Promise<T>): Promise<T> {
-    const before = await countRows();
-    const result = await act();
-    assert.deepEqual(await countRows(), before, 'nothing written');
-    return result;
-  }
+  /** `writesNothing(act)` runs `act` and asserts no payment, refund, ledger or simulator row was added. */
+  const { countRows, writesNothing } = rowCounter(() => db, [
+    'payment_transactions',
+    'payment_refunds',
+    'ledger_entries',
+    'ledger_postings',
+    'sim_wallet_codes',
+    'sim_wallet_orders',
+  ]);
 
   async function assertLedgerClean(): Promise<void> {
     const report = await checkLedger(server.running.storage);

@@ -1,31 +1,18 @@
 // Transaction QR over real HTTP on both databases: create (every field), list (order, limit, cursor, filters), get,
 // the QR's payments, isolation between merchants, auth, and bad input that writes nothing.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
-import type { RawResponse, TunaiClient } from '@tunai/client';
+import type { Kysely } from 'kysely';
+import type { TunaiClient } from '@tunai/client';
 import { allScopes, limits, type CreateQrCodeRequest, type CreatedQrCode, type QrCode, type Store, type Transaction } from '@tunai/client/contract';
 import { generateNonce } from '@tunai/client/signature';
 import { checkLedger } from '../src/app/check-ledger.js';
-import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, storeInput, transactionKeys, type Developer, type TestServer } from './harness.js';
+import { assertError, postForm, rowCounter } from './api-checks.js';
+import { createDeveloper, forEachDialect, rawRequest, storeInput, transactionKeys, twoMerchantSuite, type Developer, type TestServer } from './harness.js';
 
 // ---------------------------------------------------------------- helpers
-
-const errorCodeOf = (res: RawResponse): unknown => (res.body as { error?: { code?: unknown } } | null)?.error?.code;
-
-function assertError(res: RawResponse, status: number, code: string): void {
-  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}: ${res.rawText}`);
-  assert.equal(errorCodeOf(res), code, res.rawText);
-  assert.equal(typeof (res.body as { error: { message: unknown } }).error.message, 'string');
-}
-
-/** A browser's form post that does not follow redirects, so each hop can be checked. */
-function postForm(url: string, fields: Record<string, string>): Promise<Response> {
-  return fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const dayMs = 86_400_000;
@@ -77,6 +64,7 @@ async function walkQrPages(client: TunaiClient, query: { limit: number; filter?:
 }
 
 forEachDialect('Transaction QR API', (dialect) => {
+  const suite = twoMerchantSuite(dialect, { dev: 'QR Shop', other: 'Other Shop' });
   let server: TestServer;
   let db: Kysely<Database>;
   let dev: Developer;
@@ -85,33 +73,12 @@ forEachDialect('Transaction QR API', (dialect) => {
   let storeView: Store;
 
   before(async () => {
-    server = await startTestServer(dialect);
-    db = openDatabase(server.database.target).db;
-    dev = await createDeveloper(server, { companyName: 'QR Shop' });
-    other = await createDeveloper(server, { companyName: 'Other Shop' });
+    ({ server, db, dev, other } = suite);
     storeId = dev.merchant.store.id;
     storeView = (await dev.client.stores.get(storeId)).item;
   });
-  after(async () => {
-    await db.destroy();
-    await server.close();
-  });
 
-  async function countRows(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const table of ['payment_qr_codes', 'payment_transactions']) {
-      const result = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)}`.execute(db);
-      out[table] = Number(result.rows[0]?.n);
-    }
-    return out;
-  }
-
-  async function writesNothing<T>(act: () => Promise<T>): Promise<T> {
-    const before = await countRows();
-    const result = await act();
-    assert.deepEqual(await countRows(), before, 'nothing written');
-    return result;
-  }
+  const { countRows, writesNothing } = rowCounter(() => db, ['payment_qr_codes', 'payment_transactions']);
 
   /** Pays a QR through the unified page and the sandbox wallet; returns the transaction id. */
   async function payQr(code: string, method: string, options: { outcome?: string; amount?: string } = {}): Promise<string> {

@@ -1,7 +1,4 @@
 // Webhooks across process deaths: `tunai serve` SIGKILLed before and during a delivery, restarted, and the event still arrives with the same id.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { promisify } from 'node:util';
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyNotifyCallback } from '@tunai/client';
@@ -12,77 +9,13 @@ import type { Credentials } from '../src/cli/main.js';
 import { createIds } from '../src/lib/ids.js';
 import { systemClock } from '../src/lib/clock.js';
 import { openStorage, type OpenedStorage } from '../src/main.js';
+import { killChildren, killHard, startServe, tunai, waitFor, type ServerProcess } from './child-server.js';
 import { forEachDialect, freshDatabase, type FreshDatabase } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
-const execFileAsync = promisify(execFile);
-const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
-
-/** Real-time bounds for waiting on another process (the clock is moved, never waited out). */
-const pollEveryMs = 50;
-const pollForMs = 20_000;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const giveUpAt = Date.now() + pollForMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > giveUpAt) throw new Error(`gave up waiting ${pollForMs} ms for ${what}`);
-    await pause(pollEveryMs);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  stderr: string;
-}
-
-const children = new Set<ChildProcess>();
-
-async function startServe(database: FreshDatabase, outboxIntervalMs: number): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--host', '127.0.0.1', ...database.configArgs], {
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'silent',
-      TUNAI_SANDBOX: 'true',
-      TUNAI_CLOSED_LOOP_INTERVAL_MS: '0',
-      TUNAI_OUTBOX_INTERVAL_MS: String(outboxIntervalMs),
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  const server: ServerProcess = { child, url: `http://127.0.0.1:${port}`, stderr: '' };
-  child.stderr?.on('data', (chunk: Buffer) => (server.stderr += chunk.toString()));
-  await waitFor('tunai serve to become healthy', async () => {
-    if (child.exitCode !== null) throw new Error(`tunai serve exited with ${child.exitCode}: ${server.stderr}`);
-    try {
-      return (await fetch(`${server.url}/health`)).ok ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  });
-  return server;
-}
-
-async function killHard(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGKILL');
-  await exited;
-  assert.equal(server.child.signalCode, 'SIGKILL');
+/** Sandbox time stands still (no closed loop); the outbox delivers every `outboxIntervalMs` (0: off). */
+function serve(database: FreshDatabase, outboxIntervalMs: number): Promise<ServerProcess> {
+  return startServe(database, { env: { TUNAI_CLOSED_LOOP_INTERVAL_MS: '0', TUNAI_OUTBOX_INTERVAL_MS: String(outboxIntervalMs) } });
 }
 
 async function sandboxPost(server: ServerProcess, path: string, body?: unknown): Promise<{ item: Record<string, number> }> {
@@ -104,21 +37,13 @@ forEachDialect('webhooks across crashes', (dialect) => {
 
   before(async () => {
     database = await freshDatabase(dialect);
-    const { stdout } = await execFileAsync(process.execPath, [bin, 'init', ...database.configArgs, '--json'], { env: { ...process.env, LOG_LEVEL: 'silent' } });
-    credentials = JSON.parse(stdout) as Credentials;
+    const init = await tunai(['init', ...database.configArgs, '--json']);
+    assert.equal(init.code, 0, init.stderr);
+    credentials = JSON.parse(init.stdout) as Credentials;
     opened = await openStorage(database.target);
   });
   afterEach(async () => {
-    await Promise.all(
-      [...children].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await killChildren();
     for (const r of receivers.splice(0)) await r.stop();
   });
   after(async () => {
@@ -162,13 +87,13 @@ forEachDialect('webhooks across crashes', (dialect) => {
   test('an event committed while delivery is off survives a SIGKILL and is delivered by the next process', async () => {
     const hook = await new WebhookReceiver().start();
     receivers.push(hook);
-    const first = await startServe(database, 0);
+    const first = await serve(database, 0);
     const event = await commitEvent(hook.url());
     await killHard(first);
     assert.equal(hook.requests.length, 0);
     assert.deepEqual([(await stored(event.id)).status, (await stored(event.id)).attempts], ['PENDING', 0]);
 
-    const second = await startServe(database, 50);
+    const second = await serve(database, 50);
     await waitFor('the event to be DELIVERED', async () => ((await stored(event.id)).status === 'DELIVERED' ? true : undefined));
     assert.equal(hook.requests.length, 1);
     const [request] = hook.requests;
@@ -185,7 +110,7 @@ forEachDialect('webhooks across crashes', (dialect) => {
     const hook = await new WebhookReceiver().start();
     receivers.push(hook);
     hook.plan = ['hang'];
-    const first = await startServe(database, 50);
+    const first = await serve(database, 50);
     const event = await commitEvent(hook.url());
     // The receiver holds the request open: the process is inside the attempt when it dies.
     await hook.received(1);
@@ -197,7 +122,7 @@ forEachDialect('webhooks across crashes', (dialect) => {
     assert.deepEqual(await opened.storage.outbox.attempts(event.id), [], 'the attempt died before it could be recorded');
 
     // The next process leaves a held lease alone…
-    const second = await startServe(database, 0);
+    const second = await serve(database, 0);
     assert.equal((await sandboxPost(second, '/sandbox/outbox/run')).item['attempted'], 0);
     assert.equal(hook.requests.length, 1);
     // …until it lapses (sandbox time travel past webhookLeaseMs), then delivers the same event again.

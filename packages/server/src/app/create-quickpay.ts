@@ -7,6 +7,7 @@ import { sha256Hex } from '../lib/secrets.js';
 import { advancePayment } from './advance-payment.js';
 import type { UpstreamPayment } from './connector.js';
 import type { Principal } from './deps.js';
+import { newTransaction } from './new-transaction.js';
 import type { PaymentDeps } from './payment-deps.js';
 import { applyPaymentResult, failureOf } from './payment-outcomes.js';
 import type { TransactionRecord } from './payment-ports.js';
@@ -28,7 +29,7 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
   const connector = deps.connectors.forMethod(wallet.method);
   const nowMs = deps.clock.nowMs();
   const terminalId = input.terminalId ?? '';
-  const tx: TransactionRecord = {
+  const tx = newTransaction(deps, connector, nowMs, {
     id: deps.ids.transactionId(),
     merchantId: principal.merchantId,
     storeId: store.id,
@@ -37,37 +38,17 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
     orderDetail: order.detail ?? order.details ?? '',
     orderAdditionalData: order.additionalData ?? '',
     amountMinor: order.amount,
-    currency: 'MYR',
-    balanceMinor: 0,
-    refundedMinor: 0,
     // Same code, amount, store and terminal: a retry of the same payment rather than a new order reusing the id.
     requestFingerprint: sha256Hex(JSON.stringify([input.authCode, order.amount, store.id, terminalId])),
     terminalId,
     ipAddress: input.ipAddress,
     method: wallet.method,
     region: wallet.region,
-    platform: 'OPEN_API',
     type: 'QUICK_PAY',
-    connector: connector.name,
-    status: 'IN_PROCESS',
-    errorCode: null,
-    errorMessage: null,
-    referenceId: '',
-    payerUserId: '',
-    transactionAtMs: null,
-    createdAtMs: nowMs,
-    updatedAtMs: nowMs,
-    // Held by this request while it calls the wallet; if the process dies, the loop takes over when the lease lapses.
-    nextCheckAtMs: nowMs + connector.pollProfile.firstQueryAfterMs,
-    leaseUntilMs: nowMs + deps.payments.leaseMs,
-    reverseRequested: false,
-    reverseAttempts: 0,
-    queryCount: 0,
     checkoutId: null,
     qrCode: null,
     payDeadlineAtMs: null,
-    payUrl: null,
-  };
+  });
   // An order id names one payment per merchant: a checkout that holds it (paid or not) keeps it.
   if (await deps.storage.checkout.checkouts.hasOrder(principal.merchantId, order.id)) {
     throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} belongs to a checkout of this merchant`);

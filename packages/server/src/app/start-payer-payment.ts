@@ -2,6 +2,7 @@
 import type { PaymentMethod, Region } from '@tunai/client/contract';
 import { CatalogError } from '../lib/catalog-error.js';
 import type { UpstreamPayerOrder } from './connector.js';
+import { newTransaction } from './new-transaction.js';
 import type { PaymentDeps } from './payment-deps.js';
 import { applyPaymentResult } from './payment-outcomes.js';
 import type { TransactionRecord } from './payment-ports.js';
@@ -46,45 +47,8 @@ export async function startPayerPayment(
 ): Promise<StartedPayment> {
   const connector = deps.connectors.forMethod(input.method);
   const nowMs = deps.clock.nowMs();
-  const tx: TransactionRecord = {
-    id: input.transactionId,
-    merchantId: input.merchantId,
-    storeId: input.storeId,
-    orderId: input.orderId,
-    orderTitle: input.orderTitle,
-    orderDetail: input.orderDetail,
-    orderAdditionalData: input.orderAdditionalData,
-    amountMinor: input.amountMinor,
-    currency: 'MYR',
-    balanceMinor: 0,
-    refundedMinor: 0,
-    requestFingerprint: '',
-    terminalId: '',
-    ipAddress: '',
-    method: input.method,
-    region: input.region,
-    platform: 'OPEN_API',
-    type: input.type,
-    connector: connector.name,
-    status: 'IN_PROCESS',
-    errorCode: null,
-    errorMessage: null,
-    referenceId: '',
-    payerUserId: '',
-    transactionAtMs: null,
-    createdAtMs: nowMs,
-    updatedAtMs: nowMs,
-    nextCheckAtMs: nowMs + connector.pollProfile.firstQueryAfterMs,
-    // Held while the wallet opens the order; if this process dies the closed loop takes over when it lapses.
-    leaseUntilMs: nowMs + deps.payments.leaseMs,
-    reverseRequested: false,
-    reverseAttempts: 0,
-    queryCount: 0,
-    checkoutId: input.checkoutId,
-    qrCode: input.qrCode,
-    payDeadlineAtMs: input.payDeadlineAtMs,
-    payUrl: null,
-  };
+  const { transactionId, ...fields } = input;
+  const tx = newTransaction(deps, connector, nowMs, { ...fields, id: transactionId, requestFingerprint: '', terminalId: '', ipAddress: '' });
   await deps.storage.transaction(async (storage) => {
     const refusal = await claim(storage, tx.id);
     if (refusal) throw refusal;

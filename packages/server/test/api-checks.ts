@@ -1,0 +1,44 @@
+// Checks the HTTP API suites share: RM error responses, browser form posts, and "this request wrote nothing" by row counts.
+import assert from 'node:assert/strict';
+import { sql, type Kysely } from 'kysely';
+import type { RawResponse } from '@tunai/client';
+import type { Database } from '../src/store/schema.js';
+
+export const errorCodeOf = (res: RawResponse): unknown => (res.body as { error?: { code?: unknown } } | null)?.error?.code;
+
+/** The response is RM's error envelope: this status, this code, and a message. */
+export function assertError(res: RawResponse, status: number, code: string): void {
+  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}: ${res.rawText}`);
+  assert.equal(errorCodeOf(res), code, res.rawText);
+  assert.equal(typeof (res.body as { error: { message: unknown } }).error.message, 'string');
+}
+
+/** A browser's form post that does not follow redirects, so each hop can be checked. */
+export function postForm(url: string, fields: Record<string, string>): Promise<Response> {
+  return fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+}
+
+export interface RowCounter {
+  countRows(): Promise<Record<string, number>>;
+  /** Runs `act` and asserts no row was added to (or removed from) any of the tables. */
+  writesNothing<T>(act: () => Promise<T>): Promise<T>;
+}
+
+/** Row counts of `tables` in the suite's database (`db` is read at call time: suites open it in `before`). */
+export function rowCounter(db: () => Kysely<Database>, tables: readonly string[]): RowCounter {
+  async function countRows(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const table of tables) {
+      const result = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)}`.execute(db());
+      out[table] = Number(result.rows[0]?.n);
+    }
+    return out;
+  }
+  async function writesNothing<T>(act: () => Promise<T>): Promise<T> {
+    const before = await countRows();
+    const result = await act();
+    assert.deepEqual(await countRows(), before, 'nothing written');
+    return result;
+  }
+  return { countRows, writesNothing };
+}
