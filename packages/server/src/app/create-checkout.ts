@@ -43,6 +43,14 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
   }
 
   const nowMs = deps.clock.nowMs();
+  const methodList = [...new Set(input.method)];
+  const excludeList = [...new Set(input.excludeMethod ?? [])];
+  const orderDetail = order.detail ?? '';
+  const orderAdditionalData = order.additionalData ?? '';
+  // What makes a retried create the same request (the order id is the key it is found by).
+  const requestFingerprint = sha256Hex(
+    JSON.stringify([store.id, input.type, order.title, orderDetail, orderAdditionalData, order.amount, methodList, excludeList, input.redirectUrl, input.notifyUrl]),
+  );
   const checkout: CheckoutRecord = {
     id: deps.ids.numericId(),
     merchantId: principal.merchantId,
@@ -50,26 +58,23 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
     type: input.type,
     orderId: order.id,
     orderTitle: order.title,
-    orderDetail: order.detail ?? '',
-    orderAdditionalData: order.additionalData ?? '',
+    orderDetail,
+    orderAdditionalData,
     amountMinor: order.amount,
     currency: 'MYR',
-    methods: [...new Set(input.method)],
-    excludeMethods: [...new Set(input.excludeMethod ?? [])],
+    methods: methodList,
+    excludeMethods: excludeList,
     redirectUrl: input.redirectUrl,
     notifyUrl: input.notifyUrl,
     layoutVersion: input.layoutVersion ?? '',
     status: 'IN_PROCESS',
     transactionId: null,
-    requestFingerprint: '',
+    requestFingerprint,
     startAtMs: nowMs,
     endAtMs: nowMs + ttlSeconds * 1000,
     createdAtMs: nowMs,
     updatedAtMs: nowMs,
   };
-  checkout.requestFingerprint = sha256Hex(
-    JSON.stringify([checkout.storeId, checkout.type, checkout.orderTitle, checkout.orderDetail, checkout.orderAdditionalData, checkout.amountMinor, checkout.methods, checkout.excludeMethods, checkout.redirectUrl, checkout.notifyUrl]),
-  );
   const inserted = await deps.storage.checkout.checkouts.insertIfNewOrder(checkout);
   if (!inserted.inserted) {
     const existing = inserted.existing;

@@ -62,7 +62,7 @@ export async function payCheckout(deps: PaymentDeps, request: CheckoutPaymentReq
     return await startPayerPayment(
       deps,
       {
-        transactionId: deps.ids.transactionId(),
+        id: deps.ids.transactionId(),
         merchantId: checkout.merchantId,
         storeId: checkout.storeId,
         orderId: checkout.orderId,

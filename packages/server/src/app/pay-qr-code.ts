@@ -37,7 +37,7 @@ export async function payQrCode(deps: PaymentDeps, request: { code: string; meth
   return startPayerPayment(
     deps,
     {
-      transactionId,
+      id: transactionId,
       merchantId: qr.merchantId,
       storeId: qr.storeId,
       // RM gives a QR payment its transaction id as order id.

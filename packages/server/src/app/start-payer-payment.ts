@@ -1,30 +1,14 @@
 // Opens a customer-scans payment: the transaction (IN_PROCESS) and the wallet order the payer confirms in.
-import type { PaymentMethod, Region } from '@tunai/client/contract';
 import { CatalogError } from '../lib/catalog-error.js';
 import type { UpstreamPayerOrder } from './connector.js';
-import { newTransaction } from './new-transaction.js';
+import { newTransaction, type NewTransactionFields } from './new-transaction.js';
 import type { PaymentDeps } from './payment-deps.js';
 import { applyPaymentResult } from './payment-outcomes.js';
 import type { TransactionRecord } from './payment-ports.js';
 import type { Storage } from './ports.js';
 
-export interface PayerPaymentInput {
-  transactionId: string;
-  merchantId: string;
-  storeId: string;
-  orderId: string;
-  orderTitle: string;
-  orderDetail: string;
-  orderAdditionalData: string;
-  amountMinor: number;
-  method: PaymentMethod;
-  region: Region;
-  /** RM's transaction type: WEB_PAYMENT / MOBILE_PAYMENT for checkouts, QR_PAY for Transaction QR. */
-  type: string;
-  checkoutId: string | null;
-  qrCode: string | null;
-  payDeadlineAtMs: number;
-}
+/** A new transaction's fields minus QuickPay's own (fingerprint, terminal, IP). `type` is WEB_PAYMENT / MOBILE_PAYMENT or QR_PAY. */
+export type PayerPaymentInput = Omit<NewTransactionFields, 'requestFingerprint' | 'terminalId' | 'ipAddress'>;
 
 export interface StartedPayment {
   transaction: TransactionRecord;
@@ -32,7 +16,7 @@ export interface StartedPayment {
 }
 
 /** Makes a wallet's path absolute against our public base URL; absolute URLs pass unchanged. */
-export function absoluteUrl(deps: PaymentDeps, pathOrUrl: string): string {
+function absoluteUrl(deps: PaymentDeps, pathOrUrl: string): string {
   return new URL(pathOrUrl, `${deps.publicBaseUrl}/`).toString();
 }
 
@@ -47,8 +31,7 @@ export async function startPayerPayment(
 ): Promise<StartedPayment> {
   const connector = deps.connectors.forMethod(input.method);
   const nowMs = deps.clock.nowMs();
-  const { transactionId, ...fields } = input;
-  const tx = newTransaction(deps, connector, nowMs, { ...fields, id: transactionId, requestFingerprint: '', terminalId: '', ipAddress: '' });
+  const tx = newTransaction(deps, connector, nowMs, { ...input, requestFingerprint: '', terminalId: '', ipAddress: '' });
   await deps.storage.transaction(async (storage) => {
     const refusal = await claim(storage, tx.id);
     if (refusal) throw refusal;

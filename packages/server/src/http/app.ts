@@ -16,7 +16,6 @@ import { registerSandboxRoutes } from './routes/sandbox.js';
 import { registerStoreRoutes } from './routes/stores.js';
 import { registerToolRoutes } from './routes/tool.js';
 import { registerUserRoutes } from './routes/user.js';
-import { registerSandboxOutboxRoutes } from './routes/sandbox-outbox.js';
 import { registerWebhookAdminRoutes } from './routes/webhooks-admin.js';
 
 export interface HttpConfig {
@@ -84,9 +83,8 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   registerUserRoutes(ctx, deps.app);
   registerPaymentRoutes(ctx, deps.app);
   registerCustomerScansRoutes(ctx, deps.app);
-  if (deps.sandbox) registerSandboxRoutes(server, routes, { clock: deps.app.clock, runClosedLoop: deps.sandbox.runClosedLoop });
+  if (deps.sandbox) registerSandboxRoutes(server, routes, { clock: deps.app.clock, ...deps.sandbox });
   registerWebhookAdminRoutes(ctx, deps.app);
-  if (deps.sandbox) registerSandboxOutboxRoutes(server, routes, deps.sandbox.runOutbox);
 
   server.setNotFoundHandler(async (request, reply) => {
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';

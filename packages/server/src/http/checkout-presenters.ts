@@ -3,7 +3,7 @@ import { limits, type Checkout, type CreatedQrCode, type QrCode } from '@tunai/c
 import type { CheckoutRecord } from '../app/checkout-ports.js';
 import type { QrCodeView } from '../app/create-qr-code.js';
 import type { StoreRecord } from '../app/ports.js';
-import { isoFromMs, isoOrZero } from '../lib/clock.js';
+import { isoFromMs } from '../lib/clock.js';
 import { presentStore } from './presenters.js';
 
 function qrFields({ qr, qrCodeUrl }: QrCodeView): Omit<QrCode, 'storeId'> {
@@ -50,7 +50,7 @@ export function presentCheckout(c: CheckoutRecord): Checkout {
     redirectUrl: c.redirectUrl,
     notifyUrl: c.notifyUrl,
     startAt: isoFromMs(c.startAtMs),
-    endAt: isoOrZero(c.endAtMs),
+    endAt: isoFromMs(c.endAtMs),
     status: c.status,
     createdAt: isoFromMs(c.createdAtMs),
     updatedAt: isoFromMs(c.updatedAtMs),

@@ -10,11 +10,11 @@ import type {
   QrStatus,
   QrType,
 } from '../app/checkout-ports.js';
+import { changed } from './rows.js';
 import type { Database, PaymentCheckoutsTable, PaymentQrCodesTable } from './schema.js';
 
 type Db = Kysely<Database>;
 
-const changed = (result: { numUpdatedRows: bigint }): boolean => Number(result.numUpdatedRows) > 0;
 
 function stringList(json: string): string[] {
   const parsed = JSON.parse(json) as unknown;

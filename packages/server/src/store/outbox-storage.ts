@@ -1,6 +1,7 @@
 // Kysely implementation of the outbox port: idempotent enqueue, claims by one conditional UPDATE, attempts recorded with the outcome.
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { AttemptOutcome, OutboxAttemptRecord, OutboxEventRecord, OutboxStatus, OutboxStorage } from '../app/outbox-ports.js';
+import { changed } from './rows.js';
 import type { Database, OutboxAttemptsTable, OutboxEventsTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -156,7 +157,7 @@ export function createOutboxStorage(db: Db): OutboxStorage {
         .set({ status: 'PENDING', next_attempt_at_ms: nowMs, delivered_at_ms: null, updated_at_ms: nowMs })
         .where('id', '=', eventId)
         .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      return changed(result);
     },
   };
   return outbox;

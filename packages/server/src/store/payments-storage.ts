@@ -9,11 +9,11 @@ import type {
   TransactionRecord,
   WalletSimulatorStorage,
 } from '../app/payment-ports.js';
+import { changed } from './rows.js';
 import type { Database, PaymentRefundsTable, PaymentTransactionsTable, SimWalletOrdersTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-const changed = (result: { numUpdatedRows: bigint }): boolean => Number(result.numUpdatedRows) > 0;
 
 function transactionFromRow(row: Selectable<PaymentTransactionsTable>): TransactionRecord {
   return {

@@ -23,7 +23,8 @@ export interface PageRoutes {
 
 const formRoute = { config: { acceptsForm: true } } as const;
 
-function field(request: FastifyRequest, name: string): string {
+/** A form field (POST) or query parameter (GET); anything but a single string reads as empty. */
+export function field(request: FastifyRequest, name: string): string {
   const source = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
   const value = source?.[name];
   return typeof value === 'string' ? value : '';

@@ -6,7 +6,7 @@ import type { TransactionRecord } from '../app/payment-ports.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { formatMinorUnits } from '../lib/money.js';
 import { escapeHtml, page } from './html.js';
-import { renderPayerError, type PageRoutes } from './payer-pages.js';
+import { field, renderPayerError, type PageRoutes } from './payer-pages.js';
 
 export interface PayerOutcome {
   scenario: string;
@@ -16,11 +16,6 @@ export interface PayerOutcome {
 /** Where the payer's browser goes once the wallet answered: back to the checkout or the QR result page. */
 function returnPath(tx: TransactionRecord): string {
   return tx.checkoutId !== null ? `/checkout?checkoutId=${tx.checkoutId}` : `/payment/unified/result?transactionId=${tx.id}`;
-}
-
-function field(body: unknown, name: string): string {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
 }
 
 export function registerSandboxWalletPage(
@@ -34,7 +29,7 @@ export function registerSandboxWalletPage(
   routes.add('GET', '/sandbox/wallet');
   server.get('/sandbox/wallet', async (request, reply) => {
     try {
-      const tx = await loadPayerTransaction(deps, field(request.query, 'order'));
+      const tx = await loadPayerTransaction(deps, field(request, 'order'));
       const store = await deps.storage.stores.getAny(tx.merchantId, tx.storeId);
       const head = `<p class="muted">Sandbox wallet · ${escapeHtml(tx.method)} (${escapeHtml(tx.region)})</p><p class="muted">Pay ${escapeHtml(store?.name ?? '')}</p>
 <h1 id="order-title">${escapeHtml(tx.orderTitle)}</h1><p class="amount" id="amount">RM ${formatMinorUnits(tx.amountMinor)}</p>`;
@@ -60,9 +55,9 @@ export function registerSandboxWalletPage(
   routes.add('POST', '/sandbox/wallet/confirm');
   server.post('/sandbox/wallet/confirm', { config: { acceptsForm: true } }, async (request, reply) => {
     try {
-      const outcome = field(request.body, 'outcome') || '0000';
+      const outcome = field(request, 'outcome') || '0000';
       if (!outcomes.some((o) => o.scenario === outcome)) throw new CatalogError('VALIDATION_ERROR', `Validations error: outcome must be one of ${outcomes.map((o) => o.scenario).join(', ')}`);
-      return reply.redirect(await decide(field(request.body, 'order'), outcome), 303);
+      return reply.redirect(await decide(field(request, 'order'), outcome), 303);
     } catch (error) {
       return renderPayerError(reply, error);
     }
@@ -70,7 +65,7 @@ export function registerSandboxWalletPage(
   routes.add('POST', '/sandbox/wallet/cancel');
   server.post('/sandbox/wallet/cancel', { config: { acceptsForm: true } }, async (request, reply) => {
     try {
-      return reply.redirect(await decide(field(request.body, 'order'), cancelChoice), 303);
+      return reply.redirect(await decide(field(request, 'order'), cancelChoice), 303);
     } catch (error) {
       return renderPayerError(reply, error);
     }

@@ -1,4 +1,4 @@
-// Sandbox-only helpers outside /v3: move the clock forward ("time travel") and run the closed loop now.
+// Sandbox-only helpers outside /v3: move the clock forward ("time travel"), run the closed loop or an outbox sweep now.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { limits } from '@tunai/client/contract';
@@ -16,6 +16,8 @@ const AdvanceClockRequest = Type.Object(
 export interface SandboxControls {
   clock: Clock;
   runClosedLoop: () => Promise<number>;
+  /** One webhook delivery sweep that starts after the call. */
+  runOutbox: () => Promise<number>;
 }
 
 export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTable, controls: SandboxControls): void {
@@ -32,4 +34,7 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
   });
   routes.add('POST', '/sandbox/closed-loop/run');
   server.post('/sandbox/closed-loop/run', async () => ({ item: { processed: await controls.runClosedLoop() }, code: 'SUCCESS' }));
+  routes.add('POST', '/sandbox/outbox/run');
+  // Everything due at the (moved) clock is attempted before it answers.
+  server.post('/sandbox/outbox/run', async () => ({ item: { attempted: await controls.runOutbox() }, code: 'SUCCESS' }));
 }
