@@ -1,6 +1,6 @@
 // `npm run bench`: throughput and latency of the hot paths, each next to a same-run floor (a bare route).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +15,15 @@ const durationSeconds = Number(process.env.BENCH_SECONDS ?? 8);
 const signedRequestCount = Number(process.env.BENCH_SIGNED_REQUESTS ?? 40_000);
 /** Each QuickPay needs its own order id, auth code and signature, so they are pre-built and used once. */
 const quickPayCount = Number(process.env.BENCH_QUICKPAY_REQUESTS ?? 24_000);
+/** BENCH_ONLY=signed-get runs the floor and the signed GET only, for quick iterations while profiling. */
+const signedGetOnly = process.env.BENCH_ONLY === 'signed-get';
 
 interface Figure {
   name: string;
   requestsPerSecond: number;
+  /** Server CPU per request: its event-loop thread, and all its threads (workers, GC); null where /proc is missing. */
+  mainThreadMicros: number | null;
+  allThreadsMicros: number | null;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
@@ -50,12 +55,40 @@ async function waitForHealth(baseUrl: string): Promise<void> {
   throw new Error('server did not become healthy');
 }
 
+/** The server process, whose CPU time each run reads from /proc (Linux). */
+let serverPid: number | undefined;
+/** /proc reports CPU time in clock ticks of this length (USER_HZ is 100 on Linux). */
+const microsPerClockTick = 10_000;
+
+/** CPU time used so far by the server's event-loop thread and by all its threads, in µs. */
+function serverCpuMicros(): { main: number; all: number } | null {
+  if (serverPid === undefined || !existsSync(`/proc/${serverPid}/task`)) return null;
+  const threadMicros = (tid: string): number => {
+    try {
+      // Fields after the command name: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${serverPid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) * microsPerClockTick;
+    } catch {
+      return 0; // a thread that ended between listing and reading
+    }
+  };
+  const all = readdirSync(`/proc/${serverPid}/task`).reduce((sum, tid) => sum + threadMicros(tid), 0);
+  return { main: threadMicros(String(serverPid)), all };
+}
+
 async function load(name: string, options: autocannon.Options): Promise<Figure> {
-  const settings: autocannon.Options = { connections, ...options };
+  // autocannon checks a fixed `amount` for completion only at each sample tick, so the default 1 s tick would
+  // round the measured duration up by as much as a second; a 20 ms tick keeps that error negligible.
+  const settings: autocannon.Options = { connections, sampleInt: 20, ...options };
   if (settings.amount === undefined && settings.duration === undefined) settings.duration = durationSeconds;
+  const cpuBefore = serverCpuMicros();
   const result = await autocannon(settings);
+  const cpuAfter = serverCpuMicros();
+  const total = Math.max(result.requests.total, 1);
   return {
     name,
+    mainThreadMicros: cpuBefore && cpuAfter ? (cpuAfter.main - cpuBefore.main) / total : null,
+    allThreadsMicros: cpuBefore && cpuAfter ? (cpuAfter.all - cpuBefore.all) / total : null,
     // total / elapsed, not autocannon's per-second average (which a fixed-amount run's partial last second skews).
     requestsPerSecond: result.requests.total / result.duration,
     p50Ms: result.latency.p50,
@@ -74,6 +107,8 @@ function row(figure: Figure, floor: Figure): string {
     figure.p99Ms.toFixed(1).padStart(7),
     floor.requestsPerSecond.toFixed(0).padStart(11),
     `${(ratio * 100).toFixed(0)}%`.padStart(7),
+    (figure.mainThreadMicros?.toFixed(0) ?? '-').padStart(8),
+    (figure.allThreadsMicros?.toFixed(0) ?? '-').padStart(8),
     figure.non2xx + figure.errors > 0 ? `  (non-2xx ${figure.non2xx}, errors ${figure.errors})` : '',
   ].join(' ');
 }
@@ -91,6 +126,7 @@ async function main(): Promise<void> {
     env: { ...process.env, LOG_LEVEL: 'warn', TUNAI_PUBLIC_URL: baseUrl },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  serverPid = server.pid;
   try {
     await waitForHealth(baseUrl);
     const basic = `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`;
@@ -122,10 +158,11 @@ async function main(): Promise<void> {
     const signedGets = Array.from({ length: signedRequestCount }, () => signedHeaders('get', merchantUrl));
     process.stdout.write('done\n');
 
-    process.stdout.write(`pre-signing ${quickPayCount} QuickPay requests … `);
+    const quickPayRequests = signedGetOnly ? 0 : quickPayCount;
+    process.stdout.write(`pre-signing ${quickPayRequests} QuickPay requests … `);
     const quickPayUrl = `${baseUrl}/v3/payment/quickpay`;
     const quickPays: { headers: Record<string, string>; body: string }[] = [];
-    for (let i = 0; i < quickPayCount; i++) {
+    for (let i = 0; i < quickPayRequests; i++) {
       // WeChat (MY) shape with the immediate-success suffix; every code and order id is fresh (codes are single use).
       const authCode = `13${String(i).padStart(12, '0')}0000`;
       const bodyValue = {
@@ -156,7 +193,7 @@ async function main(): Promise<void> {
       ],
     });
     let nextPay = 0;
-    const quickPay = await load('signed QuickPay (…0000, SUCCESS)', {
+    const quickPay = signedGetOnly ? null : await load('signed QuickPay (…0000, SUCCESS)', {
       url: baseUrl,
       amount: quickPayCount,
       requests: [
@@ -170,7 +207,7 @@ async function main(): Promise<void> {
         },
       ],
     });
-    const tokens = await load('POST /v1/token client_credentials', {
+    const tokens = signedGetOnly ? null : await load('POST /v1/token client_credentials', {
       url: `${baseUrl}/v1/token`,
       method: 'POST',
       headers: { authorization: basic, 'content-type': 'application/json' },
@@ -180,11 +217,12 @@ async function main(): Promise<void> {
     const floorMean: Figure = { ...floor, requestsPerSecond: (floor.requestsPerSecond + floorAgain.requestsPerSecond) / 2 };
 
     console.log(`\ntunai bench — ${connections} connections, ${durationSeconds} s runs, SQLite, one server process, Node ${process.version}`);
-    console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)}`);
+    console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)} ${'main µs'.padStart(8)} ${'all µs'.padStart(8)}`);
     console.log(row(floor, floorMean));
     console.log(row(signedGet, floorMean));
-    console.log(row(quickPay, floorMean));
-    console.log(row(tokens, floorMean));
+    if (quickPay) console.log(row(quickPay, floorMean));
+    if (tokens) console.log(row(tokens, floorMean));
+    console.log('main µs / all µs: server CPU per request on its event-loop thread / on all its threads (workers, GC)');
     console.log('\ntargets: signed GET ≥ 50% of floor; QuickPay ≥ 1,500 payments/s with p99 ≤ 50 ms; client_credentials ≥ 1,500 tokens/s');
     const ledger = spawnSync(process.execPath, [binPath, 'ledger', 'check', '--data', dataDir], { encoding: 'utf8' });
     console.log(`after the run: ${ledger.stdout.trim()} (exit ${ledger.status})`);

@@ -7,15 +7,17 @@ import { runDuePayments } from './app/run-due-payments.js';
 import type { Storage } from './app/ports.js';
 import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
 import { createAuthServices } from './auth/services.js';
+import { startSignatureDigestWorker } from './auth/signature-digests.js';
 import { buildHttpServer } from './http/app.js';
-import { OffsetClock, sleepMs, systemClock, type Clock } from './lib/clock.js';
+import { monotonicMs, OffsetClock, sleepMs, systemClock, type Clock } from './lib/clock.js';
 import type { Config } from './lib/config.js';
 import { createIds, type Ids } from './lib/ids.js';
 import { createLogger } from './lib/logger.js';
 import { limits } from '@tunai/client/contract';
 import { migrateToLatest, openDatabase, type DatabaseTarget } from './store/database.js';
-import { SqliteNonceBatcher } from './store/nonce-batcher.js';
 import { createStorage } from './store/storage.js';
+import { SqliteRecordCache } from './store/sqlite-record-cache.js';
+import { nonceFilePath, startNonceWorker } from './store/nonce-claims.js';
 import { createConnectorRegistry } from './providers/registry.js';
 import { payerCancelScenario, payerOutcomes, WalletSimulator } from './providers/wallet-simulator.js';
 import { registerConsentPages } from './web/consent-page.js';
@@ -46,7 +48,16 @@ export async function openStorage(target: DatabaseTarget): Promise<OpenedStorage
     await db.destroy();
     throw error;
   }
-  const storage = createStorage(db, dialect, () => db.destroy(), sqlite ? new SqliteNonceBatcher(db, sqlite) : undefined);
+  const nonceClaims = sqlite && target.kind === 'sqlite' ? startNonceWorker(nonceFilePath(target.filePath)) : undefined;
+  const storage = createStorage(
+    db,
+    dialect,
+    async () => {
+      await nonceClaims?.close();
+      await db.destroy();
+    },
+    sqlite ? { nonceClaims, recordCache: new SqliteRecordCache(sqlite, monotonicMs) } : {},
+  );
   return { storage, ping: async () => void (await sql`select 1`.execute(db)) };
 }
 
@@ -85,7 +96,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const opened = options.opened ?? (await openStorage(databaseTarget(config)));
   const { storage } = opened;
   const serverKeys = await loadServerKeys(storage, clock);
+  const signatureDigests = startSignatureDigestWorker();
   const { guard, oauth } = createAuthServices(storage, clock, ids, serverKeys, {
+    signatureDigests,
     issuer: config.publicUrls[0] ?? 'tunai',
     lifetimes: { accessTokenTtlSeconds: config.accessTokenTtlSeconds, refreshTokenTtlSeconds: config.refreshTokenTtlSeconds },
     timestampWindowSeconds: config.timestampWindowSeconds,
@@ -201,6 +214,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await tickInFlight?.catch(() => 0);
       // Fastify stops accepting, lets in-flight requests finish, then the database closes.
       await server.close();
+      await signatureDigests.close();
       await storage.close();
     },
   };

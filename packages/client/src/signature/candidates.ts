@@ -130,7 +130,14 @@ export function* candidatePlaintexts(req: ReceivedRequest): Generator<string> {
  */
 export function verifyReceivedRequest(req: ReceivedRequest, signatureBase64: string, publicKey: KeyObject): string | null {
   const digest = recoverSha256Digest(signatureBase64, publicKey);
-  if (digest === null) return null;
+  return digest === null ? null : plaintextMatchingDigest(req, digest);
+}
+
+/**
+ * The candidate plaintext whose SHA-256 is the digest recovered from the signature, or null: the second half of
+ * verifyReceivedRequest, for servers that open the signature elsewhere (for example on a worker thread).
+ */
+export function plaintextMatchingDigest(req: ReceivedRequest, digest: Buffer): string | null {
   for (const plaintext of candidatePlaintexts(req)) {
     if (createHash('sha256').update(plaintext, 'utf8').digest().equals(digest)) return plaintext;
   }

@@ -14,6 +14,8 @@ export {
   timestampToEpochMs,
   verifyPlaintext,
   recoverSha256Digest,
+  recoverDigestFromBytes,
+  signatureBytesOf,
 } from './sign.js';
 export {
   MAX_CANDIDATES,
@@ -22,5 +24,6 @@ export {
   MAX_REQUEST_URL_CANDIDATES,
   candidatePlaintexts,
   verifyReceivedRequest,
+  plaintextMatchingDigest,
 } from './candidates.js';
 export type { ReceivedRequest } from './candidates.js';

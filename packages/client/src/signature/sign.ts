@@ -95,12 +95,18 @@ export function signPlaintext(plaintext: string, privateKey: KeyObject): string 
 /** Standard or URL-safe base64, padding optional; anything else cannot be a signature. */
 const SIGNATURE_BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
+/** The bytes of a base64 (standard or URL-safe) signature, or null when it cannot be one. */
+export function signatureBytesOf(signatureBase64: string): Buffer | null {
+  if (!SIGNATURE_BASE64.test(signatureBase64)) return null;
+  const signatureBytes = Buffer.from(signatureBase64, 'base64');
+  return signatureBytes.length === 0 ? null : signatureBytes;
+}
+
 /** Checks a base64 signature over the UTF-8 plaintext; returns false instead of throwing on malformed input. */
 export function verifyPlaintext(plaintext: string, signatureBase64: string, publicKey: KeyObject): boolean {
-  if (!SIGNATURE_BASE64.test(signatureBase64)) return false;
+  const signatureBytes = signatureBytesOf(signatureBase64);
+  if (signatureBytes === null) return false;
   try {
-    const signatureBytes = Buffer.from(signatureBase64, 'base64');
-    if (signatureBytes.length === 0) return false;
     return verify('sha256', Buffer.from(plaintext, 'utf8'), publicKey, signatureBytes);
   } catch {
     return false;
@@ -117,10 +123,13 @@ const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d0609608648016503040201050
  * for the price of one RSA operation plus a hash each. Returns null when the signature is malformed.
  */
 export function recoverSha256Digest(signatureBase64: string, publicKey: KeyObject): Buffer | null {
-  if (!SIGNATURE_BASE64.test(signatureBase64)) return null;
+  const signatureBytes = signatureBytesOf(signatureBase64);
+  return signatureBytes === null ? null : recoverDigestFromBytes(signatureBytes, publicKey);
+}
+
+/** recoverSha256Digest for signature bytes already decoded (a server may open them on another thread). */
+export function recoverDigestFromBytes(signatureBytes: Buffer, publicKey: KeyObject): Buffer | null {
   try {
-    const signatureBytes = Buffer.from(signatureBase64, 'base64');
-    if (signatureBytes.length === 0) return null;
     // publicDecrypt with PKCS#1 padding checks the 00 01 FF…FF 00 block-type-1 layout a signature uses.
     const encoded = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signatureBytes);
     if (encoded.length !== SHA256_DIGEST_INFO_PREFIX.length + 32) return null;

@@ -6,18 +6,22 @@ import {
   dataBase64,
   parseSignatureHeader,
   timestampToEpochMs,
-  verifyReceivedRequest,
+  plaintextMatchingDigest,
+  signatureBytesOf,
 } from '@tunai/client/signature';
 import type { SignatureOutcome, SignedRequestParts } from '../app/auth-ports.js';
 import type { ClientAppRecord, Storage } from '../app/ports.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import type { Clock } from '../lib/clock.js';
 import { publicKeyFromPem } from './key-cache.js';
+import type { SignatureDigests } from './signature-digests.js';
 
 export interface SignatureCheckDeps {
   storage: Storage;
   clock: Clock;
   timestampWindowSeconds: number;
+  /** Opens signatures (the one RSA operation per request), on a worker thread in a running server. */
+  digests: SignatureDigests;
   /** Sandbox mode adds a debug block that shows what the server expected (never key material). */
   includeDebug: boolean;
 }
@@ -80,19 +84,23 @@ export async function checkRequestSignature(
   }
 
   const signed = parsed as { signType: string; signature: string };
-  const matched = verifyReceivedRequest(
-    {
-      method: request.method,
-      rawBody: request.rawBody,
-      parsedBody: request.parsedBody,
-      nonceStr: nonce,
-      timestamp,
-      requestUrls: request.requestUrls,
-      signType: signed.signType,
-    },
-    signed.signature,
-    publicKeyFromPem(app.publicKeyPem as string),
-  );
+  const signatureBytes = signatureBytesOf(signed.signature);
+  const digest = signatureBytes === null ? null : await deps.digests.recover(signatureBytes, publicKeyFromPem(app.publicKeyPem as string));
+  const matched =
+    digest === null
+      ? null
+      : plaintextMatchingDigest(
+          {
+            method: request.method,
+            rawBody: request.rawBody,
+            parsedBody: request.parsedBody,
+            nonceStr: nonce,
+            timestamp,
+            requestUrls: request.requestUrls,
+            signType: signed.signType,
+          },
+          digest,
+        );
   if (matched === null) {
     fail('INVALID_REQUEST_SIGNATURE', 'The request signature is invalid: it does not verify with the application public key', {
       preVerifyContent: expectedPlaintext(request, nonce, timestamp),

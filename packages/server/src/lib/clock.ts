@@ -57,3 +57,11 @@ export const zeroTime = '0001-01-01T00:00:00Z';
 export function isoOrZero(epochMs: number | null): string {
   return epochMs === null ? zeroTime : isoFromMs(epochMs);
 }
+
+/**
+ * Milliseconds on the process's monotonic timer: for measuring how fresh a cache is, never for business time
+ * (which comes from a Clock, so tests and the sandbox can move it).
+ */
+export function monotonicMs(): number {
+  return performance.now();
+}

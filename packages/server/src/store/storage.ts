@@ -24,7 +24,8 @@ import type {
   UsersTable,
 } from './schema.js';
 import type { Selectable } from 'kysely';
-import type { SqliteNonceBatcher } from './nonce-batcher.js';
+import type { NonceClaims } from './nonce-claims.js';
+import type { SqliteRecordCache } from './sqlite-record-cache.js';
 import { createCheckoutStorage } from './checkout-storage.js';
 import { createOutboxStorage } from './outbox-storage.js';
 import { createPaymentsStorage, createWalletSimulatorStorage } from './payments-storage.js';
@@ -155,25 +156,36 @@ function authorizationCodeFromRow(row: Selectable<AuthorizationCodesTable>): Aut
   };
 }
 
+/** SQLite-only parts that sit beside Kysely: nonces spent on a worker thread, and the app/merchant read cache. */
+export interface SqliteAids {
+  nonceClaims?: NonceClaims;
+  recordCache?: SqliteRecordCache;
+}
+
 export function createStorage(
   db: Kysely<Database> | Transaction<Database>,
   dialect: 'sqlite' | 'postgres',
   closeDb: () => Promise<void>,
-  nonceBatcher?: SqliteNonceBatcher,
+  sqliteAids: SqliteAids = {},
 ): Storage {
   const inTransaction = db.isTransaction;
+  const { nonceClaims, recordCache } = sqliteAids;
   const storage: Storage = {
     dialect,
     merchants: {
       async get(id) {
-        const row = await db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
-        return row ? merchantFromRow(row) : null;
+        const load = async () => {
+          const row = await db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+          return row ? merchantFromRow(row) : null;
+        };
+        return recordCache && !inTransaction ? recordCache.merchant(id, load) : load();
       },
       async count() {
         const row = await db.selectFrom('merchants').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
         return Number(row.n);
       },
       async insert(m) {
+        recordCache?.forget('merchant', m.id);
         await db
           .insertInto('merchants')
           .values({
@@ -206,6 +218,7 @@ export function createStorage(
           .execute();
       },
       async reserveStoreSlot(merchantId, max) {
+        recordCache?.forget('merchant', merchantId);
         const result = await db
           .updateTable('merchants')
           .set((eb) => ({ store_count: eb('store_count', '+', 1) }))
@@ -215,6 +228,7 @@ export function createStorage(
         return affected(result) === 1;
       },
       async releaseStoreSlot(merchantId) {
+        recordCache?.forget('merchant', merchantId);
         await db
           .updateTable('merchants')
           .set((eb) => ({ store_count: eb('store_count', '-', 1) }))
@@ -398,10 +412,14 @@ export function createStorage(
     },
     apps: {
       async get(clientId) {
-        const row = await db.selectFrom('client_apps').selectAll().where('client_id', '=', clientId).executeTakeFirst();
-        return row ? appFromRow(row) : null;
+        const load = async () => {
+          const row = await db.selectFrom('client_apps').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+          return row ? appFromRow(row) : null;
+        };
+        return recordCache && !inTransaction ? recordCache.app(clientId, load) : load();
       },
       async insert(a) {
+        recordCache?.forget('app', a.clientId);
         await db
           .insertInto('client_apps')
           .values({
@@ -512,7 +530,8 @@ export function createStorage(
     },
     nonces: {
       async claim(clientId, nonce, nowMs, expiresAtMs) {
-        if (nonceBatcher && !inTransaction) return nonceBatcher.claim(clientId, nonce, nowMs, expiresAtMs);
+        // On SQLite every claim, in a transaction or not, goes to the nonce file: one place decides replays.
+        if (nonceClaims) return nonceClaims.claim(clientId, nonce, nowMs, expiresAtMs);
         // Insert, or take over a row whose window has passed; a live duplicate changes nothing.
         const result = await db
           .insertInto('request_nonces')
@@ -527,6 +546,7 @@ export function createStorage(
         return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
       },
       async purgeExpired(nowMs) {
+        if (nonceClaims) return nonceClaims.purgeExpired(nowMs);
         const result = await db.deleteFrom('request_nonces').where('expires_at_ms', '<=', nowMs).executeTakeFirst();
         return Number(result.numDeletedRows);
       },
@@ -567,7 +587,7 @@ export function createStorage(
     checkout: createCheckoutStorage(db),
     async transaction(work) {
       if (inTransaction) return work(storage);
-      return (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb)));
+      return (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb, sqliteAids)));
     },
     close: closeDb,
   };

@@ -1,0 +1,130 @@
+// Two `tunai serve` processes on one database: a nonce is spent once for both, and a change either side (or any other process) commits is seen at once.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext } from '@tunai/client/signature';
+import type { Credentials } from '../src/cli/main.js';
+import { openDatabase } from '../src/store/database.js';
+import { killChildren, startServe, tunai, type ServerProcess } from './child-server.js';
+import { forEachDialect, freshDatabase, type FreshDatabase } from './harness.js';
+
+/** Both processes sit behind one public URL, as behind a load balancer, so one signature is valid at either. */
+const publicUrl = 'http://gateway.test';
+
+forEachDialect('two server processes on one database', (dialect) => {
+  let database: FreshDatabase;
+  let credentials: Credentials;
+  let first: ServerProcess;
+  let second: ServerProcess;
+  let accessToken: string;
+  let db: ReturnType<typeof openDatabase>['db'];
+
+  before(async () => {
+    database = await freshDatabase(dialect);
+    const init = await tunai(['init', ...database.configArgs, '--json']);
+    assert.equal(init.code, 0, init.stderr);
+    credentials = JSON.parse(init.stdout) as Credentials;
+    const env = { TUNAI_PUBLIC_URL: publicUrl };
+    [first, second] = await Promise.all([startServe(database, { env }), startServe(database, { env })]);
+    const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64');
+    const token = await fetch(`${first.url}/v1/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ grantType: 'client_credentials' }),
+    });
+    assert.equal(token.status, 200);
+    accessToken = ((await token.json()) as { accessToken: string }).accessToken;
+    db = openDatabase(database.target).db;
+  });
+  after(async () => {
+    await killChildren();
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  /** RM's headers for GET `path`, signed in the Go form for the shared public URL. */
+  function signedGet(path: string, nonceStr = generateNonce()): Record<string, string> {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const plaintext = buildPlaintext({ method: 'get', nonceStr, requestUrl: `${publicUrl}${path}`, signType: 'sha256', timestamp });
+    return {
+      authorization: `Bearer ${accessToken}`,
+      'x-signature': `sha256 ${signPlaintext(plaintext, parsePrivateKey(credentials.privateKey))}`,
+      'x-nonce-str': nonceStr,
+      'x-timestamp': timestamp,
+    };
+  }
+
+  async function get(server: ServerProcess, path: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${server.url}${path}`, { headers });
+    return { status: response.status, body: await response.json() };
+  }
+
+  test('a nonce spent on one process is refused as SPAM by the other', async () => {
+    const headers = signedGet('/v3/merchant');
+    const firstTry = await get(first, '/v3/merchant', headers);
+    assert.equal(firstTry.status, 200, JSON.stringify(firstTry.body));
+    assert.equal(firstTry.body.item.id, credentials.merchantId);
+    const replay = await get(second, '/v3/merchant', headers);
+    assert.equal(replay.status, 401);
+    assert.equal(replay.body.error.code, 'SPAM');
+  });
+
+  test('30 copies of one signed request raced across both processes: exactly one 200', async () => {
+    const headers = signedGet('/v3/user');
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => get(i % 2 === 0 ? first : second, '/v3/user', headers)));
+    assert.equal(responses.filter((r) => r.status === 200).length, 1);
+    for (const r of responses.filter((x) => x.status !== 200)) assert.deepEqual([r.status, r.body.error.code], [401, 'SPAM']);
+  });
+
+  test('distinct nonces raced across both processes all succeed', async () => {
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => get(i % 2 === 0 ? first : second, '/v3/merchant', signedGet('/v3/merchant'))));
+    assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]));
+  });
+
+  test('an app deactivated by another process is refused by both at once, and works again once reactivated', async () => {
+    // Warm both processes' caches first, so the refusal proves the change was noticed, not merely read fresh.
+    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+    await db.updateTable('client_apps').set({ is_active: 0 }).where('client_id', '=', credentials.clientId).execute();
+    try {
+      for (const server of [first, second]) {
+        const refused = await get(server, '/v3/merchant', signedGet('/v3/merchant'));
+        assert.equal(refused.status, 401);
+        assert.equal(refused.body.error.code, 'TOKEN_INVALID');
+      }
+    } finally {
+      await db.updateTable('client_apps').set({ is_active: 1 }).where('client_id', '=', credentials.clientId).execute();
+    }
+    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+  });
+
+  test('a merchant renamed by another process is served renamed by both on the next request', async () => {
+    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+    const companyName = `Renamed ${generateNonce().slice(0, 8)}`;
+    await db.updateTable('merchants').set({ company_name: companyName }).where('id', '=', credentials.merchantId).execute();
+    for (const server of [first, second]) {
+      const read = await get(server, '/v3/merchant', signedGet('/v3/merchant'));
+      assert.equal(read.status, 200);
+      assert.equal(read.body.item.companyName, companyName);
+    }
+  });
+
+  test('a public key replaced by another process: signatures by the old key are refused at once', async () => {
+    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+    const { public_key_pem: originalPem } = await db
+      .selectFrom('client_apps')
+      .select('public_key_pem')
+      .where('client_id', '=', credentials.clientId)
+      .executeTakeFirstOrThrow();
+    // Any other valid RSA key: the server's own public key will do, since nobody signs with its private half here.
+    await db.updateTable('client_apps').set({ public_key_pem: credentials.serverPublicKey }).where('client_id', '=', credentials.clientId).execute();
+    try {
+      for (const server of [first, second]) {
+        const refused = await get(server, '/v3/merchant', signedGet('/v3/merchant'));
+        assert.equal(refused.status, 401);
+        assert.equal(refused.body.error.code, 'INVALID_REQUEST_SIGNATURE');
+      }
+    } finally {
+      await db.updateTable('client_apps').set({ public_key_pem: originalPem }).where('client_id', '=', credentials.clientId).execute();
+    }
+    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+  });
+});
