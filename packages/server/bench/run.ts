@@ -10,7 +10,7 @@ import { buildPlaintext, dataBase64, generateNonce, parsePrivateKey, signPlainte
 
 const binPath = new URL('../bin/tunai.js', import.meta.url).pathname;
 /** Enough connections to keep both cores busy without measuring queueing alone. */
-const connections = 32;
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const durationSeconds = Number(process.env.BENCH_SECONDS ?? 8);
 const signedRequestCount = Number(process.env.BENCH_SIGNED_REQUESTS ?? 40_000);
 /** Each QuickPay needs its own order id, auth code and signature, so they are pre-built and used once. */

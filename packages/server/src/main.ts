@@ -96,7 +96,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const opened = options.opened ?? (await openStorage(databaseTarget(config)));
   const { storage } = opened;
   const serverKeys = await loadServerKeys(storage, clock);
-  const signatureDigests = startSignatureDigestWorker();
+  const signatureDigests = startSignatureDigestWorker((error) =>
+    logger.warn({ err: error }, 'signature digest worker stopped; opening signatures on the event loop from now on'),
+  );
   const { guard, oauth } = createAuthServices(storage, clock, ids, serverKeys, {
     signatureDigests,
     issuer: config.publicUrls[0] ?? 'tunai',

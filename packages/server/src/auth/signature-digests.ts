@@ -32,7 +32,7 @@ const keysPerGenerationMax = 10_000;
  * message each way, so the event loop pays a structured clone per batch instead of an RSA operation per request.
  * If the worker dies, pending and later requests are answered on the calling thread: slower, never wrong.
  */
-export function startSignatureDigestWorker(): SignatureDigests {
+export function startSignatureDigestWorker(onBroken: (error: unknown) => void = () => {}): SignatureDigests {
   const worker = startTypeScriptWorker(new URL('./digest-worker.ts', import.meta.url));
   worker.unref();
   const keyIds = new WeakMap<KeyObject, number>();
@@ -50,14 +50,15 @@ export function startSignatureDigestWorker(): SignatureDigests {
   const answerInline = (items: Pending[]) => {
     for (const item of items) item.resolve(recoverDigestFromBytes(item.signature, item.publicKey));
   };
-  const fail = () => {
+  const fail = (error: unknown) => {
+    if (!broken) onBroken(error);
     broken = true;
     for (const items of inFlight.values()) answerInline(items);
     inFlight.clear();
     answerInline(queued.splice(0));
   };
   worker.on('error', fail);
-  worker.on('exit', fail);
+  worker.on('exit', (code) => fail(new Error(`signature digest worker exited with code ${code}`)));
   worker.on('message', (reply: DigestReply) => {
     const items = inFlight.get(reply.batchId);
     if (!items) return;
@@ -118,7 +119,8 @@ export function startSignatureDigestWorker(): SignatureDigests {
       });
     },
     async close() {
-      worker.off('exit', fail);
+      worker.removeAllListeners('exit');
+      worker.removeAllListeners('error');
       await worker.terminate();
       broken = true;
       answerInline(queued.splice(0));
