@@ -10,12 +10,6 @@ export interface SignatureDigests {
   close(): Promise<void>;
 }
 
-/** The same answer computed on the calling thread: for tools and tests that start no worker. */
-export const inlineSignatureDigests: SignatureDigests = {
-  recover: async (signature, publicKey) => recoverDigestFromBytes(signature, publicKey),
-  close: async () => {},
-};
-
 interface Pending {
   publicKey: KeyObject;
   signature: Buffer;
