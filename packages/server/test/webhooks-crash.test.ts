@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { verifyNotifyCallback } from '@tunai/client';
 import { limits } from '@tunai/client/contract';
 import { canonicalJson } from '@tunai/client/signature';
-import type { OutboxEventRecord } from '../src/app/outbox-ports.js';
+import { pendingOutboxEvent, type OutboxEventRecord } from '../src/app/outbox-ports.js';
 import type { Credentials } from '../src/cli/main.js';
 import { createIds } from '../src/lib/ids.js';
 import { systemClock } from '../src/lib/clock.js';
@@ -55,22 +55,17 @@ forEachDialect('webhooks across crashes', (dialect) => {
   async function commitEvent(targetUrl: string): Promise<OutboxEventRecord> {
     const nowMs = Date.now();
     const subjectId = ids.transactionId();
-    const event: OutboxEventRecord = {
-      id: ids.numericId(),
-      merchantId: credentials.merchantId,
-      eventType: 'PAYMENT_WEB_ONLINE',
-      subjectId,
-      targetUrl,
-      body: canonicalJson({ eventType: 'PAYMENT_WEB_ONLINE', data: { transactionId: subjectId, status: 'SUCCESS', order: { title: 'Kopi & <Roti>' } } }),
-      status: 'PENDING',
-      attempts: 0,
-      nextAttemptAtMs: nowMs,
-      leaseUntilMs: null,
-      lastError: '',
-      createdAtMs: nowMs,
-      updatedAtMs: nowMs,
-      deliveredAtMs: null,
-    };
+    const event = pendingOutboxEvent(
+      {
+        id: ids.numericId(),
+        merchantId: credentials.merchantId,
+        eventType: 'PAYMENT_WEB_ONLINE',
+        subjectId,
+        targetUrl,
+        body: canonicalJson({ eventType: 'PAYMENT_WEB_ONLINE', data: { transactionId: subjectId, status: 'SUCCESS', order: { title: 'Kopi & <Roti>' } } }),
+      },
+      nowMs,
+    );
     assert.equal(await opened.storage.transaction((tx) => tx.outbox.enqueue(event)), true);
     return event;
   }

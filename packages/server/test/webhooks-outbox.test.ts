@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { verifyNotifyCallback, type RawResponse } from '@tunai/client';
 import { limits } from '@tunai/client/contract';
 import { canonicalJson } from '@tunai/client/signature';
-import type { OutboxEventRecord } from '../src/app/outbox-ports.js';
+import { pendingOutboxEvent, type OutboxEventRecord } from '../src/app/outbox-ports.js';
 import { retryDelayBoundsMs } from '../src/domain/outbox.js';
 import { createIds } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
@@ -57,22 +57,10 @@ async function enqueue(
       createdAt: '2024-06-01T10:00:00.123456789Z',
     },
   });
-  const event: OutboxEventRecord = {
-    id: options.id ?? server.running.deps.ids.numericId(),
-    merchantId,
-    eventType,
-    subjectId,
-    targetUrl,
-    body,
-    status: 'PENDING',
-    attempts: 0,
-    nextAttemptAtMs: nowMs,
-    leaseUntilMs: null,
-    lastError: '',
-    createdAtMs: nowMs,
-    updatedAtMs: nowMs,
-    deliveredAtMs: null,
-  };
+  const event = pendingOutboxEvent(
+    { id: options.id ?? server.running.deps.ids.numericId(), merchantId, eventType, subjectId, targetUrl, body },
+    nowMs,
+  );
   const inserted = await server.running.storage.transaction((tx) => tx.outbox.enqueue(event));
   return { event, inserted };
 }

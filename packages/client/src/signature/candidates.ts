@@ -3,7 +3,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { canonicalJson, canonicalJsonUnwrapped, dataBase64, utf8Base64 } from './canonical.js';
 import type { CanonicalVariant } from './canonical.js';
 import { buildPlaintext } from './plaintext.js';
-import { recoverSha256Digest } from './sign.js';
+import { recoverDigestFromBytes, signatureBytesOf } from './sign.js';
 
 /** Everything the server knows about a received request, to verify its signature tolerantly. */
 export interface ReceivedRequest {
@@ -22,7 +22,7 @@ export interface ReceivedRequest {
   signType: string;
 }
 
-/** URL candidates beyond this many are ignored so a request can never cost more than a fixed number of RSA verifications. */
+/** URL candidates beyond this many are ignored so a request can never cost more than a fixed number of candidate hashes. */
 export const MAX_REQUEST_URL_CANDIDATES = 16;
 /** Method spellings tried: lower-case, upper-case (clh) and `get` for DELETE (js deleteStore bug). */
 export const MAX_METHOD_VARIANTS = 3;
@@ -31,7 +31,7 @@ export const MAX_METHOD_VARIANTS = 3;
  * the raw body, and the three empty-body forms (omitted, `e30=`, '').
  */
 export const MAX_DATA_VARIANTS = 10;
-/** Upper bound on the plaintexts one request can yield: 16 × 3 × 10 = 480, about 7 ms of RSA work (typically far fewer after de-duplication). */
+/** Upper bound on the plaintexts one request can yield: 16 × 3 × 10 = 480 SHA-256 hashes after the one RSA operation (typically far fewer after de-duplication). */
 export const MAX_CANDIDATES = MAX_REQUEST_URL_CANDIDATES * MAX_METHOD_VARIANTS * MAX_DATA_VARIANTS;
 
 const OTHER_VARIANTS: readonly CanonicalVariant[] = ['unsortedArrays', 'noHtmlEscape', 'python', 'php'];
@@ -125,21 +125,20 @@ export function* candidatePlaintexts(req: ReceivedRequest): Generator<string> {
 }
 
 /**
- * Tries candidates until one verifies; returns the matching plaintext (useful for logging) or null.
- * The signature is opened once (one RSA operation); each candidate then costs one SHA-256.
- */
-export function verifyReceivedRequest(req: ReceivedRequest, signatureBase64: string, publicKey: KeyObject): string | null {
-  const digest = recoverSha256Digest(signatureBase64, publicKey);
-  return digest === null ? null : plaintextMatchingDigest(req, digest);
-}
-
-/**
- * The candidate plaintext whose SHA-256 is the digest recovered from the signature, or null: the second half of
- * verifyReceivedRequest, for servers that open the signature elsewhere (for example on a worker thread).
+ * The candidate plaintext whose SHA-256 is the digest recovered from the signature (recoverDigestFromBytes), or
+ * null. The signature is opened once, with one RSA operation, wherever the caller likes (a server does it on a
+ * worker thread); each candidate then costs one SHA-256, which is what makes trying every SDK's form affordable.
  */
 export function plaintextMatchingDigest(req: ReceivedRequest, digest: Buffer): string | null {
   for (const plaintext of candidatePlaintexts(req)) {
     if (createHash('sha256').update(plaintext, 'utf8').digest().equals(digest)) return plaintext;
   }
   return null;
+}
+
+/** Both steps on the calling thread: the plaintext a base64 signature verifies for, or null. */
+export function verifyReceivedRequest(req: ReceivedRequest, signatureBase64: string, publicKey: KeyObject): string | null {
+  const signatureBytes = signatureBytesOf(signatureBase64);
+  const digest = signatureBytes === null ? null : recoverDigestFromBytes(signatureBytes, publicKey);
+  return digest === null ? null : plaintextMatchingDigest(req, digest);
 }

@@ -13,7 +13,6 @@ export {
   signRequest,
   timestampToEpochMs,
   verifyPlaintext,
-  recoverSha256Digest,
   recoverDigestFromBytes,
   signatureBytesOf,
 } from './sign.js';
@@ -23,7 +22,7 @@ export {
   MAX_METHOD_VARIANTS,
   MAX_REQUEST_URL_CANDIDATES,
   candidatePlaintexts,
-  verifyReceivedRequest,
   plaintextMatchingDigest,
+  verifyReceivedRequest,
 } from './candidates.js';
 export type { ReceivedRequest } from './candidates.js';

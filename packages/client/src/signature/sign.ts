@@ -122,12 +122,6 @@ const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d0609608648016503040201050
  * (encode, then compare; RFC 8017 §8.2.2), and it lets the server test many candidate plaintexts
  * for the price of one RSA operation plus a hash each. Returns null when the signature is malformed.
  */
-export function recoverSha256Digest(signatureBase64: string, publicKey: KeyObject): Buffer | null {
-  const signatureBytes = signatureBytesOf(signatureBase64);
-  return signatureBytes === null ? null : recoverDigestFromBytes(signatureBytes, publicKey);
-}
-
-/** recoverSha256Digest for signature bytes already decoded (a server may open them on another thread). */
 export function recoverDigestFromBytes(signatureBytes: Buffer, publicKey: KeyObject): Buffer | null {
   try {
     // publicDecrypt with PKCS#1 padding checks the 00 01 FF…FF 00 block-type-1 layout a signature uses.

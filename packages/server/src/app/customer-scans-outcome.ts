@@ -3,6 +3,7 @@ import { canonicalJson } from '@tunai/client/signature';
 import { checkoutStatusAfter } from '../domain/checkout.js';
 import type { PaymentDeps } from './payment-deps.js';
 import type { TransactionRecord } from './payment-ports.js';
+import { pendingOutboxEvent } from './outbox-ports.js';
 import type { Storage } from './ports.js';
 import { presentTransaction } from './wire-views.js';
 
@@ -39,20 +40,10 @@ async function enqueueNotify(storage: Storage, deps: PaymentDeps, tx: Transactio
   const nowMs = deps.clock.nowMs();
   // Sorted keys (Go's canonical form): the body RM signs is then byte for byte the body we send.
   const body = canonicalJson({ eventType: paymentNotifyEventType, data: presentTransaction({ transaction: tx, store }) });
-  return storage.outbox.enqueue({
-    id: deps.ids.numericId(),
-    merchantId: tx.merchantId,
-    eventType: paymentNotifyEventType,
-    subjectId: tx.id,
-    targetUrl: notifyUrl,
-    body,
-    status: 'PENDING',
-    attempts: 0,
-    nextAttemptAtMs: nowMs,
-    leaseUntilMs: null,
-    lastError: '',
-    createdAtMs: nowMs,
-    updatedAtMs: nowMs,
-    deliveredAtMs: null,
-  });
+  return storage.outbox.enqueue(
+    pendingOutboxEvent(
+      { id: deps.ids.numericId(), merchantId: tx.merchantId, eventType: paymentNotifyEventType, subjectId: tx.id, targetUrl: notifyUrl, body },
+      nowMs,
+    ),
+  );
 }

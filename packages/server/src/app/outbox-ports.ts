@@ -26,6 +26,24 @@ export interface OutboxEventRecord {
   deliveredAtMs: number | null;
 }
 
+/** What a new event needs; the rest of a fresh event (PENDING, due now, no attempts) follows from it. */
+export type NewOutboxEvent = Pick<OutboxEventRecord, 'id' | 'merchantId' | 'eventType' | 'subjectId' | 'targetUrl' | 'body'>;
+
+/** An event as it is written with its state change: pending and due at once. */
+export function pendingOutboxEvent(event: NewOutboxEvent, nowMs: number): OutboxEventRecord {
+  return {
+    ...event,
+    status: 'PENDING',
+    attempts: 0,
+    nextAttemptAtMs: nowMs,
+    leaseUntilMs: null,
+    lastError: '',
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+    deliveredAtMs: null,
+  };
+}
+
 export type AttemptOutcome = 'DELIVERED' | 'RETRY' | 'GAVE_UP';
 
 export interface OutboxAttemptRecord {

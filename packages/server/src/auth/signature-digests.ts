@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import { recoverDigestFromBytes } from '@tunai/client/signature';
 import { startTypeScriptWorker } from '../lib/ts-worker.js';
+import { turnBatches } from '../lib/turn-batches.js';
 import type { DigestBatch, DigestReply } from './digest-protocol.js';
 
 export interface SignatureDigests {
@@ -36,8 +37,6 @@ export function startSignatureDigestWorker(onBroken: (error: unknown) => void = 
   let keysSentThisGeneration = 0;
   let nextKeyId = 1;
   let nextBatchId = 1;
-  const queued: Pending[] = [];
-  let flushScheduled = false;
   const inFlight = new Map<number, Pending[]>();
   let broken = false;
 
@@ -49,7 +48,7 @@ export function startSignatureDigestWorker(onBroken: (error: unknown) => void = 
     broken = true;
     for (const items of inFlight.values()) answerInline(items);
     inFlight.clear();
-    answerInline(queued.splice(0));
+    answerInline(batches.takeQueued());
   };
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`signature digest worker exited with code ${code}`)));
@@ -64,60 +63,51 @@ export function startSignatureDigestWorker(onBroken: (error: unknown) => void = 
     if (inFlight.size === 0) worker.unref();
   });
 
-  const flush = () => {
-    flushScheduled = false;
-    while (queued.length > 0 && !broken) {
-      const items = queued.splice(0, itemsPerBatchMax);
-      const keyIdsOfItems = new Int32Array(items.length);
-      const ends = new Int32Array(items.length);
-      const signatureBytes = new Uint8Array(items.reduce((sum, item) => sum + item.signature.length, 0));
-      const batch: DigestBatch = { batchId: nextBatchId++, resetKeys: false, newKeys: [], keyIds: keyIdsOfItems, signatureBytes, ends };
-      if (keysSentThisGeneration + items.length > keysPerGenerationMax) {
-        generation++;
-        keysSentThisGeneration = 0;
-        batch.resetKeys = true;
-      }
-      let offset = 0;
-      items.forEach((item, index) => {
-        let keyId = keyIds.get(item.publicKey);
-        if (keyId === undefined) {
-          keyId = nextKeyId++;
-          keyIds.set(item.publicKey, keyId);
-        }
-        if (sentInGeneration.get(item.publicKey) !== generation) {
-          sentInGeneration.set(item.publicKey, generation);
-          keysSentThisGeneration++;
-          batch.newKeys.push([keyId, item.publicKey]);
-        }
-        keyIdsOfItems[index] = keyId;
-        signatureBytes.set(item.signature, offset);
-        offset += item.signature.length;
-        ends[index] = offset;
-      });
-      inFlight.set(batch.batchId, items);
-      // Referenced while answers are owed, so a short-lived script still gets them; unreferenced when idle.
-      worker.ref();
-      worker.postMessage(batch, [keyIdsOfItems.buffer, signatureBytes.buffer, ends.buffer]);
+  const batches = turnBatches<Pending>(itemsPerBatchMax, (items) => {
+    if (broken) return answerInline(items);
+    const keyIdsOfItems = new Int32Array(items.length);
+    const ends = new Int32Array(items.length);
+    const signatureBytes = new Uint8Array(items.reduce((sum, item) => sum + item.signature.length, 0));
+    const batch: DigestBatch = { batchId: nextBatchId++, resetKeys: false, newKeys: [], keyIds: keyIdsOfItems, signatureBytes, ends };
+    if (keysSentThisGeneration + items.length > keysPerGenerationMax) {
+      generation++;
+      keysSentThisGeneration = 0;
+      batch.resetKeys = true;
     }
-  };
+    let offset = 0;
+    items.forEach((item, index) => {
+      let keyId = keyIds.get(item.publicKey);
+      if (keyId === undefined) {
+        keyId = nextKeyId++;
+        keyIds.set(item.publicKey, keyId);
+      }
+      if (sentInGeneration.get(item.publicKey) !== generation) {
+        sentInGeneration.set(item.publicKey, generation);
+        keysSentThisGeneration++;
+        batch.newKeys.push([keyId, item.publicKey]);
+      }
+      keyIdsOfItems[index] = keyId;
+      signatureBytes.set(item.signature, offset);
+      offset += item.signature.length;
+      ends[index] = offset;
+    });
+    inFlight.set(batch.batchId, items);
+    // Referenced while answers are owed, so a short-lived script still gets them; unreferenced when idle.
+    worker.ref();
+    worker.postMessage(batch, [keyIdsOfItems.buffer, signatureBytes.buffer, ends.buffer]);
+  });
 
   return {
     recover(signature, publicKey) {
       if (broken) return Promise.resolve(recoverDigestFromBytes(signature, publicKey));
-      return new Promise((resolve) => {
-        queued.push({ publicKey, signature, resolve });
-        if (!flushScheduled) {
-          flushScheduled = true;
-          setImmediate(flush);
-        }
-      });
+      return new Promise((resolve) => batches.add({ publicKey, signature, resolve }));
     },
     async close() {
       worker.removeAllListeners('exit');
       worker.removeAllListeners('error');
       await worker.terminate();
       broken = true;
-      answerInline(queued.splice(0));
+      answerInline(batches.takeQueued());
       for (const items of inFlight.values()) answerInline(items);
       inFlight.clear();
     },

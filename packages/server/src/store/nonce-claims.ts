@@ -1,6 +1,7 @@
 // SQLite nonce claims on a worker thread: claims arriving in one turn of the event loop share one message and one commit.
 import type { Worker } from 'node:worker_threads';
 import { startTypeScriptWorker } from '../lib/ts-worker.js';
+import { turnBatches } from '../lib/turn-batches.js';
 import type { NonceReply, NonceRequest } from './nonce-protocol.js';
 
 export interface NonceClaims {
@@ -45,8 +46,6 @@ export function startNonceWorker(filePath: string): NonceClaims {
   let worker: Worker | null = null;
   let nextBatchId = 1;
   const waiters = new Map<number, Waiter>();
-  const queued: PendingClaim[] = [];
-  let flushScheduled = false;
   let closed = false;
   let onDrained: (() => void) | null = null;
   const drained = () => {
@@ -91,38 +90,28 @@ export function startNonceWorker(filePath: string): NonceClaims {
       target.postMessage(request);
     });
 
-  const flush = () => {
-    flushScheduled = false;
-    while (queued.length > 0) {
-      const batch = queued.splice(0, claimsPerCommitMax);
-      const request: NonceRequest = {
-        kind: 'claim',
-        batchId: nextBatchId++,
-        clientIds: batch.map((c) => c.clientId),
-        nonces: batch.map((c) => c.nonce),
-        nowMs: batch.map((c) => c.nowMs),
-        expiresAtMs: batch.map((c) => c.expiresAtMs),
-      };
-      send(request).then(
-        (reply) => {
-          if ('fresh' in reply) batch.forEach((claim, index) => claim.resolve(reply.fresh[index] === 1));
-          else batch.forEach((claim) => claim.reject(new Error(`nonce claim failed: ${'error' in reply ? reply.error : 'unexpected reply'}`)));
-        },
-        (error: unknown) => batch.forEach((claim) => claim.reject(error)),
-      );
-    }
-  };
+  const batches = turnBatches<PendingClaim>(claimsPerCommitMax, (batch) => {
+    const request: NonceRequest = {
+      kind: 'claim',
+      batchId: nextBatchId++,
+      clientIds: batch.map((c) => c.clientId),
+      nonces: batch.map((c) => c.nonce),
+      nowMs: batch.map((c) => c.nowMs),
+      expiresAtMs: batch.map((c) => c.expiresAtMs),
+    };
+    send(request).then(
+      (reply) => {
+        if ('fresh' in reply) batch.forEach((claim, index) => claim.resolve(reply.fresh[index] === 1));
+        else batch.forEach((claim) => claim.reject(new Error(`nonce claim failed: ${'error' in reply ? reply.error : 'unexpected reply'}`)));
+      },
+      (error: unknown) => batch.forEach((claim) => claim.reject(error)),
+    );
+  });
 
   return {
     claim(clientId, nonce, nowMs, expiresAtMs) {
       if (closed) return Promise.reject(new Error('nonce worker closed'));
-      return new Promise((resolve, reject) => {
-        queued.push({ clientId, nonce, nowMs, expiresAtMs, resolve, reject });
-        if (!flushScheduled) {
-          flushScheduled = true;
-          setImmediate(flush);
-        }
-      });
+      return new Promise((resolve, reject) => batches.add({ clientId, nonce, nowMs, expiresAtMs, resolve, reject }));
     },
     async purgeExpired(nowMs) {
       if (closed) return 0;
@@ -133,7 +122,7 @@ export function startNonceWorker(filePath: string): NonceClaims {
     async close() {
       if (closed) return;
       // Claims already queued are sent, and every claim sent is answered, before the worker stops.
-      flush();
+      batches.flushNow();
       closed = true;
       if (waiters.size > 0) await new Promise<void>((resolve) => (onDrained = resolve));
       const closing = worker;
