@@ -5,8 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import autocannon from 'autocannon';
 import { buildPlaintext, dataBase64, generateNonce, parsePrivateKey, signPlaintext } from '@tunai/client/signature';
+import { renderRequest, runLoad, type LoadOptions } from './load.js';
 
 const binPath = new URL('../bin/tunai.js', import.meta.url).pathname;
 /** Enough connections to keep both cores busy without measuring queueing alone. */
@@ -15,8 +15,9 @@ const durationSeconds = Number(process.env.BENCH_SECONDS ?? 8);
 const signedRequestCount = Number(process.env.BENCH_SIGNED_REQUESTS ?? 40_000);
 /** Each QuickPay needs its own order id, auth code and signature, so they are pre-built and used once. */
 const quickPayCount = Number(process.env.BENCH_QUICKPAY_REQUESTS ?? 24_000);
-/** BENCH_ONLY=signed-get runs the floor and the signed GET only, for quick iterations while profiling. */
-const signedGetOnly = process.env.BENCH_ONLY === 'signed-get';
+/** BENCH_ONLY=signed-get,quickpay,tokens (any of them) runs the floor and those scenarios only, for quick iterations. */
+const onlyScenarios = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()) ?? null;
+const runs = (scenario: 'signed-get' | 'quickpay' | 'tokens'): boolean => onlyScenarios === null || onlyScenarios.includes(scenario);
 
 interface Figure {
   name: string;
@@ -24,6 +25,8 @@ interface Figure {
   /** Server CPU per request: its event-loop thread, and all its threads (workers, GC); null where /proc is missing. */
   mainThreadMicros: number | null;
   allThreadsMicros: number | null;
+  /** CPU the load generator (this process) spent per request. */
+  generatorMicros: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
@@ -57,6 +60,7 @@ async function waitForHealth(baseUrl: string): Promise<void> {
 
 /** The server process, whose CPU time each run reads from /proc (Linux). */
 let serverPid: number | undefined;
+let serverPort = 0;
 /** /proc reports CPU time in clock ticks of this length (USER_HZ is 100 on Linux). */
 const microsPerClockTick = 10_000;
 
@@ -76,23 +80,22 @@ function serverCpuMicros(): { main: number; all: number } | null {
   return { main: threadMicros(String(serverPid)), all };
 }
 
-async function load(name: string, options: autocannon.Options): Promise<Figure> {
-  // autocannon checks a fixed `amount` for completion only at each sample tick, so the default 1 s tick would
-  // round the measured duration up by as much as a second; a 20 ms tick keeps that error negligible.
-  const settings: autocannon.Options = { connections, sampleInt: 20, ...options };
-  if (settings.amount === undefined && settings.duration === undefined) settings.duration = durationSeconds;
+/** Runs one scenario and reads the server's CPU time around it. */
+async function load(name: string, requests: readonly Buffer[], mode: LoadOptions['mode']): Promise<Figure> {
   const cpuBefore = serverCpuMicros();
-  const result = await autocannon(settings);
+  const generatorBefore = process.cpuUsage();
+  const result = await runLoad({ host: '127.0.0.1', port: serverPort, connections, requests, mode });
   const cpuAfter = serverCpuMicros();
-  const total = Math.max(result.requests.total, 1);
+  const generatorCpu = process.cpuUsage(generatorBefore);
+  const total = Math.max(result.requestsTotal, 1);
   return {
     name,
     mainThreadMicros: cpuBefore && cpuAfter ? (cpuAfter.main - cpuBefore.main) / total : null,
     allThreadsMicros: cpuBefore && cpuAfter ? (cpuAfter.all - cpuBefore.all) / total : null,
-    // total / elapsed, not autocannon's per-second average (which a fixed-amount run's partial last second skews).
-    requestsPerSecond: result.requests.total / result.duration,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
+    generatorMicros: (generatorCpu.user + generatorCpu.system) / total,
+    requestsPerSecond: result.requestsTotal / result.durationSeconds,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
     non2xx: result.non2xx,
     errors: result.errors,
   };
@@ -109,6 +112,7 @@ function row(figure: Figure, floor: Figure): string {
     `${(ratio * 100).toFixed(0)}%`.padStart(7),
     (figure.mainThreadMicros?.toFixed(0) ?? '-').padStart(8),
     (figure.allThreadsMicros?.toFixed(0) ?? '-').padStart(8),
+    figure.generatorMicros.toFixed(0).padStart(8),
     figure.non2xx + figure.errors > 0 ? `  (non-2xx ${figure.non2xx}, errors ${figure.errors})` : '',
   ].join(' ');
 }
@@ -116,6 +120,7 @@ function row(figure: Figure, floor: Figure): string {
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tunai-bench-'));
   const port = await freePort();
+  serverPort = port;
   const baseUrl = `http://127.0.0.1:${port}`;
   const credentials = JSON.parse(
     execFileSync(process.execPath, [binPath, 'init', '--data', dataDir, '--base-url', baseUrl, '--json'], { encoding: 'utf8' }),
@@ -155,13 +160,16 @@ async function main(): Promise<void> {
       };
     };
     const merchantUrl = `${baseUrl}/v3/merchant`;
-    const signedGets = Array.from({ length: signedRequestCount }, () => signedHeaders('get', merchantUrl));
+    const host = `127.0.0.1:${port}`;
+    const signedGets = Array.from({ length: runs('signed-get') ? signedRequestCount : 0 }, () =>
+      renderRequest('GET', '/v3/merchant', host, signedHeaders('get', merchantUrl)),
+    );
     process.stdout.write('done\n');
 
-    const quickPayRequests = signedGetOnly ? 0 : quickPayCount;
+    const quickPayRequests = runs('quickpay') ? quickPayCount : 0;
     process.stdout.write(`pre-signing ${quickPayRequests} QuickPay requests … `);
     const quickPayUrl = `${baseUrl}/v3/payment/quickpay`;
-    const quickPays: { headers: Record<string, string>; body: string }[] = [];
+    const quickPays: Buffer[] = [];
     for (let i = 0; i < quickPayRequests; i++) {
       // WeChat (MY) shape with the immediate-success suffix; every code and order id is fresh (codes are single use).
       const authCode = `13${String(i).padStart(12, '0')}0000`;
@@ -171,58 +179,31 @@ async function main(): Promise<void> {
         ipAddress: '127.0.0.1',
         storeId: credentials.storeId,
       };
-      quickPays.push({
-        body: JSON.stringify(bodyValue),
-        headers: { ...signedHeaders('post', quickPayUrl, bodyValue), 'content-type': 'application/json' },
-      });
+      const headers = { ...signedHeaders('post', quickPayUrl, bodyValue), 'content-type': 'application/json' };
+      quickPays.push(renderRequest('POST', '/v3/payment/quickpay', host, headers, JSON.stringify(bodyValue)));
     }
     process.stdout.write('done\n');
 
-    await load('warm-up', { url: `${baseUrl}/health/live`, duration: 2 });
-    const floor = await load('floor: GET /health/live', { url: `${baseUrl}/health/live` });
-    let next = 0;
-    const signedGet = await load('signed GET /v3/merchant', {
-      url: baseUrl,
-      amount: signedRequestCount,
-      requests: [
-        {
-          method: 'GET',
-          path: '/v3/merchant',
-          setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...signedGets[next++ % signedGets.length] } }),
-        },
-      ],
-    });
-    let nextPay = 0;
-    const quickPay = signedGetOnly ? null : await load('signed QuickPay (…0000, SUCCESS)', {
-      url: baseUrl,
-      amount: quickPayCount,
-      requests: [
-        {
-          method: 'POST',
-          path: '/v3/payment/quickpay',
-          setupRequest: (request) => {
-            const prepared = quickPays[nextPay++ % quickPays.length]!;
-            return { ...request, headers: { ...request.headers, ...prepared.headers }, body: prepared.body };
-          },
-        },
-      ],
-    });
-    const tokens = signedGetOnly ? null : await load('POST /v1/token client_credentials', {
-      url: `${baseUrl}/v1/token`,
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/json' },
-      body: tokenBody,
-    });
-    const floorAgain = await load('floor (again)', { url: `${baseUrl}/health/live` });
+    // Every scenario is driven the same way: pre-rendered bytes, so the load generator's cost per request is alike.
+    const liveProbe = [renderRequest('GET', '/health/live', host, {})];
+    const tokenRequest = [renderRequest('POST', '/v1/token', host, { authorization: basic, 'content-type': 'application/json' }, tokenBody)];
+    const timed = { kind: 'cycle', durationSeconds } as const;
+    await load('warm-up', liveProbe, { kind: 'cycle', durationSeconds: 2 });
+    const floor = await load('floor: GET /health/live', liveProbe, timed);
+    const signedGet = !runs('signed-get') ? null : await load('signed GET /v3/merchant', signedGets, { kind: 'once' });
+    const quickPay = !runs('quickpay') ? null : await load('signed QuickPay (…0000, SUCCESS)', quickPays, { kind: 'once' });
+    const tokens = !runs('tokens') ? null : await load('POST /v1/token client_credentials', tokenRequest, timed);
+    const floorAgain = await load('floor (again)', liveProbe, timed);
     const floorMean: Figure = { ...floor, requestsPerSecond: (floor.requestsPerSecond + floorAgain.requestsPerSecond) / 2 };
 
     console.log(`\ntunai bench — ${connections} connections, ${durationSeconds} s runs, SQLite, one server process, Node ${process.version}`);
-    console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)} ${'main µs'.padStart(8)} ${'all µs'.padStart(8)}`);
+    console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)} ${'main µs'.padStart(8)} ${'all µs'.padStart(8)} ${'load µs'.padStart(8)}`);
     console.log(row(floor, floorMean));
-    console.log(row(signedGet, floorMean));
+    if (signedGet) console.log(row(signedGet, floorMean));
     if (quickPay) console.log(row(quickPay, floorMean));
     if (tokens) console.log(row(tokens, floorMean));
-    console.log('main µs / all µs: server CPU per request on its event-loop thread / on all its threads (workers, GC)');
+    console.log('main µs / all µs: server CPU per request on its event-loop thread / on all its threads (workers, GC);');
+    console.log('load µs: the load generator\'s CPU per request (it shares the two cores with the server)');
     console.log('\ntargets: signed GET ≥ 50% of floor; QuickPay ≥ 1,500 payments/s with p99 ≤ 50 ms; client_credentials ≥ 1,500 tokens/s');
     const ledger = spawnSync(process.execPath, [binPath, 'ledger', 'check', '--data', dataDir], { encoding: 'utf8' });
     console.log(`after the run: ${ledger.stdout.trim()} (exit ${ledger.status})`);

@@ -7,7 +7,7 @@ import { runDuePayments } from './app/run-due-payments.js';
 import type { Storage } from './app/ports.js';
 import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
 import { createAuthServices } from './auth/services.js';
-import { startSignatureDigestWorker } from './auth/signature-digests.js';
+import { startRsaWorker } from './auth/rsa-work.js';
 import { buildHttpServer } from './http/app.js';
 import { monotonicMs, OffsetClock, sleepMs, systemClock, type Clock } from './lib/clock.js';
 import type { Config } from './lib/config.js';
@@ -96,11 +96,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const opened = options.opened ?? (await openStorage(databaseTarget(config)));
   const { storage } = opened;
   const serverKeys = await loadServerKeys(storage, clock);
-  const signatureDigests = startSignatureDigestWorker((error) =>
-    logger.warn({ err: error }, 'signature digest worker stopped; opening signatures on the event loop from now on'),
+  const rsa = startRsaWorker((error) =>
+    logger.warn({ err: error }, 'RSA worker stopped; opening signatures and signing tokens on the event loop from now on'),
   );
   const { guard, oauth } = createAuthServices(storage, clock, ids, serverKeys, {
-    signatureDigests,
+    rsa,
     issuer: config.publicUrls[0] ?? 'tunai',
     lifetimes: { accessTokenTtlSeconds: config.accessTokenTtlSeconds, refreshTokenTtlSeconds: config.refreshTokenTtlSeconds },
     timestampWindowSeconds: config.timestampWindowSeconds,
@@ -216,7 +216,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await tickInFlight?.catch(() => 0);
       // Fastify stops accepting, lets in-flight requests finish, then the database closes.
       await server.close();
-      await signatureDigests.close();
+      await rsa.close();
       await storage.close();
     },
   };

@@ -1,19 +1,19 @@
-// The worker threads behind the signature check: digests opened off the event loop, and nonces spent in their own SQLite file.
+// The worker threads behind auth: RSA (signatures opened, tokens signed) off the event loop, nonces spent in their own SQLite file.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recoverDigestFromBytes } from '@tunai/client/signature';
-import { startSignatureDigestWorker } from '../src/auth/signature-digests.js';
+import { startRsaWorker } from '../src/auth/rsa-work.js';
 import { nonceFilePath, startNonceWorker } from '../src/store/nonce-claims.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
-describe('signature digest worker', () => {
+describe('RSA worker', () => {
   const keys = [0, 1, 2].map(() => generateKeyPairSync('rsa', { modulusLength: 2048 }));
-  const digests = startSignatureDigestWorker();
+  const digests = startRsaWorker();
   after(() => digests.close());
 
   test('300 signatures opened in one turn, mixed keys and forgeries: each answer equals the inline one', async () => {
@@ -25,7 +25,7 @@ describe('signature digest worker', () => {
       if (i % 13 === 0) signature = signature.subarray(1);
       return { i, signature, publicKey: checker.publicKey };
     });
-    const answers = await Promise.all(cases.map((c) => digests.recover(c.signature, c.publicKey)));
+    const answers = await Promise.all(cases.map((c) => digests.recoverDigest(c.signature, c.publicKey)));
     let opened = 0;
     cases.forEach((c, index) => {
       const inline = recoverDigestFromBytes(c.signature, c.publicKey);
@@ -39,13 +39,38 @@ describe('signature digest worker', () => {
     assert.ok(opened > 150 && opened < 300, `opened ${opened}`);
   });
 
+  test('signatures made in one turn, mixed with openings: each equals the calling thread\'s and verifies', async () => {
+    const inputs = Array.from({ length: 40 }, (_, i) => Buffer.from(`header.payload-${i}`));
+    const opened = sign('sha256', Buffer.from('opened alongside'), keys[1]!.privateKey);
+    const [digest, ...signatures] = await Promise.all([
+      digests.recoverDigest(opened, keys[1]!.publicKey),
+      ...inputs.map((input, i) => digests.signSha256(input, keys[i % 3]!.privateKey)),
+    ]);
+    assert.deepEqual(digest, sha256('opened alongside'));
+    signatures.forEach((signature, i) => {
+      // PKCS#1 v1.5 is deterministic, so the worker's signature must be byte-for-byte the inline one.
+      assert.deepEqual(signature, sign('sha256', inputs[i]!, keys[i % 3]!.privateKey), `item ${i}`);
+      assert.ok(verify('sha256', inputs[i]!, keys[i % 3]!.publicKey, signature as Buffer));
+    });
+  });
+
+  test('signing with a key that cannot sign rejects that one call only', async () => {
+    const [bad, good] = await Promise.allSettled([
+      digests.signSha256(Buffer.from('x'), keys[0]!.publicKey),
+      digests.signSha256(Buffer.from('y'), keys[0]!.privateKey),
+    ]);
+    assert.equal(bad.status, 'rejected');
+    assert.equal(good.status, 'fulfilled');
+  });
+
   test('after close, signatures are still opened (on the calling thread)', async () => {
-    const worker = startSignatureDigestWorker();
+    const worker = startRsaWorker();
     const signature = sign('sha256', Buffer.from('late'), keys[0]!.privateKey);
-    const pending = worker.recover(signature, keys[0]!.publicKey);
+    const pending = worker.recoverDigest(signature, keys[0]!.publicKey);
     await worker.close();
     assert.deepEqual(await pending, sha256('late'));
-    assert.deepEqual(await worker.recover(signature, keys[0]!.publicKey), sha256('late'));
+    assert.deepEqual(await worker.recoverDigest(signature, keys[0]!.publicKey), sha256('late'));
+    assert.deepEqual(await worker.signSha256(Buffer.from('late'), keys[0]!.privateKey), signature);
   });
 });
 

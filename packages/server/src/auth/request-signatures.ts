@@ -14,14 +14,14 @@ import type { ClientAppRecord, Storage } from '../app/ports.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import type { Clock } from '../lib/clock.js';
 import { publicKeyFromPem } from './key-cache.js';
-import type { SignatureDigests } from './signature-digests.js';
+import type { RsaWork } from './rsa-work.js';
 
 export interface SignatureCheckDeps {
   storage: Storage;
   clock: Clock;
   timestampWindowSeconds: number;
   /** Opens signatures (the one RSA operation per request), on a worker thread in a running server. */
-  digests: SignatureDigests;
+  rsa: RsaWork;
   /** Sandbox mode adds a debug block that shows what the server expected (never key material). */
   includeDebug: boolean;
 }
@@ -85,7 +85,7 @@ export async function checkRequestSignature(
 
   const signed = parsed as { signType: string; signature: string };
   const signatureBytes = signatureBytesOf(signed.signature);
-  const digest = signatureBytes === null ? null : await deps.digests.recover(signatureBytes, publicKeyFromPem(app.publicKeyPem as string));
+  const digest = signatureBytes === null ? null : await deps.rsa.recoverDigest(signatureBytes, publicKeyFromPem(app.publicKeyPem as string));
   const matched =
     digest === null
       ? null

@@ -1,7 +1,7 @@
 // The server's own RSA key pair: signs access tokens and outgoing callbacks; shared by all processes via the db.
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { importPKCS8, importSPKI, type CryptoKey } from 'jose';
+import { importSPKI, type CryptoKey } from 'jose';
 import type { Storage } from '../app/ports.js';
 import type { Clock } from '../lib/clock.js';
 
@@ -9,10 +9,9 @@ const generateKeyPairAsync = promisify(generateKeyPair);
 
 export interface ServerKeys {
   keyId: string;
-  /** WebCrypto handles for jose (imported once at start-up). */
-  signingKey: CryptoKey;
+  /** WebCrypto handle for jose's token verification (imported once at start-up). */
   verifyingKey: CryptoKey;
-  /** Node handles for callback signing with the RM algorithm. */
+  /** Node handles: token and callback signing, the RM algorithm's checks. */
   privateKey: KeyObject;
   publicKey: KeyObject;
   publicKeyPem: string;
@@ -36,7 +35,6 @@ export async function loadServerKeys(storage: Storage, clock: Clock): Promise<Se
   }
   return {
     keyId: record.keyId,
-    signingKey: await importPKCS8(record.privateKeyPem, 'RS256'),
     verifyingKey: await importSPKI(record.publicKeyPem, 'RS256'),
     privateKey: createPrivateKey(record.privateKeyPem),
     publicKey: createPublicKey(record.publicKeyPem),

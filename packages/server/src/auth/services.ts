@@ -9,7 +9,7 @@ import { approveConsent, ConsentTickets, denyConsent, validateAuthorizationReque
 import { authenticateClient } from './client-authentication.js';
 import { checkRequestSignature } from './request-signatures.js';
 import type { ServerKeys } from './server-keys.js';
-import type { SignatureDigests } from './signature-digests.js';
+import type { RsaWork } from './rsa-work.js';
 import { grantToken, type TokenLifetimes } from './token-grants.js';
 
 export interface AuthConfig {
@@ -17,8 +17,8 @@ export interface AuthConfig {
   lifetimes: TokenLifetimes;
   timestampWindowSeconds: number;
   sandbox: boolean;
-  /** Where request signatures are opened: a worker thread in a running server, inline for tools. */
-  signatureDigests: SignatureDigests;
+  /** Where RSA runs (request signatures opened, tokens signed): a worker thread in a running server, inline for tools. */
+  rsa: RsaWork;
 }
 
 /** Consent pages are filled in by a person; ten minutes is plenty and keeps tickets short-lived. */
@@ -31,14 +31,14 @@ export function createAuthServices(
   keys: ServerKeys,
   config: AuthConfig,
 ): { guard: OpenApiGuard; oauth: OAuthService } {
-  const tokens = createAccessTokenService(keys, clock, ids, config.issuer);
+  const tokens = createAccessTokenService(keys, config.rsa, clock, ids, config.issuer);
   // Keyed from the private key, which every process shares and nobody outside holds.
   const tickets = new ConsentTickets(keys.privateKey.export({ type: 'pkcs8', format: 'der' }), clock);
   const signatureDeps = {
     storage,
     clock,
     timestampWindowSeconds: config.timestampWindowSeconds,
-    digests: config.signatureDigests,
+    rsa: config.rsa,
     includeDebug: config.sandbox,
   };
 

@@ -1,6 +1,7 @@
-// Identifier and secret generation: RM-looking ids, random secrets; the only place that draws randomness.
-import { randomBytes, randomInt } from 'node:crypto';
+// Identifier and secret generation: RM-looking ids, random secrets; ids are drawn from lib/random's CSPRNG pool.
+import { randomInt } from 'node:crypto';
 import type { Clock } from './clock.js';
+import { secureRandomBytes } from './random.js';
 
 const alphaNumeric = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -10,7 +11,7 @@ export function randomString(length: number, alphabet: string = alphaNumeric): s
   const out: string[] = [];
   const limit = 256 - (256 % alphabet.length);
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
+    for (const byte of secureRandomBytes(length * 2)) {
       if (byte >= limit) continue;
       out.push(alphabet[byte % alphabet.length] as string);
       if (out.length === length) break;
@@ -56,7 +57,7 @@ export function createIds(clock: Clock): Ids {
     clientSecret: () => randomString(32),
     refreshToken: () => randomString(128, letters),
     authorizationCode: () => randomString(96),
-    tokenId: () => randomBytes(16).toString('base64url'),
+    tokenId: () => secureRandomBytes(16).toString('base64url'),
     transactionId(): string {
       const nowMs = clock.nowMs();
       const at = new Date(nowMs);
