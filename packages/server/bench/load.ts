@@ -18,8 +18,8 @@ export interface LoadOptions {
 export interface LoadResult {
   requestsTotal: number;
   durationSeconds: number;
-  p50Ms: number;
-  p99Ms: number;
+  /** Each answered request's latency, in answer order. */
+  latenciesMs: Float64Array;
   non2xx: number;
   errors: number;
 }
@@ -50,6 +50,17 @@ function completeResponse(buffer: Buffer): { length: number; status: number } | 
   const length = end + 4 + Number(match[1]);
   if (buffer.length < length) return null;
   return { length, status: Number(head.slice(9, 12)) };
+}
+
+/** The latency below which `fraction` of the requests fall, over one or more runs. */
+export function latencyPercentileMs(runs: readonly Float64Array[], fraction: number): number {
+  const all = new Float64Array(runs.reduce((sum, run) => sum + run.length, 0));
+  let offset = 0;
+  for (const run of runs) {
+    all.set(run, offset);
+    offset += run.length;
+  }
+  return percentile(all.sort(), fraction);
 }
 
 function percentile(sortedMs: Float64Array, fraction: number): number {
@@ -127,12 +138,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   endedMs = startedMs;
   if (mode.kind === 'cycle') deadlineMs = startedMs + mode.durationSeconds * 1000;
   await Promise.all(sockets.map(drive));
-  const sorted = latenciesMs.slice(0, answered).sort();
   return {
     requestsTotal: answered,
     durationSeconds: (endedMs - startedMs) / 1000,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
+    latenciesMs: latenciesMs.slice(0, answered),
     non2xx,
     errors,
   };

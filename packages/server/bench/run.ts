@@ -6,12 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { buildPlaintext, dataBase64, generateNonce, parsePrivateKey, signPlaintext } from '@tunai/client/signature';
-import { renderRequest, runLoad, type LoadOptions } from './load.js';
+import { latencyPercentileMs, renderRequest, runLoad, type LoadOptions } from './load.js';
 
 const binPath = new URL('../bin/tunai.js', import.meta.url).pathname;
 /** Enough connections to keep both cores busy without measuring queueing alone. */
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const durationSeconds = Number(process.env.BENCH_SECONDS ?? 8);
+/**
+ * Every scenario runs in this many slices, interleaved with slices of the floor, so that the floor and the
+ * scenarios see the same machine: on a shared VM the CPU left to us swings by tens of percent within a minute.
+ */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const signedRequestCount = Number(process.env.BENCH_SIGNED_REQUESTS ?? 40_000);
 /** Each QuickPay needs its own order id, auth code and signature, so they are pre-built and used once. */
 const quickPayCount = Number(process.env.BENCH_QUICKPAY_REQUESTS ?? 24_000);
@@ -80,25 +85,58 @@ function serverCpuMicros(): { main: number; all: number } | null {
   return { main: threadMicros(String(serverPid)), all };
 }
 
-/** Runs one scenario and reads the server's CPU time around it. */
-async function load(name: string, requests: readonly Buffer[], mode: LoadOptions['mode']): Promise<Figure> {
+/** One scenario's measurements, summed over its slices. */
+interface Tally {
+  name: string;
+  requests: number;
+  seconds: number;
+  mainMicros: number | null;
+  allMicros: number | null;
+  generatorMicros: number;
+  latencies: Float64Array[];
+  non2xx: number;
+  errors: number;
+}
+
+const newTally = (name: string): Tally => ({ name, requests: 0, seconds: 0, mainMicros: 0, allMicros: 0, generatorMicros: 0, latencies: [], non2xx: 0, errors: 0 });
+
+/** Runs one slice of a scenario, reading the server's and the generator's CPU time around it. */
+async function slice(tally: Tally, requests: readonly Buffer[], mode: LoadOptions['mode']): Promise<void> {
+  if (requests.length === 0) return;
   const cpuBefore = serverCpuMicros();
   const generatorBefore = process.cpuUsage();
   const result = await runLoad({ host: '127.0.0.1', port: serverPort, connections, requests, mode });
   const cpuAfter = serverCpuMicros();
   const generatorCpu = process.cpuUsage(generatorBefore);
-  const total = Math.max(result.requestsTotal, 1);
+  tally.requests += result.requestsTotal;
+  tally.seconds += result.durationSeconds;
+  tally.mainMicros = cpuBefore && cpuAfter && tally.mainMicros !== null ? tally.mainMicros + cpuAfter.main - cpuBefore.main : null;
+  tally.allMicros = cpuBefore && cpuAfter && tally.allMicros !== null ? tally.allMicros + cpuAfter.all - cpuBefore.all : null;
+  tally.generatorMicros += generatorCpu.user + generatorCpu.system;
+  tally.latencies.push(result.latenciesMs);
+  tally.non2xx += result.non2xx;
+  tally.errors += result.errors;
+}
+
+function figureOf(tally: Tally): Figure {
+  const perRequest = (micros: number | null) => (micros === null ? null : micros / Math.max(tally.requests, 1));
   return {
-    name,
-    mainThreadMicros: cpuBefore && cpuAfter ? (cpuAfter.main - cpuBefore.main) / total : null,
-    allThreadsMicros: cpuBefore && cpuAfter ? (cpuAfter.all - cpuBefore.all) / total : null,
-    generatorMicros: (generatorCpu.user + generatorCpu.system) / total,
-    requestsPerSecond: result.requestsTotal / result.durationSeconds,
-    p50Ms: result.p50Ms,
-    p99Ms: result.p99Ms,
-    non2xx: result.non2xx,
-    errors: result.errors,
+    name: tally.name,
+    requestsPerSecond: tally.requests / tally.seconds,
+    mainThreadMicros: perRequest(tally.mainMicros),
+    allThreadsMicros: perRequest(tally.allMicros),
+    generatorMicros: perRequest(tally.generatorMicros) ?? 0,
+    p50Ms: latencyPercentileMs(tally.latencies, 0.5),
+    p99Ms: latencyPercentileMs(tally.latencies, 0.99),
+    non2xx: tally.non2xx,
+    errors: tally.errors,
   };
+}
+
+/** The round'th of `rounds` contiguous parts of a list of single-use requests. */
+function part(requests: readonly Buffer[], round: number): Buffer[] {
+  const size = Math.ceil(requests.length / rounds);
+  return requests.slice(round * size, (round + 1) * size);
 }
 
 function row(figure: Figure, floor: Figure): string {
@@ -187,21 +225,26 @@ async function main(): Promise<void> {
     // Every scenario is driven the same way: pre-rendered bytes, so the load generator's cost per request is alike.
     const liveProbe = [renderRequest('GET', '/health/live', host, {})];
     const tokenRequest = [renderRequest('POST', '/v1/token', host, { authorization: basic, 'content-type': 'application/json' }, tokenBody)];
-    const timed = { kind: 'cycle', durationSeconds } as const;
-    await load('warm-up', liveProbe, { kind: 'cycle', durationSeconds: 2 });
-    const floor = await load('floor: GET /health/live', liveProbe, timed);
-    const signedGet = !runs('signed-get') ? null : await load('signed GET /v3/merchant', signedGets, { kind: 'once' });
-    const quickPay = !runs('quickpay') ? null : await load('signed QuickPay (…0000, SUCCESS)', quickPays, { kind: 'once' });
-    const tokens = !runs('tokens') ? null : await load('POST /v1/token client_credentials', tokenRequest, timed);
-    const floorAgain = await load('floor (again)', liveProbe, timed);
-    const floorMean: Figure = { ...floor, requestsPerSecond: (floor.requestsPerSecond + floorAgain.requestsPerSecond) / 2 };
+    const timedSlice = { kind: 'cycle', durationSeconds: durationSeconds / rounds } as const;
+    await slice(newTally('warm-up'), liveProbe, { kind: 'cycle', durationSeconds: 2 });
+    const floorTally = newTally('floor: GET /health/live');
+    /** Each scenario's tally and how it runs its slice of a round. */
+    const scenarios: { tally: Tally; runSlice: (round: number) => Promise<void> }[] = [];
+    const signedGetTally = newTally('signed GET /v3/merchant');
+    if (runs('signed-get')) scenarios.push({ tally: signedGetTally, runSlice: (round) => slice(signedGetTally, part(signedGets, round), { kind: 'once' }) });
+    const quickPayTally = newTally('signed QuickPay (…0000, SUCCESS)');
+    if (runs('quickpay')) scenarios.push({ tally: quickPayTally, runSlice: (round) => slice(quickPayTally, part(quickPays, round), { kind: 'once' }) });
+    const tokenTally = newTally('POST /v1/token client_credentials');
+    if (runs('tokens')) scenarios.push({ tally: tokenTally, runSlice: () => slice(tokenTally, tokenRequest, timedSlice) });
+    for (let round = 0; round < rounds; round++) {
+      await slice(floorTally, liveProbe, timedSlice);
+      for (const scenario of scenarios) await scenario.runSlice(round);
+    }
+    const floor = figureOf(floorTally);
 
-    console.log(`\ntunai bench — ${connections} connections, ${durationSeconds} s runs, SQLite, one server process, Node ${process.version}`);
+    console.log(`\ntunai bench — ${connections} connections, ${durationSeconds} s per timed line in ${rounds} interleaved rounds, SQLite, one server process, Node ${process.version}`);
     console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)} ${'main µs'.padStart(8)} ${'all µs'.padStart(8)} ${'load µs'.padStart(8)}`);
-    console.log(row(floor, floorMean));
-    if (signedGet) console.log(row(signedGet, floorMean));
-    if (quickPay) console.log(row(quickPay, floorMean));
-    if (tokens) console.log(row(tokens, floorMean));
+    for (const tally of [floorTally, ...scenarios.map((scenario) => scenario.tally)]) console.log(row(figureOf(tally), floor));
     console.log('main µs / all µs: server CPU per request on its event-loop thread / on all its threads (workers, GC);');
     console.log('load µs: the load generator\'s CPU per request (it shares the two cores with the server)');
     console.log('\ntargets: signed GET ≥ 50% of floor; QuickPay ≥ 1,500 payments/s with p99 ≤ 50 ms; client_credentials ≥ 1,500 tokens/s');
