@@ -1,7 +1,7 @@
 // POST /v1/token (client credentials, refresh rotation, errors), access-token checks on /v3, hashed storage and the client's token cache.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { TokenResponse } from '@tunai/client/contract';
@@ -358,6 +358,22 @@ forEachDialect('POST /v1/token', (dialect) => {
         assert.equal(res.status, 401, `${authorization}: ${res.rawText}`);
         assert.equal((res.body as { error: { code: string } }).error.code, 'TOKEN_INVALID', authorization);
       }
+    });
+
+    test('the access token is an RS256 JWS over its first two parts, verifying under the server public key', async () => {
+      const { accessToken } = await clientCredentials(server, dev);
+      const [header, payload, signature] = accessToken.split('.') as [string, string, string];
+      assert.deepEqual(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), {
+        alg: 'RS256',
+        kid: server.running.serverKeys.keyId,
+        typ: 'JWT',
+      });
+      const serverPublicKey = createPublicKey(server.running.serverKeys.publicKeyPem);
+      assert.ok(verify('sha256', Buffer.from(`${header}.${payload}`), serverPublicKey, Buffer.from(signature, 'base64url')));
+      // Two tokens never share a signature: each carries its own jti.
+      const again = await clientCredentials(server, dev);
+      assert.notEqual(again.accessToken.split('.')[2], signature);
+      assert.notEqual(jwtPayload(again.accessToken)['jti'], jwtPayload(accessToken)['jti']);
     });
 
     test('a token with a flipped signature character → 401 TOKEN_INVALID', async () => {

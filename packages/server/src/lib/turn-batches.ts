@@ -15,17 +15,17 @@ export interface TurnBatches<T> {
 export function turnBatches<T>(itemsPerBatchMax: number, send: (batch: T[]) => void): TurnBatches<T> {
   const queued: T[] = [];
   let scheduled = false;
+  const sendQueued = () => {
+    while (queued.length > 0) send(queued.splice(0, itemsPerBatchMax));
+  };
   const flushNow = () => {
     scheduled = false;
-    while (queued.length > 0) send(queued.splice(0, itemsPerBatchMax));
+    sendQueued();
   };
   return {
     add(item, handOverNow = false) {
       queued.push(item);
-      if (handOverNow) {
-        while (queued.length > 0) send(queued.splice(0, itemsPerBatchMax));
-        return;
-      }
+      if (handOverNow) return sendQueued();
       if (!scheduled) {
         scheduled = true;
         setImmediate(flushNow);
