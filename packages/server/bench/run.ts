@@ -35,7 +35,6 @@ interface Figure {
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
-  errors: number;
 }
 
 function freePort(): Promise<number> {
@@ -95,10 +94,9 @@ interface Tally {
   generatorMicros: number;
   latencies: Float64Array[];
   non2xx: number;
-  errors: number;
 }
 
-const newTally = (name: string): Tally => ({ name, requests: 0, seconds: 0, mainMicros: 0, allMicros: 0, generatorMicros: 0, latencies: [], non2xx: 0, errors: 0 });
+const newTally = (name: string): Tally => ({ name, requests: 0, seconds: 0, mainMicros: 0, allMicros: 0, generatorMicros: 0, latencies: [], non2xx: 0 });
 
 /** Runs one slice of a scenario, reading the server's and the generator's CPU time around it. */
 async function slice(tally: Tally, requests: readonly Buffer[], mode: LoadOptions['mode']): Promise<void> {
@@ -115,7 +113,6 @@ async function slice(tally: Tally, requests: readonly Buffer[], mode: LoadOption
   tally.generatorMicros += generatorCpu.user + generatorCpu.system;
   tally.latencies.push(result.latenciesMs);
   tally.non2xx += result.non2xx;
-  tally.errors += result.errors;
 }
 
 function figureOf(tally: Tally): Figure {
@@ -129,7 +126,6 @@ function figureOf(tally: Tally): Figure {
     p50Ms: latencyPercentileMs(tally.latencies, 0.5),
     p99Ms: latencyPercentileMs(tally.latencies, 0.99),
     non2xx: tally.non2xx,
-    errors: tally.errors,
   };
 }
 
@@ -151,7 +147,7 @@ function row(figure: Figure, floor: Figure): string {
     (figure.mainThreadMicros?.toFixed(0) ?? '-').padStart(8),
     (figure.allThreadsMicros?.toFixed(0) ?? '-').padStart(8),
     figure.generatorMicros.toFixed(0).padStart(8),
-    figure.non2xx + figure.errors > 0 ? `  (non-2xx ${figure.non2xx}, errors ${figure.errors})` : '',
+    figure.non2xx > 0 ? `  (non-2xx ${figure.non2xx})` : '',
   ].join(' ');
 }
 

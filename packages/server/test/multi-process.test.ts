@@ -58,6 +58,21 @@ forEachDialect('two server processes on one database', (dialect) => {
     return { status: response.status, body: await response.json() };
   }
 
+  /** A freshly signed GET /v3/merchant on each process in turn; returns both answers. */
+  async function merchantOnBoth(): Promise<{ status: number; body: any }[]> {
+    const answers = [];
+    for (const server of [first, second]) answers.push(await get(server, '/v3/merchant', signedGet('/v3/merchant')));
+    return answers;
+  }
+
+  async function assertBothServe(): Promise<void> {
+    for (const answer of await merchantOnBoth()) assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  }
+
+  async function assertBothRefuse(code: string): Promise<void> {
+    for (const answer of await merchantOnBoth()) assert.deepEqual([answer.status, answer.body.error?.code], [401, code]);
+  }
+
   test('a nonce spent on one process is refused as SPAM by the other', async () => {
     const headers = signedGet('/v3/merchant');
     const firstTry = await get(first, '/v3/merchant', headers);
@@ -82,33 +97,25 @@ forEachDialect('two server processes on one database', (dialect) => {
 
   test('an app deactivated by another process is refused by both at once, and works again once reactivated', async () => {
     // Warm both processes' caches first, so the refusal proves the change was noticed, not merely read fresh.
-    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+    await assertBothServe();
     await db.updateTable('client_apps').set({ is_active: 0 }).where('client_id', '=', credentials.clientId).execute();
     try {
-      for (const server of [first, second]) {
-        const refused = await get(server, '/v3/merchant', signedGet('/v3/merchant'));
-        assert.equal(refused.status, 401);
-        assert.equal(refused.body.error.code, 'TOKEN_INVALID');
-      }
+      await assertBothRefuse('TOKEN_INVALID');
     } finally {
       await db.updateTable('client_apps').set({ is_active: 1 }).where('client_id', '=', credentials.clientId).execute();
     }
-    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+    await assertBothServe();
   });
 
   test('a merchant renamed by another process is served renamed by both on the next request', async () => {
-    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+    await assertBothServe();
     const companyName = `Renamed ${generateNonce().slice(0, 8)}`;
     await db.updateTable('merchants').set({ company_name: companyName }).where('id', '=', credentials.merchantId).execute();
-    for (const server of [first, second]) {
-      const read = await get(server, '/v3/merchant', signedGet('/v3/merchant'));
-      assert.equal(read.status, 200);
-      assert.equal(read.body.item.companyName, companyName);
-    }
+    for (const read of await merchantOnBoth()) assert.deepEqual([read.status, read.body.item?.companyName], [200, companyName]);
   });
 
   test('a public key replaced by another process: signatures by the old key are refused at once', async () => {
-    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+    await assertBothServe();
     const { public_key_pem: originalPem } = await db
       .selectFrom('client_apps')
       .select('public_key_pem')
@@ -117,14 +124,10 @@ forEachDialect('two server processes on one database', (dialect) => {
     // Any other valid RSA key: the server's own public key will do, since nobody signs with its private half here.
     await db.updateTable('client_apps').set({ public_key_pem: credentials.serverPublicKey }).where('client_id', '=', credentials.clientId).execute();
     try {
-      for (const server of [first, second]) {
-        const refused = await get(server, '/v3/merchant', signedGet('/v3/merchant'));
-        assert.equal(refused.status, 401);
-        assert.equal(refused.body.error.code, 'INVALID_REQUEST_SIGNATURE');
-      }
+      await assertBothRefuse('INVALID_REQUEST_SIGNATURE');
     } finally {
       await db.updateTable('client_apps').set({ public_key_pem: originalPem }).where('client_id', '=', credentials.clientId).execute();
     }
-    for (const server of [first, second]) assert.equal((await get(server, '/v3/merchant', signedGet('/v3/merchant'))).status, 200);
+    await assertBothServe();
   });
 });

@@ -1,5 +1,6 @@
-// The messages between the event loop and the RSA worker thread.
-import type { KeyObject } from 'node:crypto';
+// The messages between the event loop and the RSA worker thread, and the operation both sides can run.
+import { sign, type KeyObject } from 'node:crypto';
+import { recoverDigestFromBytes } from '@tunai/client/signature';
 
 /** What the worker does with one item's bytes and key. */
 export const rsaOperations = {
@@ -32,4 +33,14 @@ export interface RsaReply {
   ends: Int32Array;
   /** 0 where the item has no output: not a PKCS#1 v1.5 SHA-256 signature under the key, or the signing failed. */
   done: Uint8Array;
+}
+
+/** One item's operation: its output, or null (not a valid signature block under the key; a key that cannot sign). */
+export function runRsaOperation(operation: number, input: Buffer, key: KeyObject): Buffer | null {
+  if (operation === rsaOperations.recoverDigest) return recoverDigestFromBytes(input, key);
+  try {
+    return sign('sha256', input, key);
+  } catch {
+    return null;
+  }
 }

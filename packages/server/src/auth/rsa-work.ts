@@ -1,9 +1,8 @@
 // The process's RSA operations on a worker thread, batched per event-loop turn, so RSA never runs on the event loop.
-import { sign, type KeyObject } from 'node:crypto';
-import { recoverDigestFromBytes } from '@tunai/client/signature';
+import type { KeyObject } from 'node:crypto';
 import { startTypeScriptWorker } from '../lib/ts-worker.js';
 import { turnBatches } from '../lib/turn-batches.js';
-import { rsaOperations, type RsaBatch, type RsaOperation, type RsaReply } from './rsa-protocol.js';
+import { rsaOperations, runRsaOperation, type RsaBatch, type RsaOperation, type RsaReply } from './rsa-protocol.js';
 
 export interface RsaWork {
   /** The SHA-256 digest the signature commits to under this key, or null when it is not a valid signature block. */
@@ -24,11 +23,6 @@ interface Pending {
 const itemsPerBatchMax = 256;
 /** The worker forgets every key after this many, so key churn cannot grow its memory without limit. */
 const keysPerGenerationMax = 10_000;
-
-/** The operation on the calling thread: the fallback when the worker is gone. */
-function runInline(operation: RsaOperation, input: Buffer, key: KeyObject): Buffer | null {
-  return operation === rsaOperations.recoverDigest ? recoverDigestFromBytes(input, key) : sign('sha256', input, key);
-}
 
 function signedOrThrow(output: Buffer | null): Buffer {
   if (!output) throw new Error('RSA signing failed');
@@ -53,16 +47,9 @@ export function startRsaWorker(onBroken: (error: unknown) => void = () => {}): R
   const inFlight = new Map<number, Pending[]>();
   let broken = false;
 
+  /** The fallback when the worker is gone: the same operation on the calling thread. */
   const answerInline = (items: Pending[]) => {
-    for (const item of items) {
-      let output: Buffer | null = null;
-      try {
-        output = runInline(item.operation, item.input, item.key);
-      } catch {
-        // a signing failure surfaces as a rejected signSha256
-      }
-      item.resolve(output);
-    }
+    for (const item of items) item.resolve(runRsaOperation(item.operation, item.input, item.key));
   };
   const fail = (error: unknown) => {
     if (!broken) onBroken(error);
@@ -122,7 +109,7 @@ export function startRsaWorker(onBroken: (error: unknown) => void = () => {}): R
   });
 
   const submit = (operation: RsaOperation, input: Buffer, key: KeyObject): Promise<Buffer | null> => {
-    if (broken) return Promise.resolve(runInline(operation, input, key));
+    if (broken) return Promise.resolve(runRsaOperation(operation, input, key));
     // A signature takes ~0.5 ms: the worker starts on it at once rather than idling until the turn ends.
     return new Promise((resolve) => batches.add({ operation, key, input, resolve }, operation === rsaOperations.signSha256));
   };

@@ -1,19 +1,9 @@
 // Worker thread: the process's RSA operations (opening request signatures, signing tokens), in batches, off the event loop.
 import { parentPort } from 'node:worker_threads';
-import { sign, type KeyObject } from 'node:crypto';
-import { recoverDigestFromBytes } from '@tunai/client/signature';
-import { rsaOperations, type RsaBatch, type RsaReply } from './rsa-protocol.js';
+import type { KeyObject } from 'node:crypto';
+import { runRsaOperation, type RsaBatch, type RsaReply } from './rsa-protocol.js';
 
 const keysById = new Map<number, KeyObject>();
-
-function run(operation: number, input: Buffer, key: KeyObject): Buffer | null {
-  if (operation === rsaOperations.recoverDigest) return recoverDigestFromBytes(input, key);
-  try {
-    return sign('sha256', input, key);
-  } catch {
-    return null;
-  }
-}
 
 parentPort?.on('message', (batch: RsaBatch) => {
   if (batch.resetKeys) keysById.clear();
@@ -27,7 +17,7 @@ parentPort?.on('message', (batch: RsaBatch) => {
   for (let index = 0; index < count; index++) {
     const key = keysById.get(batch.keyIds[index] as number);
     const start = index === 0 ? 0 : (batch.ends[index - 1] as number);
-    const output = key ? run(batch.operations[index] as number, inputs.subarray(start, batch.ends[index]), key) : null;
+    const output = key ? runRsaOperation(batch.operations[index] as number, inputs.subarray(start, batch.ends[index]), key) : null;
     if (output) {
       outputs.push(output);
       outputLength += output.length;

@@ -17,7 +17,7 @@ export interface AuthConfig {
   lifetimes: TokenLifetimes;
   timestampWindowSeconds: number;
   sandbox: boolean;
-  /** Where RSA runs (request signatures opened, tokens signed): a worker thread in a running server, inline for tools. */
+  /** Where RSA runs (request signatures opened, tokens signed): the process's RSA worker thread. */
   rsa: RsaWork;
 }
 
