@@ -13,8 +13,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 describe('RSA worker', () => {
   const keys = [0, 1, 2].map(() => generateKeyPairSync('rsa', { modulusLength: 2048 }));
-  const digests = startRsaWorker();
-  after(() => digests.close());
+  const rsa = startRsaWorker();
+  after(() => rsa.close());
 
   test('300 signatures opened in one turn, mixed keys and forgeries: each answer equals the inline one', async () => {
     const cases = Array.from({ length: 300 }, (_, i) => {
@@ -25,7 +25,7 @@ describe('RSA worker', () => {
       if (i % 13 === 0) signature = signature.subarray(1);
       return { i, signature, publicKey: checker.publicKey };
     });
-    const answers = await Promise.all(cases.map((c) => digests.recoverDigest(c.signature, c.publicKey)));
+    const answers = await Promise.all(cases.map((c) => rsa.recoverDigest(c.signature, c.publicKey)));
     let opened = 0;
     cases.forEach((c, index) => {
       const inline = recoverDigestFromBytes(c.signature, c.publicKey);
@@ -43,8 +43,8 @@ describe('RSA worker', () => {
     const inputs = Array.from({ length: 40 }, (_, i) => Buffer.from(`header.payload-${i}`));
     const opened = sign('sha256', Buffer.from('opened alongside'), keys[1]!.privateKey);
     const [digest, ...signatures] = await Promise.all([
-      digests.recoverDigest(opened, keys[1]!.publicKey),
-      ...inputs.map((input, i) => digests.signSha256(input, keys[i % 3]!.privateKey)),
+      rsa.recoverDigest(opened, keys[1]!.publicKey),
+      ...inputs.map((input, i) => rsa.signSha256(input, keys[i % 3]!.privateKey)),
     ]);
     assert.deepEqual(digest, sha256('opened alongside'));
     signatures.forEach((signature, i) => {
@@ -56,11 +56,13 @@ describe('RSA worker', () => {
 
   test('signing with a key that cannot sign rejects that one call only', async () => {
     const [bad, good] = await Promise.allSettled([
-      digests.signSha256(Buffer.from('x'), keys[0]!.publicKey),
-      digests.signSha256(Buffer.from('y'), keys[0]!.privateKey),
+      rsa.signSha256(Buffer.from('x'), keys[0]!.publicKey),
+      rsa.signSha256(Buffer.from('y'), keys[0]!.privateKey),
     ]);
     assert.equal(bad.status, 'rejected');
+    assert.match(String(bad.reason), /RSA signing failed/);
     assert.equal(good.status, 'fulfilled');
+    assert.ok(verify('sha256', Buffer.from('y'), keys[0]!.publicKey, good.value), 'the other call in the batch still signs correctly');
   });
 
   test('after close, signatures are still opened (on the calling thread)', async () => {
