@@ -367,8 +367,10 @@ forEachDialect('notify webhooks from the outbox', (dialect: Dialect) => {
     const { server, dev } = await fresh();
     const other = await createDeveloper(server, { companyName: 'Other Merchant' });
     const hook = await receiver();
-    hook.plan = ['fail'];
-    const first = (await enqueue(server, dev.merchant.merchant.id, hook.url())).event;
+    // The sweep delivers its events concurrently, so the failing one gets a receiver of its own.
+    const failing = await receiver();
+    failing.plan = ['fail'];
+    const first = (await enqueue(server, dev.merchant.merchant.id, failing.url())).event;
     server.clock.advanceMs(1_000);
     const second = (await enqueue(server, dev.merchant.merchant.id, hook.url())).event;
     const foreign = (await enqueue(server, other.merchant.merchant.id, hook.url())).event;
@@ -392,7 +394,7 @@ forEachDialect('notify webhooks from the outbox', (dialect: Dialect) => {
     assert.notEqual(firstItem['nextAttemptAt'], zeroTime);
     assert.equal(firstItem['eventType'], 'PAYMENT_WEB_ONLINE');
     assert.equal(firstItem['subjectId'], first.subjectId);
-    assert.equal(firstItem['targetUrl'], hook.url());
+    assert.equal(firstItem['targetUrl'], failing.url());
     assert.equal((body.items[0] as Record<string, unknown>)['status'], 'DELIVERED');
     assert.equal((body.items[0] as Record<string, unknown>)['nextAttemptAt'], zeroTime);
 
