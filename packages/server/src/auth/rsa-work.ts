@@ -19,8 +19,11 @@ interface Pending {
   resolve: (output: Buffer | null) => void;
 }
 
-/** A batch never grows past this, so one message stays small and its reply quick. */
-const itemsPerBatchMax = 256;
+/**
+ * A batch never grows past 256 items, so one message stays small and its reply quick. Eight items go over without
+ * waiting for the turn to end: at 32 connections that lifted signed GETs from ~11.8k to ~13.9k req/s (2026-11-22).
+ */
+const batchSizes = { itemsPerBatchMax: 256, itemsPerHandOver: 8 };
 /** The worker forgets every key after this many, so key churn cannot grow its memory without limit. */
 const keysPerGenerationMax = 10_000;
 
@@ -72,7 +75,7 @@ export function startRsaWorker(onBroken: (error: unknown) => void = () => {}): R
     if (inFlight.size === 0) worker.unref();
   });
 
-  const batches = turnBatches<Pending>(itemsPerBatchMax, (items) => {
+  const batches = turnBatches<Pending>(batchSizes, (items) => {
     if (broken) return answerInline(items);
     const operations = new Uint8Array(items.length);
     const keyIdsOfItems = new Int32Array(items.length);
