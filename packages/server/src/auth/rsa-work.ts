@@ -1,4 +1,4 @@
-// The process's RSA operations on a worker thread, batched per event-loop turn, so RSA never runs on the event loop.
+// The process's RSA operations on a worker thread, batched as they arrive, so RSA never runs on the event loop.
 import type { KeyObject } from 'node:crypto';
 import { startTypeScriptWorker } from '../lib/ts-worker.js';
 import { turnBatches } from '../lib/turn-batches.js';
@@ -34,7 +34,8 @@ function signedOrThrow(output: Buffer | null): Buffer {
 
 /**
  * One worker thread serves the whole process: operations asked for in the same turn of the event loop share one
- * message each way, so the event loop pays a structured clone per batch instead of an RSA operation per request.
+ * message each way (up to eight per message; see batchSizes), so the event loop pays a structured clone per batch
+ * instead of an RSA operation per request.
  * If the worker dies, pending and later operations run on the calling thread: slower, never wrong.
  */
 export function startRsaWorker(onBroken: (error: unknown) => void = () => {}): RsaWork {

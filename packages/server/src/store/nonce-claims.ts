@@ -1,4 +1,4 @@
-// SQLite nonce claims on a worker thread: claims arriving in one turn of the event loop share one message and one commit.
+// SQLite nonce claims on a worker thread: claims arriving together (up to eight) share one message and one commit.
 import type { Worker } from 'node:worker_threads';
 import { startTypeScriptWorker } from '../lib/ts-worker.js';
 import { turnBatches } from '../lib/turn-batches.js';
