@@ -1,33 +1,28 @@
-// Groups items that arrive during one turn of the event loop, so they cross to a worker thread as a few messages.
+// Groups items that arrive close together on the event loop, so they cross to a worker thread as a few messages.
 export interface TurnBatches<T> {
   /**
-   * Queues an item. The first item of a turn schedules the hand-over for the end of that turn (setImmediate); once
-   * `itemsPerHandOver` are queued they are sent at once. `handOverNow` sends the item (with what is queued) at once:
-   * for work long enough that the receiver should start on it while this thread goes on with the rest of the turn.
+   * Queues an item. A full batch is sent at once; otherwise the first item of a turn schedules the hand-over of
+   * what is queued for the end of that turn (setImmediate). `handOverNow` sends the item (with what is queued) at
+   * once: for work long enough that the receiver should start on it while this thread goes on with the turn.
    */
   add(item: T, handOverNow?: boolean): void;
-  /** Hands over what is queued now, in batches of at most the maximum. */
+  /** Hands over what is queued now. */
   flushNow(): void;
   /** Removes and returns what is queued, unsent (for answering it another way). */
   takeQueued(): T[];
 }
 
-export interface TurnBatchSizes {
-  /** A batch never grows past this. */
-  itemsPerBatchMax: number;
-  /**
-   * A turn that queues this many items hands them over without waiting for the turn to end, so the worker starts
-   * on them while this thread reads the turn's other requests. Without it, every request read in one turn waits
-   * for the whole turn, then for the worker's whole batch, and the two threads take turns instead of overlapping.
-   */
-  itemsPerHandOver: number;
-}
-
-export function turnBatches<T>(sizes: TurnBatchSizes, send: (batch: T[]) => void): TurnBatches<T> {
+/**
+ * `itemsPerBatch` bounds each message, and a batch that fills goes at once instead of waiting for the turn to end,
+ * so the worker starts on it while this thread reads the turn's other requests. Waiting for the turn made every
+ * request of a burst wait for the whole burst, then for the worker's whole batch: the threads took turns instead of
+ * overlapping.
+ */
+export function turnBatches<T>(itemsPerBatch: number, send: (batch: T[]) => void): TurnBatches<T> {
   const queued: T[] = [];
   let scheduled = false;
   const sendQueued = () => {
-    while (queued.length > 0) send(queued.splice(0, sizes.itemsPerBatchMax));
+    if (queued.length > 0) send(queued.splice(0));
   };
   const flushNow = () => {
     scheduled = false;
@@ -36,7 +31,7 @@ export function turnBatches<T>(sizes: TurnBatchSizes, send: (batch: T[]) => void
   return {
     add(item, handOverNow = false) {
       queued.push(item);
-      if (handOverNow || queued.length >= sizes.itemsPerHandOver) return sendQueued();
+      if (handOverNow || queued.length >= itemsPerBatch) return sendQueued();
       if (!scheduled) {
         scheduled = true;
         setImmediate(flushNow);

@@ -1,4 +1,4 @@
-// SQLite nonce claims on a worker thread: claims arriving together (up to eight) share one message and one commit.
+// SQLite nonce claims on a worker thread: claims arriving together share one message and one commit.
 import type { Worker } from 'node:worker_threads';
 import { startTypeScriptWorker } from '../lib/ts-worker.js';
 import { turnBatches } from '../lib/turn-batches.js';
@@ -23,10 +23,10 @@ interface PendingClaim {
 type Waiter = { resolve: (reply: NonceReply) => void; reject: (error: unknown) => void };
 
 /**
- * A commit never holds more than 256 claims, so its latency stays bounded under any load; eight claims go over
- * without waiting for the turn to end, so the worker commits while the event loop reads the turn's other requests.
+ * A commit holds at most eight claims, sent as soon as there are eight, so the worker commits while the event loop
+ * reads the turn's other requests, and one commit's latency stays bounded under any load.
  */
-const batchSizes = { itemsPerBatchMax: 256, itemsPerHandOver: 8 };
+const claimsPerCommit = 8;
 
 /** Nonces live beside the database file (`tunai.db` → `tunai-nonces.db`); an in-memory database keeps them in memory too. */
 export function nonceFilePath(databaseFilePath: string): string {
@@ -93,7 +93,7 @@ export function startNonceWorker(filePath: string): NonceClaims {
       target.postMessage(request);
     });
 
-  const batches = turnBatches<PendingClaim>(batchSizes, (batch) => {
+  const batches = turnBatches<PendingClaim>(claimsPerCommit, (batch) => {
     const request: NonceRequest = {
       kind: 'claim',
       batchId: nextBatchId++,
