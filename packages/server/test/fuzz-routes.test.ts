@@ -5,19 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLedger } from '../src/app/check-ledger.js';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, storeInput, type Developer, type TestServer } from './harness.js';
-
-/** A 32-bit PRNG (mulberry32), so a failure names the seed and the request number that reproduce it. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createDeveloper, forEachDialect, rawRequest, seededRandom, startTestServer, storeInput, type Developer, type TestServer } from './harness.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -86,7 +74,7 @@ forEachDialect('every route under random input', (dialect) => {
 
   test(`${requestsPerDialect} mutated, signed requests across every route: never 5xx, errors in the catalog envelope, the ledger balanced`, async () => {
     const seed = baseSeed + (dialect === 'postgres' ? 1 : 0);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const int = (max: number) => Math.floor(random() * max);
     const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
 

@@ -263,3 +263,15 @@ export const transactionKeys = [
   'type',
   'updatedAt',
 ];
+
+/** A seeded 32-bit PRNG (mulberry32): a fuzz loop driven by it is reproduced by its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

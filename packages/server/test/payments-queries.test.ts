@@ -9,7 +9,7 @@ import { checkLedger } from '../src/app/check-ledger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { rowCounter } from './api-checks.js';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer, transactionKeys } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer, seededRandom, transactionKeys } from './harness.js';
 
 // ---------------------------------------------------------------- unique auth codes and order ids (single use across the file)
 
@@ -51,7 +51,6 @@ function assertError(res: RawResponse, status: number, code: string): void {
   assert.equal(errorCodeOf(res), code, res.rawText);
 }
 
-
 function assertTransactionShape(t: Transaction): void {
   assert.deepEqual(Object.keys(t).sort(), transactionKeys);
   assert.match(t.transactionId, /^[0-9]{24}$/);
@@ -81,18 +80,7 @@ function csvLines(csv: string): string[] {
   return csv.slice(0, -1).split('\n');
 }
 
-// ---------------------------------------------------------------- a tiny seeded PRNG for the fuzz cases
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+// ---------------------------------------------------------------- random values for the fuzz cases
 
 function randomValue(rng: () => number, depth = 0): unknown {
   const pick = Math.floor(rng() * (depth > 1 ? 7 : 9));
@@ -727,7 +715,7 @@ forEachDialect('payment queries, bad input and settlement', (dialect) => {
     });
 
     test('fuzzed bodies and queries never get a 5xx', async () => {
-      const rng = mulberry32(dialect === 'sqlite' ? 20240501 : 20240502);
+      const rng = seededRandom(dialect === 'sqlite' ? 20240501 : 20240502);
       const fields = ['authCode', 'order', 'order.id', 'order.title', 'order.detail', 'order.additionalData', 'order.amount', 'order.currencyType', 'ipAddress', 'storeId', 'terminalId', 'extra'];
       const statuses: number[] = [];
       const check = (res: RawResponse, what: string) => {

@@ -3,30 +3,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { limits } from '@tunai/client/contract';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, storeInput, type Developer, type RawResponse, type TestServer } from './harness.js';
-
-
-/** node:http with an explicit content-length and no defaults added, so odd bodies, types and paths reach the server as written. */
+import { createDeveloper, forEachDialect, rawRequest, seededRandom, startTestServer, storeInput, type Developer, type RawResponse, type TestServer } from './harness.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
-
 
 function assertError(res: RawResponse, status: number, code: string): void {
   assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status} ${res.text.slice(0, 300)}`);
   assert.equal(res.json?.error?.code, code, res.text.slice(0, 300));
   assert.equal(typeof res.json.error.message, 'string');
-}
-
-/** A 32-bit PRNG (mulberry32) so the fuzz loop is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 forEachDialect('HTTP envelope and edge cases', (dialect) => {
@@ -223,7 +207,7 @@ forEachDialect('HTTP envelope and edge cases', (dialect) => {
 
   test('fuzz: 200 random JSON-ish bodies and headers against POST /v3/store, /v1/token, /tool/signature/generate never 5xx', async () => {
     const seed = 0x7e57 + (dialect === 'postgres' ? 1 : 0);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     const int = (max: number) => Math.floor(random() * max);
     const strings = ['', 'x', 'A<B> & C\'s 服务费', '\u0000', '\ud800', '%ZZ', '𝕏', 'a'.repeat(300), '"', '\\', '__proto__', 'null', '{}', '1e309'];
