@@ -11,7 +11,7 @@ import { generateNonce } from '@tunai/client/signature';
 import { checkLedger } from '../src/app/check-ledger.js';
 import type { Database } from '../src/store/schema.js';
 import { assertError, postForm, rowCounter } from './api-checks.js';
-import { createDeveloper, forEachDialect, storeInput, transactionKeys, twoMerchantSuite, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, qrCodeInput, storeInput, transactionKeys, twoMerchantSuite, type Developer, type TestServer } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 // ---------------------------------------------------------------- HTTP helpers
@@ -693,17 +693,7 @@ forEachDialect('online checkout API', (dialect) => {
 
     test('20 parallel payments of one DYNAMIC QR: one starts, the others are PAYMENT_IN_PROCESS; after success one SUCCESS', async () => {
       const qr = (
-        await dev.client.payment.createQrCode({
-          amount: 500,
-          currencyType: 'MYR',
-          expiry: { type: 'PERMANENT' },
-          isPreFillAmount: true,
-          method: [],
-          order: { title: 'Vending', detail: 'slot B2' },
-          redirectUrl: 'https://shop.example/qr',
-          storeId,
-          type: 'DYNAMIC',
-        })
+        await dev.client.payment.createQrCode(qrCodeInput(storeId))
       ).item;
       const answers = await Promise.all(Array.from({ length: 20 }, () => postForm(`${server.url}/payment/unified/pay`, { code: qr.code, method: 'TNG_MY' })));
       const started = answers.filter((a) => a.status === 303);

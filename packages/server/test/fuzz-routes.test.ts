@@ -4,8 +4,9 @@
 // refunded or reversed along the way.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { errorMessages, type CreateCheckoutRequest } from '@tunai/client/contract';
 import { checkLedger } from '../src/app/check-ledger.js';
-import { createDeveloper, forEachDialect, rawRequest, seededRandom, startTestServer, storeInput, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, qrCodeInput, rawRequest, seededRandom, startTestServer, storeInput, type Developer, type TestServer } from './harness.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -30,6 +31,16 @@ forEachDialect('every route under random input', (dialect) => {
   const known = {} as Known;
   let orderSerial = 0;
   const nextOrderId = () => `fz${dialect.slice(0, 2)}${Date.now().toString(36)}${(orderSerial++).toString(36)}`;
+  const order = (id: string, amount = 1_000) => ({ id, title: 'Kopi', detail: 'd', additionalData: 'a', currencyType: 'MYR' as const, amount });
+  const checkoutInput = (type: 'WEB_PAYMENT' | 'MOBILE_PAYMENT'): CreateCheckoutRequest => ({
+    order: order(nextOrderId(), 1_250),
+    method: [],
+    type,
+    storeId: known.storeId,
+    redirectUrl: 'https://shop.example/return',
+    notifyUrl: 'https://shop.example/notify',
+    layoutVersion: 'v1',
+  });
 
   before(async () => {
     server = await startTestServer(dialect);
@@ -38,37 +49,14 @@ forEachDialect('every route under random input', (dialect) => {
     known.storeId = dev.merchant.store.id;
     known.otherStoreId = other.merchant.store.id;
     known.orderId = nextOrderId();
-    const order = (id: string) => ({ id, title: 'Kopi', detail: 'd', additionalData: 'a', currencyType: 'MYR', amount: 1_000 });
     known.transactionId = (
-      await dev.client.payment.quickPay({ authCode: '134850717797240000', storeId: known.storeId, ipAddress: '127.0.0.1', order: order(known.orderId) } as never)
+      await dev.client.payment.quickPay({ authCode: '134850717797240000', storeId: known.storeId, ipAddress: '127.0.0.1', order: order(known.orderId) })
     ).item.transactionId;
     known.otherTransactionId = (
-      await other.client.payment.quickPay({ authCode: '801234567890120000', storeId: known.otherStoreId, ipAddress: '127.0.0.1', order: order(nextOrderId()) } as never)
+      await other.client.payment.quickPay({ authCode: '801234567890120000', storeId: known.otherStoreId, ipAddress: '127.0.0.1', order: order(nextOrderId()) })
     ).item.transactionId;
-    known.qrCode = (
-      await dev.client.payment.createQrCode({
-        amount: 500,
-        currencyType: 'MYR',
-        expiry: { type: 'PERMANENT' },
-        isPreFillAmount: true,
-        method: [],
-        order: { title: 'Vending', detail: 'slot B2' },
-        redirectUrl: 'https://shop.example/qr',
-        storeId: known.storeId,
-        type: 'DYNAMIC',
-      } as never)
-    ).item.code;
-    known.checkoutId = (
-      await dev.client.payment.createCheckout({
-        order: { ...order(nextOrderId()), amount: 1_250 },
-        method: [],
-        type: 'WEB_PAYMENT',
-        storeId: known.storeId,
-        redirectUrl: 'https://shop.example/return',
-        notifyUrl: 'https://shop.example/notify',
-        layoutVersion: 'v1',
-      } as never)
-    ).item.checkoutId;
+    known.qrCode = (await dev.client.payment.createQrCode(qrCodeInput(known.storeId))).item.code;
+    known.checkoutId = (await dev.client.payment.createCheckout(checkoutInput('WEB_PAYMENT'))).item.checkoutId;
   });
   after(() => server.close());
 
@@ -124,7 +112,6 @@ forEachDialect('every route under random input', (dialect) => {
       return value;
     };
 
-    const order = (amount: number): Json => ({ id: nextOrderId(), title: 'Kopi', detail: 'd', additionalData: 'a', currencyType: 'MYR', amount });
     const bodies: Record<string, () => Json> = {
       'POST /v3/store': () => storeInput(`Fuzz ${int(1_000)}`) as unknown as Json,
       'PATCH /v3/store/:id': () => storeInput(`Fuzz ${int(1_000)}`) as unknown as Json,
@@ -132,7 +119,7 @@ forEachDialect('every route under random input', (dialect) => {
         authCode: pick(['134850717797240000', '803333333333330000', '2500000000000000001001', '134850717797242001', '814444444444441002']).replace(/\d{4}$/, () => pick(['0000', '1001', '2001', '3001', '9999'])),
         storeId: known.storeId,
         ipAddress: '127.0.0.1',
-        order: order(pick([1, 100, 1_000, 99_999])),
+        order: order(nextOrderId(), pick([1, 100, 1_000, 99_999])),
       }),
       'POST /v3/payment/refund': () => ({
         transactionId: pick([known.transactionId, known.otherTransactionId]),
@@ -141,26 +128,8 @@ forEachDialect('every route under random input', (dialect) => {
       }),
       'POST /v3/payment/reverse': () => ({ orderId: known.orderId }),
       'POST /v3/payment/settlement/csv': () => ({ date: '2026-11-22', method: 'ALL', region: 'MALAYSIA', sequence: 1 }),
-      'POST /v3/payment/transaction/qrcode': () => ({
-        amount: 500,
-        currencyType: 'MYR',
-        expiry: { type: 'PERMANENT' },
-        isPreFillAmount: true,
-        method: [],
-        order: { title: 'Vending', detail: 'slot B2' },
-        redirectUrl: 'https://shop.example/qr',
-        storeId: known.storeId,
-        type: pick(['DYNAMIC', 'STATIC']),
-      }),
-      'POST /v3/payment/online': () => ({
-        order: order(1_250),
-        method: [],
-        type: pick(['WEB_PAYMENT', 'MOBILE_PAYMENT']),
-        storeId: known.storeId,
-        redirectUrl: 'https://shop.example/return',
-        notifyUrl: 'https://shop.example/notify',
-        layoutVersion: 'v1',
-      }),
+      'POST /v3/payment/transaction/qrcode': () => qrCodeInput(known.storeId, pick(['DYNAMIC', 'STATIC'] as const)) as unknown as Json,
+      'POST /v3/payment/online': () => checkoutInput(pick(['WEB_PAYMENT', 'MOBILE_PAYMENT'] as const)) as unknown as Json,
       'POST /v3/payment/online/checkout': () => ({ checkoutId: known.checkoutId, type: pick(['URL', 'QRCODE']), method: pick(['TNG_MY', 'WECHATPAY_CN', 'FPX_MY']) }),
       'POST /v1/token': () => ({ grantType: 'client_credentials' }),
       'POST /tool/signature/generate': () => ({ data: { a: 1 }, method: 'post', nonceStr: 'abc', privateKey: dev.privateKeyPem, requestUrl: 'https://x', signType: 'sha256', timestamp: '1' }),
@@ -251,7 +220,7 @@ forEachDialect('every route under random input', (dialect) => {
         assert.ok(res.status < 500 || (res.status === 503 && /"SYSTEM_ERROR"/.test(res.rawText)), shown);
         if (res.status !== 200) {
           const error = (res.body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-          assert.equal(typeof error?.code, 'string', shown);
+          assert.ok(typeof error?.code === 'string' && error.code in errorMessages, `not a catalog code: ${shown}`);
           assert.equal(typeof error?.message, 'string', shown);
         }
       } else {

@@ -8,7 +8,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import pg from 'pg';
 import type { Kysely } from 'kysely';
 import { TunaiClient, type TunaiClientOptions } from '@tunai/client';
-import { allScopes, type CreateStoreRequest, type Scope } from '@tunai/client/contract';
+import { allScopes, type CreateQrCodeRequest, type CreateStoreRequest, type Scope } from '@tunai/client/contract';
 import { createClientApp } from '../src/app/create-client-app.js';
 import { createMerchant, type CreatedMerchant } from '../src/app/create-merchant.js';
 import { ManualClock } from '../src/lib/clock.js';
@@ -263,6 +263,21 @@ export const transactionKeys = [
   'type',
   'updatedAt',
 ];
+
+/** A valid Transaction QR create body: a permanent DYNAMIC QR for RM 5.00, every wallet. */
+export function qrCodeInput(storeId: string, type: 'DYNAMIC' | 'STATIC' = 'DYNAMIC'): CreateQrCodeRequest {
+  return {
+    amount: 500,
+    currencyType: 'MYR',
+    expiry: { type: 'PERMANENT' },
+    isPreFillAmount: true,
+    method: [],
+    order: { title: 'Vending', detail: 'slot B2' },
+    redirectUrl: 'https://shop.example/qr',
+    storeId,
+    type,
+  };
+}
 
 /** A seeded 32-bit PRNG (mulberry32): a fuzz loop driven by it is reproduced by its seed. */
 export function seededRandom(seed: number): () => number {
