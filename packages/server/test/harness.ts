@@ -13,7 +13,7 @@ import { createClientApp } from '../src/app/create-client-app.js';
 import { createMerchant, type CreatedMerchant } from '../src/app/create-merchant.js';
 import { ManualClock } from '../src/lib/clock.js';
 import { loadConfig, type Config } from '../src/lib/config.js';
-import { createIds } from '../src/lib/ids.js';
+import { createIds, type Ids } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
 import { generateRsaKeyPairPem, type RsaKeyPairPem } from '../src/lib/rsa-keys.js';
 import { openStorage, startServer, type RunningServer } from '../src/main.js';
@@ -85,7 +85,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** The server's id source, made from its clock (default: the production generator). */
+  ids?: (clock: ManualClock) => Ids;
+}
+
+export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const database = await freshDatabase(dialect);
   const clock = new ManualClock(Date.now());
   // Payments answer at once and the closed loop and outbox sweep run only when a test says so (after moving the clock).
@@ -101,7 +106,7 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
     { port: '0', host: '127.0.0.1' },
   );
   const opened = await openStorage(database.target);
-  const running = await startServer({ config, clock, ids: createIds(clock), logger: createLogger(config.logLevel), opened });
+  const running = await startServer({ config, clock, ids: (options.ids ?? createIds)(clock), logger: createLogger(config.logLevel), opened });
   return {
     url: running.url,
     clock,

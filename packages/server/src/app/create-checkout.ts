@@ -51,8 +51,7 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
   const requestFingerprint = sha256Hex(
     JSON.stringify([store.id, input.type, order.title, orderDetail, orderAdditionalData, order.amount, methodList, excludeList, input.redirectUrl, input.notifyUrl]),
   );
-  const checkout: CheckoutRecord = {
-    id: deps.ids.numericId(),
+  const fields: Omit<CheckoutRecord, 'id'> = {
     merchantId: principal.merchantId,
     storeId: store.id,
     type: input.type,
@@ -75,7 +74,11 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
     createdAtMs: nowMs,
     updatedAtMs: nowMs,
   };
-  const inserted = await deps.storage.checkout.checkouts.insertIfNewOrder(checkout);
+  // In a transaction so that a checkout id another process also drew is drawn again (see Storage.transaction).
+  const { checkout, inserted } = await deps.storage.transaction(async (storage) => {
+    const drawn: CheckoutRecord = { id: deps.ids.numericId(), ...fields };
+    return { checkout: drawn, inserted: await storage.checkout.checkouts.insertIfNewOrder(drawn) };
+  });
   if (!inserted.inserted) {
     const existing = inserted.existing;
     // A retried create (same order, same content, still open) gets the same checkout back rather than an error.

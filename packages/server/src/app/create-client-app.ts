@@ -38,8 +38,7 @@ export async function createClientApp(deps: AppDeps, input: CreateClientAppInput
   const owner = await findOwner(deps, input.merchantId);
   const nowMs = deps.clock.nowMs();
   const clientSecret = deps.ids.clientSecret();
-  const app: ClientAppRecord = {
-    clientId: deps.ids.numericId(),
+  const fields: Omit<ClientAppRecord, 'clientId'> = {
     merchantId: input.merchantId,
     userId: owner,
     name: input.name ?? 'Developer application',
@@ -52,7 +51,12 @@ export async function createClientApp(deps: AppDeps, input: CreateClientAppInput
     createdAtMs: nowMs,
     updatedAtMs: nowMs,
   };
-  await deps.storage.apps.insert(app);
+  // In a transaction so that a client id another process also drew is drawn again (see Storage.transaction).
+  const app = await deps.storage.transaction(async (storage) => {
+    const drawn: ClientAppRecord = { clientId: deps.ids.numericId(), ...fields };
+    await storage.apps.insert(drawn);
+    return drawn;
+  });
   return { app, clientSecret };
 }
 

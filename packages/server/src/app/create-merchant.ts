@@ -20,8 +20,8 @@ export interface CreatedMerchant {
 
 const dayMs = 86_400_000;
 
-export async function createMerchant(deps: AppDeps, input: CreateMerchantInput): Promise<CreatedMerchant> {
-  const nowMs = deps.clock.nowMs();
+/** The merchant's rows, with ids drawn now. */
+function newMerchantRecords(deps: AppDeps, input: CreateMerchantInput, nowMs: number): CreatedMerchant {
   const address = {
     addressLine1: 'B-5-30, 5TH FLOOR, BLOCK BOUGAINVILLEA',
     addressLine2: 'PJU 6A, LEBUHRAYA SPRINT, 10 BOULEVARD',
@@ -83,7 +83,14 @@ export async function createMerchant(deps: AppDeps, input: CreateMerchantInput):
     createdAtMs: nowMs,
     updatedAtMs: nowMs,
   };
-  await deps.storage.transaction(async (tx) => {
+  return { merchant, store, user };
+}
+
+export async function createMerchant(deps: AppDeps, input: CreateMerchantInput): Promise<CreatedMerchant> {
+  const nowMs = deps.clock.nowMs();
+  return deps.storage.transaction(async (tx) => {
+    // Drawn inside, so a run repeated after an id collision draws fresh ids.
+    const { merchant, store, user } = newMerchantRecords(deps, input, nowMs);
     await tx.merchants.insert(merchant);
     if (!(await tx.merchants.reserveStoreSlot(merchant.id, limits.storesPerMerchantMax))) {
       throw new CatalogError('STORE_MAXIMUM');
@@ -101,6 +108,6 @@ export async function createMerchant(deps: AppDeps, input: CreateMerchantInput):
         status: 'ACTIVE',
       });
     }
+    return { merchant, store, user };
   });
-  return { merchant, store, user };
 }

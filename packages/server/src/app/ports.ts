@@ -223,7 +223,11 @@ export interface Storage {
   walletSimulator: WalletSimulatorStorage;
   checkout: CheckoutStorage;
   outbox: OutboxStorage;
-  /** Runs `work` in one database transaction; everything it writes commits together or not at all. */
+  /**
+   * Runs `work` in one database transaction; everything it writes commits together or not at all. When an insert
+   * collides with an existing primary key (another process drew the same id), the transaction is rolled back and
+   * `work` runs again, a few times at most: so `work` draws its ids itself and does nothing outside the database.
+   */
   transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   readonly dialect: 'sqlite' | 'postgres';

@@ -20,26 +20,27 @@ export async function refundPayment(deps: PaymentDeps, principal: Principal, inp
   if (!decision.ok) throw new CatalogError(decision.code, decision.message);
 
   const nowMs = deps.clock.nowMs();
-  const refund: RefundRecord = {
-    id: deps.ids.numericId(),
-    transactionId: tx.id,
-    merchantId: tx.merchantId,
-    type: request.type,
-    amountMinor: request.amount,
-    currency: 'MYR',
-    reason: input.reason,
-    status: 'PENDING',
-    createdAtMs: nowMs,
-    updatedAtMs: nowMs,
-    // Held by this request; if it dies mid-call the background loop retries with the same refund id.
-    nextAttemptAtMs: nowMs + deps.payments.leaseMs,
-  };
-  const reserved = await deps.storage.transaction(async (storage) => {
-    if (!(await storage.payments.reserveRefund(tx.id, request.amount, nowMs))) return false;
-    await storage.payments.refunds.insert(refund);
-    return true;
+  const refund = await deps.storage.transaction(async (storage): Promise<RefundRecord | null> => {
+    if (!(await storage.payments.reserveRefund(tx.id, request.amount, nowMs))) return null;
+    const reservedRefund: RefundRecord = {
+      // Drawn inside, so a run repeated after an id collision draws a fresh one.
+      id: deps.ids.numericId(),
+      transactionId: tx.id,
+      merchantId: tx.merchantId,
+      type: request.type,
+      amountMinor: request.amount,
+      currency: 'MYR',
+      reason: input.reason,
+      status: 'PENDING',
+      createdAtMs: nowMs,
+      updatedAtMs: nowMs,
+      // Held by this request; if it dies mid-call the background loop retries with the same refund id.
+      nextAttemptAtMs: nowMs + deps.payments.leaseMs,
+    };
+    await storage.payments.refunds.insert(reservedRefund);
+    return reservedRefund;
   });
-  if (!reserved) {
+  if (!refund) {
     // Another refund (or a reverse) got there first: explain with the state as it is now.
     const now = await deps.storage.payments.getById(tx.id);
     const again = now ? decideRefund(now, request.type, request.amount) : { ok: false as const, code: 'TRANSACTION_NOT_FOUND' as const };

@@ -20,6 +20,9 @@ export function randomString(length: number, alphabet: string = alphaNumeric): s
   return out.join('');
 }
 
+/** Three digits of a transaction id number the ids of one millisecond. */
+const transactionSequenceValues = 1000;
+
 export interface Ids {
   /** 19-digit, time-ordered numeric id (merchants, stores, users, client apps), like RM's. */
   numericId(): string;
@@ -34,11 +37,14 @@ export interface Ids {
 export function createIds(clock: Clock): Ids {
   let lastMs = 0;
   let lastSuffix = 0;
+  /** The millisecond and sequence number the last transaction id carries. */
+  let transactionMs = 0;
   let transactionSequence = 0;
   return {
     numericId(): string {
-      // 13 digits of epoch ms + 6 random digits: sortable by creation time, and collisions between
-      // processes in the same millisecond are one in a million (and refused by the primary key).
+      // 13 digits of epoch ms + 6 random digits: sortable by creation time. Two processes drawing in the same
+      // millisecond collide one time in a million; the primary key refuses the second insert and its transaction
+      // runs again with a fresh draw (Storage.transaction).
       const nowMs = clock.nowMs();
       let suffix = randomInt(0, 1_000_000);
       if (nowMs <= lastMs) {
@@ -59,12 +65,23 @@ export function createIds(clock: Clock): Ids {
     authorizationCode: () => randomString(96),
     tokenId: () => secureRandomBytes(16).toString('base64url'),
     transactionId(): string {
+      // Strictly increasing within the process, even when the clock stands still (tests, the sandbox's manual
+      // clock) or steps back: once a millisecond's sequence runs out, the next millisecond is borrowed.
       const nowMs = clock.nowMs();
-      const at = new Date(nowMs);
+      if (nowMs > transactionMs) {
+        transactionMs = nowMs;
+        // A random start in the lower half, so two processes in the same millisecond rarely share a sequence too.
+        transactionSequence = randomInt(0, transactionSequenceValues / 2);
+      } else if (transactionSequence + 1 < transactionSequenceValues) {
+        transactionSequence += 1;
+      } else {
+        transactionMs += 1;
+        transactionSequence = 0;
+      }
+      const at = new Date(transactionMs);
       const two = (n: number) => String(n).padStart(2, '0');
       const stamp = `${two(at.getUTCFullYear() % 100)}${two(at.getUTCMonth() + 1)}${two(at.getUTCDate())}${two(at.getUTCHours())}${two(at.getUTCMinutes())}${two(at.getUTCSeconds())}`;
-      // Within one second: milliseconds, then a per-process increasing sequence and random digits (other processes).
-      transactionSequence = (transactionSequence + 1) % 1000;
+      // Then milliseconds, the sequence, and random digits (ids from other processes in the same millisecond).
       return `${stamp}${String(at.getUTCMilliseconds()).padStart(3, '0')}${String(transactionSequence).padStart(3, '0')}${String(randomInt(0, 1_000_000)).padStart(6, '0')}`;
     },
   };

@@ -157,6 +157,21 @@ function authorizationCodeFromRow(row: Selectable<AuthorizationCodesTable>): Aut
 }
 
 /** SQLite-only parts that sit beside Kysely: nonces spent on a worker thread, and the app/merchant read cache. */
+/**
+ * Runs of a transaction whose insert collided with an existing primary key. Ids are drawn at random within their
+ * millisecond, so two processes can draw the same one (about one in a million per pair drawn in the same ms);
+ * a second draw colliding again is one in a million of that.
+ */
+const generatedIdAttemptsMax = 3;
+
+/** An insert refused because its primary key exists: SQLite's extended code, or PostgreSQL's unique violation on a `<table>_pkey`. */
+function isPrimaryKeyCollision(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+  return code === '23505' && typeof constraint === 'string' && constraint.endsWith('_pkey');
+}
+
 export interface SqliteAids {
   nonceClaims?: NonceClaims;
   recordCache?: SqliteRecordCache;
@@ -587,7 +602,14 @@ export function createStorage(
     checkout: createCheckoutStorage(db),
     async transaction(work) {
       if (inTransaction) return work(storage);
-      return (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb, sqliteAids)));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb, sqliteAids)));
+        } catch (error) {
+          // Rolled back: a fresh run draws fresh ids. A collision that is not about a drawn id repeats and is thrown.
+          if (attempt >= generatedIdAttemptsMax || !isPrimaryKeyCollision(error)) throw error;
+        }
+      }
     },
     close: closeDb,
   };

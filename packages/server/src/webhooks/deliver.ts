@@ -49,19 +49,22 @@ async function attempt(deps: DeliveryDeps, event: OutboxEventRecord, startedAtMs
     outcome = next.status === 'PENDING' ? 'RETRY' : 'GAVE_UP';
     result = { status: next.status, nextAttemptAtMs: next.status === 'PENDING' ? next.nextAttemptAtMs : null, lastError: error, deliveredAtMs: null };
   }
-  await deps.storage.outbox.finishAttempt(
-    {
-      id: deps.ids.numericId(),
-      eventId: event.id,
-      attempt: event.attempts,
-      startedAtMs,
-      durationMs: sent.durationMs,
-      httpStatus: sent.httpStatus,
-      error,
-      outcome,
-    },
-    result,
-    nowMs,
+  // In a transaction of its own so an attempt id another process also drew is drawn again, not a failed sweep.
+  await deps.storage.transaction((storage) =>
+    storage.outbox.finishAttempt(
+      {
+        id: deps.ids.numericId(),
+        eventId: event.id,
+        attempt: event.attempts,
+        startedAtMs,
+        durationMs: sent.durationMs,
+        httpStatus: sent.httpStatus,
+        error,
+        outcome,
+      },
+      result,
+      nowMs,
+    ),
   );
   const log = { eventId: event.id, eventType: event.eventType, attempt: event.attempts, httpStatus: sent.httpStatus, outcome };
   if (outcome === 'DELIVERED') deps.logger.info(log, 'webhook delivered');
