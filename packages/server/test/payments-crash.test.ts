@@ -391,4 +391,38 @@ forEachDialect('payments across crashes and processes', (dialect) => {
     await expectLedgerCheckPasses(database);
     await Promise.all([killHard(a), killHard(b)]);
   });
+
+  test('40 partial refunds of 7 on 100 raced across two servers: exactly 14 succeed, never more than was paid', async () => {
+    const [a, b] = await Promise.all([serve(database, 0), serve(database, 0)]);
+    const clients = [clientFor(credentials, a), clientFor(credentials, b)];
+    await Promise.all(clients.map((client) => client.getAccessToken()));
+    const paid = await clients[0]!.payment.quickPay(quickPayBody('0000', 'race-refunds', 100));
+    assert.equal(paid.item.status, 'SUCCESS');
+    const transactionId = paid.item.transactionId;
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        clients[i % 2]!.send('POST', '/v3/payment/refund', {
+          body: { transactionId, refund: { type: 'PARTIAL', currencyType: 'MYR', amount: 7 }, reason: `race ${i}` },
+        }),
+      ),
+    );
+    const summary = responses.map((r) => `${r.status} ${(r.body as { error?: { code?: string } }).error?.code ?? ''}`).join(', ');
+    assert.equal(responses.filter((r) => r.status === 200).length, 14, summary);
+    for (const refused of responses.filter((r) => r.status !== 200)) {
+      assert.equal(refused.status, 400, refused.rawText);
+      assert.ok(['INSUFFICIENT_REFUND_AMOUNT', 'PAYMENT_FULLY_REFUNDED'].includes((refused.body as { error: { code: string } }).error.code), refused.rawText);
+    }
+
+    const tx = await db.selectFrom('payment_transactions').selectAll().where('id', '=', transactionId).executeTakeFirstOrThrow();
+    assert.deepEqual([tx.status, Number(tx.balance_minor), Number(tx.refunded_minor)], ['PARTIAL_REFUNDED', 2, 98]);
+    const refunds = await db.selectFrom('payment_refunds').select(['id', 'status', 'amount_minor']).where('transaction_id', '=', transactionId).execute();
+    assert.equal(refunds.length, 14);
+    assert.ok(refunds.every((r) => r.status === 'SUCCESS' && Number(r.amount_minor) === 7));
+    const refundEntries = await db.selectFrom('ledger_entries').select(['refund_id']).where('transaction_id', '=', transactionId).where('kind', '=', 'REFUND').execute();
+    assert.deepEqual(refundEntries.map((e) => e.refund_id).sort(), refunds.map((r) => r.id).sort());
+    const wallet = await readRow(db, credentials.merchantId, 'race-refunds');
+    assert.equal(wallet.sim?.refundedMinor, 98);
+    await expectLedgerCheckPasses(database);
+    await Promise.all([killHard(a), killHard(b)]);
+  });
 });
