@@ -1,5 +1,6 @@
-// Generated ids: formats, and no repeats within a process when the clock stands still or steps back; and a
-// thousand-odd QuickPays at one frozen instant all succeeding over HTTP on both databases.
+// Generated ids: formats, and no repeats within a process when the clock stands still or steps back; a
+// thousand-odd QuickPays at one frozen instant all succeeding over HTTP; and an id another process drew first
+// drawn again instead of failing the request (both databases).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
