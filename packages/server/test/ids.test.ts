@@ -1,6 +1,6 @@
 // Generated ids: formats, and no repeats within a process when the clock stands still or steps back; a
 // thousand-odd QuickPays at one frozen instant all succeeding over HTTP; and an id another process drew first
-// drawn again instead of failing the request (both databases).
+// drawn again instead of failing the request, for every id a payment draws (both databases).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
@@ -10,6 +10,7 @@ import { checkLedger } from '../src/app/check-ledger.js';
 import { createIds, type Ids } from '../src/lib/ids.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
+import { postForm } from './api-checks.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
 
 /** More than a millisecond's worth of sequence numbers, so the generator must lend itself the next millisecond. */
@@ -62,12 +63,13 @@ describe('ids', () => {
 });
 
 /**
- * The server's own id generator, except that the next numeric id can be set to one already in the database: what
- * happens when another process drew the same id a moment earlier.
+ * The server's own id generator, except that the next numeric or transaction id can be set to one already in the
+ * database: what happens when another process drew the same id a moment earlier.
  */
-function idsRepeatingOnDemand(clock: ManualClock): Ids & { repeatNext(id: string): void } {
+function idsRepeatingOnDemand(clock: ManualClock): Ids & { repeatNext(id: string): void; repeatNextTransactionId(id: string): void } {
   const drawn = createIds(clock);
   let repeat: string | null = null;
+  let repeatTransaction: string | null = null;
   return {
     ...drawn,
     numericId() {
@@ -75,8 +77,16 @@ function idsRepeatingOnDemand(clock: ManualClock): Ids & { repeatNext(id: string
       repeat = null;
       return id;
     },
+    transactionId() {
+      const id = repeatTransaction ?? drawn.transactionId();
+      repeatTransaction = null;
+      return id;
+    },
     repeatNext(id) {
       repeat = id;
+    },
+    repeatNextTransactionId(id) {
+      repeatTransaction = id;
     },
   };
 }
@@ -174,5 +184,79 @@ forEachDialect('ids in use', (dialect) => {
     const orderOf = new Map(rows.map((row) => [row.id, row.order_id]));
     // The first checkout keeps its id and order; the second is stored under its fresh id.
     assert.deepEqual([orderOf.get(first.checkoutId), orderOf.get(second.checkoutId)], [`checkout-${orderSequence - 1}`, `checkout-${orderSequence}`]);
+  });
+  /** The stored transaction row of `id`: its order, amount, status and how it was paid. */
+  const storedTransaction = async (id: string) => {
+    const row = await db.selectFrom('payment_transactions').select(['id', 'order_id', 'amount_minor', 'status', 'type', 'qr_code']).where('id', '=', id).executeTakeFirstOrThrow();
+    return { ...row, amount_minor: Number(row.amount_minor) };
+  };
+
+  test('a QuickPay that draws a taken transaction id is paid once under a fresh one', async () => {
+    const first = (await quickPay(1_100)).item;
+    ids.repeatNextTransactionId(first.transactionId);
+    const second = (await quickPay(2_200)).item;
+    assert.equal(second.status, 'SUCCESS');
+    assert.notEqual(second.transactionId, first.transactionId);
+    assert.match(second.transactionId, /^\d{24}$/);
+    assert.equal(second.order.id, `ids-${orderSequence}`);
+    // The first payment is untouched; the second is stored, paid and booked under its own id.
+    assert.deepEqual(await storedTransaction(first.transactionId), { id: first.transactionId, order_id: `ids-${orderSequence - 1}`, amount_minor: 1_100, status: 'SUCCESS', type: 'QUICK_PAY', qr_code: null });
+    assert.deepEqual(await storedTransaction(second.transactionId), { id: second.transactionId, order_id: `ids-${orderSequence}`, amount_minor: 2_200, status: 'SUCCESS', type: 'QUICK_PAY', qr_code: null });
+    const entries = await db.selectFrom('ledger_entries').select('amount_minor').where('transaction_id', '=', second.transactionId).execute();
+    assert.deepEqual(entries.map((entry) => Number(entry.amount_minor)), [2_200]);
+    const report = await checkLedger(server.running.storage);
+    assert.deepEqual(report.violations, []);
+  });
+
+  test('a checkout payment that draws a taken transaction id opens under a fresh one and is linked to the checkout', async () => {
+    const taken = (await quickPay()).item;
+    const orderId = `checkout-${++orderSequence}`;
+    const checkout = (
+      await dev.client.payment.createCheckout({
+        order: { id: orderId, title: 'Kopi', detail: '', additionalData: '', amount: 1_250, currencyType: 'MYR' },
+        method: ['TNG_MY'],
+        type: 'WEB_PAYMENT',
+        storeId: dev.merchant.store.id,
+        redirectUrl: 'https://shop.example/return',
+        notifyUrl: 'https://shop.example/notify',
+      })
+    ).item;
+    ids.repeatNextTransactionId(taken.transactionId);
+    const pay = await postForm(`${server.url}/checkout/pay`, { checkoutId: checkout.checkoutId, method: 'TNG_MY' });
+    assert.equal(pay.status, 303, await pay.text());
+    const transactionId = new URL(pay.headers.get('location') ?? '', server.url).searchParams.get('order') ?? '';
+    assert.match(transactionId, /^\d{24}$/);
+    assert.notEqual(transactionId, taken.transactionId);
+    assert.deepEqual(await storedTransaction(transactionId), { id: transactionId, order_id: orderId, amount_minor: 1_250, status: 'IN_PROCESS', type: 'WEB_PAYMENT', qr_code: null });
+    const linked = await db.selectFrom('payment_checkouts').select('transaction_id').where('id', '=', checkout.checkoutId).executeTakeFirstOrThrow();
+    assert.equal(linked.transaction_id, transactionId);
+    assert.equal((await storedTransaction(taken.transactionId)).order_id, `ids-${orderSequence - 1}`);
+  });
+
+  test('a QR payment that draws a taken transaction id opens under a fresh one, which is also its order id', async () => {
+    const taken = (await quickPay()).item;
+    const qr = (
+      await dev.client.payment.createQrCode({
+        amount: 300,
+        currencyType: 'MYR',
+        expiry: { type: 'PERMANENT' },
+        isPreFillAmount: true,
+        method: ['WECHATPAY_MY'],
+        order: { title: 'Vending', detail: 'slot A1' },
+        redirectUrl: 'https://shop.example/qr',
+        storeId: dev.merchant.store.id,
+        type: 'DYNAMIC',
+      })
+    ).item;
+    ids.repeatNextTransactionId(taken.transactionId);
+    const pay = await postForm(`${server.url}/payment/unified/pay`, { code: qr.code, method: 'WECHATPAY_MY' });
+    assert.equal(pay.status, 303, await pay.text());
+    const transactionId = new URL(pay.headers.get('location') ?? '', server.url).searchParams.get('order') ?? '';
+    assert.match(transactionId, /^\d{24}$/);
+    assert.notEqual(transactionId, taken.transactionId);
+    assert.deepEqual(await storedTransaction(transactionId), { id: transactionId, order_id: transactionId, amount_minor: 300, status: 'IN_PROCESS', type: 'QR_PAY', qr_code: qr.code });
+    // The one-time QR is held by the new payment, not by the id that was taken.
+    const held = await db.selectFrom('payment_qr_codes').select('pending_transaction_id').where('code', '=', qr.code).executeTakeFirstOrThrow();
+    assert.equal(held.pending_transaction_id, transactionId);
   });
 });

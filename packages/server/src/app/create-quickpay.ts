@@ -29,37 +29,40 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
   const connector = deps.connectors.forMethod(wallet.method);
   const nowMs = deps.clock.nowMs();
   const terminalId = input.terminalId ?? '';
-  const tx = newTransaction(deps, connector, nowMs, {
-    id: deps.ids.transactionId(),
-    merchantId: principal.merchantId,
-    storeId: store.id,
-    orderId: order.id,
-    orderTitle: order.title,
-    orderDetail: order.detail ?? order.details ?? '',
-    orderAdditionalData: order.additionalData ?? '',
-    amountMinor: order.amount,
-    // Same code, amount, store and terminal: a retry of the same payment rather than a new order reusing the id.
-    requestFingerprint: sha256Hex(JSON.stringify([input.authCode, order.amount, store.id, terminalId])),
-    terminalId,
-    ipAddress: input.ipAddress,
-    method: wallet.method,
-    region: wallet.region,
-    type: 'QUICK_PAY',
-    checkoutId: null,
-    qrCode: null,
-    payDeadlineAtMs: null,
-  });
   // An order id names one payment per merchant: a checkout that holds it (paid or not) keeps it.
   if (await deps.storage.checkout.checkouts.hasOrder(principal.merchantId, order.id)) {
     throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} belongs to a checkout of this merchant`);
   }
-  const inserted = await deps.storage.payments.insertIfNewOrder(tx);
-  if (!inserted.inserted) {
-    if (inserted.existing.requestFingerprint === tx.requestFingerprint) {
+  // Same code, amount, store and terminal: a retry of the same payment rather than a new order reusing the id.
+  const requestFingerprint = sha256Hex(JSON.stringify([input.authCode, order.amount, store.id, terminalId]));
+  // The id is drawn inside the transaction: one another process drew first is drawn again rather than failing.
+  const tx = await deps.storage.transaction(async (storage) => {
+    const fresh = newTransaction(deps, connector, nowMs, {
+      id: deps.ids.transactionId(),
+      merchantId: principal.merchantId,
+      storeId: store.id,
+      orderId: order.id,
+      orderTitle: order.title,
+      orderDetail: order.detail ?? order.details ?? '',
+      orderAdditionalData: order.additionalData ?? '',
+      amountMinor: order.amount,
+      requestFingerprint,
+      terminalId,
+      ipAddress: input.ipAddress,
+      method: wallet.method,
+      region: wallet.region,
+      type: 'QUICK_PAY',
+      checkoutId: null,
+      qrCode: null,
+      payDeadlineAtMs: null,
+    });
+    const inserted = await storage.payments.insertIfNewOrder(fresh);
+    if (inserted.inserted) return fresh;
+    if (inserted.existing.requestFingerprint === requestFingerprint) {
       throw new CatalogError('TRANSACTION_DUPLICATE', `Duplicate order number: order ${order.id} is transaction ${inserted.existing.id}; query it instead of paying again`);
     }
     throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} was already used by this merchant`);
-  }
+  });
 
   let result: UpstreamPayment;
   try {

@@ -62,7 +62,6 @@ export async function payCheckout(deps: PaymentDeps, request: CheckoutPaymentReq
     return await startPayerPayment(
       deps,
       {
-        id: deps.ids.transactionId(),
         merchantId: checkout.merchantId,
         storeId: checkout.storeId,
         orderId: checkout.orderId,

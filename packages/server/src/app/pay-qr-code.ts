@@ -32,16 +32,14 @@ export async function payQrCode(deps: PaymentDeps, request: { code: string; meth
   if (amountMinor > limits.paymentAmountMinorMax) {
     throw new CatalogError('PAYMENT_EXCEED_AMOUNT_LIMIT_PER_TRANSACTION', `Payment exceeds the per-transaction limit of ${limits.paymentAmountMinorMax} sen`);
   }
-  const transactionId = deps.ids.transactionId();
   const nowMs = deps.clock.nowMs();
   return startPayerPayment(
     deps,
     {
-      id: transactionId,
       merchantId: qr.merchantId,
       storeId: qr.storeId,
       // RM gives a QR payment its transaction id as order id.
-      orderId: transactionId,
+      orderId: null,
       orderTitle: qr.orderTitle,
       orderDetail: qr.orderDetail,
       orderAdditionalData: qr.orderAdditionalData,

@@ -7,8 +7,11 @@ import { applyPaymentResult } from './payment-outcomes.js';
 import type { TransactionRecord } from './payment-ports.js';
 import type { Storage } from './ports.js';
 
-/** A new transaction's fields minus QuickPay's own (fingerprint, terminal, IP). `type` is WEB_PAYMENT / MOBILE_PAYMENT or QR_PAY. */
-export type PayerPaymentInput = Omit<NewTransactionFields, 'requestFingerprint' | 'terminalId' | 'ipAddress'>;
+/**
+ * A new transaction's fields minus QuickPay's own (fingerprint, terminal, IP) and the id, which is drawn here.
+ * `type` is WEB_PAYMENT / MOBILE_PAYMENT or QR_PAY; `orderId` null means the transaction's own id (RM's rule for QR_PAY).
+ */
+export type PayerPaymentInput = Omit<NewTransactionFields, 'id' | 'orderId' | 'requestFingerprint' | 'terminalId' | 'ipAddress'> & { orderId: string | null };
 
 export interface StartedPayment {
   transaction: TransactionRecord;
@@ -31,12 +34,15 @@ export async function startPayerPayment(
 ): Promise<StartedPayment> {
   const connector = deps.connectors.forMethod(input.method);
   const nowMs = deps.clock.nowMs();
-  const tx = newTransaction(deps, connector, nowMs, { ...input, requestFingerprint: '', terminalId: '', ipAddress: '' });
-  await deps.storage.transaction(async (storage) => {
-    const refusal = await claim(storage, tx.id);
+  // The id is drawn inside the transaction: one another process drew first is drawn again rather than failing.
+  const tx = await deps.storage.transaction(async (storage) => {
+    const id = deps.ids.transactionId();
+    const fresh = newTransaction(deps, connector, nowMs, { ...input, id, orderId: input.orderId ?? id, requestFingerprint: '', terminalId: '', ipAddress: '' });
+    const refusal = await claim(storage, fresh.id);
     if (refusal) throw refusal;
-    const inserted = await storage.payments.insertIfNewOrder(tx);
-    if (!inserted.inserted) throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${tx.orderId} was already used by this merchant`);
+    const inserted = await storage.payments.insertIfNewOrder(fresh);
+    if (!inserted.inserted) throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${fresh.orderId} was already used by this merchant`);
+    return fresh;
   });
 
   let opened: UpstreamPayerOrder | null;
