@@ -1,4 +1,5 @@
-// Two `tunai serve` processes on one database: a nonce is spent once for both, and a change either side (or any other process) commits is seen at once.
+// Two `tunai serve` processes on one database: a nonce is spent once for both, and a change either side (or any
+// other process, such as `tunai app|merchant deactivate`) commits is seen at once.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext } from '@tunai/client/signature';
@@ -95,16 +96,65 @@ forEachDialect('two server processes on one database', (dialect) => {
     assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]));
   });
 
-  test('an app deactivated by another process is refused by both at once, and works again once reactivated', async () => {
+  /** POST /v1/token (client credentials) on `server`: the status and the error code, if any. */
+  async function tokenOn(server: ServerProcess): Promise<[number, string | undefined]> {
+    const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64');
+    const response = await fetch(`${server.url}/v1/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ grantType: 'client_credentials' }),
+    });
+    const body = (await response.json()) as { error?: { code: string } };
+    return [response.status, body.error?.code];
+  }
+
+  test('an app deactivated by `tunai app deactivate` is refused by both at once, and works again once activated', async () => {
     // Warm both processes' caches first, so the refusal proves the change was noticed, not merely read fresh.
     await assertBothServe();
-    await db.updateTable('client_apps').set({ is_active: 0 }).where('client_id', '=', credentials.clientId).execute();
+    const off = await tunai(['app', 'deactivate', credentials.clientId, ...database.configArgs, '--json']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.deepEqual(JSON.parse(off.stdout), { clientId: credentials.clientId, isActive: false });
     try {
       await assertBothRefuse('TOKEN_INVALID');
+      assert.deepEqual(await tokenOn(second), [401, 'INACTIVE_CLIENT']);
+      const stored = await db.selectFrom('client_apps').select('is_active').where('client_id', '=', credentials.clientId).executeTakeFirstOrThrow();
+      assert.equal(Number(stored.is_active), 0);
     } finally {
-      await db.updateTable('client_apps').set({ is_active: 1 }).where('client_id', '=', credentials.clientId).execute();
+      const on = await tunai(['app', 'activate', credentials.clientId, ...database.configArgs]);
+      assert.equal(on.code, 0, on.stderr);
+      assert.equal(on.stdout, `app ${credentials.clientId} is now active\n`);
     }
     await assertBothServe();
+    assert.deepEqual(await tokenOn(first), [200, undefined]);
+  });
+
+  test('a merchant deactivated by `tunai merchant deactivate`: both refuse its tokens and issue none, until it is activated', async () => {
+    await assertBothServe();
+    const off = await tunai(['merchant', 'deactivate', credentials.merchantId, ...database.configArgs, '--json']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.deepEqual(JSON.parse(off.stdout), { merchantId: credentials.merchantId, isActive: false });
+    try {
+      for (const answer of await merchantOnBoth()) assert.deepEqual([answer.status, answer.body.error?.code], [403, 'MERCHANT_INACTIVE']);
+      assert.deepEqual(await tokenOn(first), [403, 'MERCHANT_INACTIVE']);
+      assert.deepEqual(await tokenOn(second), [403, 'MERCHANT_INACTIVE']);
+      const stored = await db.selectFrom('merchants').select(['is_active', 'status']).where('id', '=', credentials.merchantId).executeTakeFirstOrThrow();
+      assert.deepEqual([Number(stored.is_active), stored.status], [0, 'INACTIVE']);
+    } finally {
+      const on = await tunai(['merchant', 'activate', credentials.merchantId, ...database.configArgs]);
+      assert.equal(on.code, 0, on.stderr);
+    }
+    const served = await merchantOnBoth();
+    for (const answer of served) assert.deepEqual([answer.status, answer.body.item?.isActive, answer.body.item?.status], [200, true, 'ACTIVE']);
+    assert.deepEqual(await tokenOn(second), [200, undefined]);
+  });
+
+  test('activating an unknown merchant or app is refused with the catalog code and exit 1', async () => {
+    const merchant = await tunai(['merchant', 'activate', '9999999999999999999', ...database.configArgs]);
+    assert.deepEqual([merchant.code, merchant.stderr.split(':')[0]], [1, 'MERCHANT_NOT_FOUND']);
+    const app = await tunai(['app', 'deactivate', '9999999999999999999', ...database.configArgs]);
+    assert.deepEqual([app.code, app.stderr.split(':')[0]], [1, 'CLIENT_NOT_FOUND']);
+    const missing = await tunai(['merchant', 'deactivate', ...database.configArgs]);
+    assert.equal(missing.code, 2);
   });
 
   test('a merchant renamed by another process is served renamed by both on the next request', async () => {

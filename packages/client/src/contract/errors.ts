@@ -32,6 +32,8 @@ const statusOverrides: Partial<Record<ErrorCode, number>> = {
   UNAUTHORIZED: 401,
   INVALID_CLIENT: 401,
   INACTIVE_CLIENT: 401,
+  // Authenticated, but the account is switched off: forbidden rather than unauthenticated.
+  MERCHANT_INACTIVE: 403,
   INVALID_REQUEST_SIGNATURE: 401,
   INVALID_TIMESTAMP: 401,
   SPAM: 401,

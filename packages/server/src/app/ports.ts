@@ -117,6 +117,9 @@ export interface ClientAppRecord {
   updatedAtMs: number;
 }
 
+/** An app as read back: its record and whether its merchant is active (a deactivated merchant's apps are refused). */
+export type StoredClientApp = ClientAppRecord & { merchantIsActive: boolean };
+
 export interface RefreshTokenRecord {
   tokenHash: string;
   familyId: string;
@@ -174,6 +177,8 @@ export interface Storage {
     /** Reserves one store slot if fewer than `max` are in use; false when the merchant is at its limit. */
     reserveStoreSlot(merchantId: string, max: number): Promise<boolean>;
     releaseStoreSlot(merchantId: string): Promise<void>;
+    /** Activates or deactivates the merchant (`isActive`, `status` ACTIVE / INACTIVE); null when it does not exist. */
+    setActive(merchantId: string, isActive: boolean, updatedAtMs: number): Promise<MerchantRecord | null>;
   };
   stores: {
     get(merchantId: string, storeId: string): Promise<StoreRecord | null>;
@@ -196,8 +201,11 @@ export interface Storage {
     insert(subscription: SubscriptionRecord): Promise<void>;
   };
   apps: {
-    get(clientId: string): Promise<ClientAppRecord | null>;
+    /** The app, with whether the merchant it acts for is active: every authentication checks both in one read. */
+    get(clientId: string): Promise<StoredClientApp | null>;
     insert(app: ClientAppRecord): Promise<void>;
+    /** Activates or deactivates the app; null when it does not exist. */
+    setActive(clientId: string, isActive: boolean, updatedAtMs: number): Promise<StoredClientApp | null>;
   };
   refreshTokens: {
     insert(token: RefreshTokenRecord): Promise<void>;

@@ -20,6 +20,7 @@ export async function authenticateBearer(
   // The app is read on every call so a deactivated app or merchant loses access at once.
   const app = await storage.apps.get(claims.clientId);
   if (!app || !app.isActive) throw new CatalogError('TOKEN_INVALID', 'The application behind this token is not active');
+  if (!app.merchantIsActive) throw new CatalogError('MERCHANT_INACTIVE', 'Merchant account is inactive: its applications cannot call the API until it is activated again');
   return {
     principal: { clientId: app.clientId, merchantId: claims.merchantId, userId: claims.userId },
     app,

@@ -24,6 +24,7 @@ export async function validateAuthorizationRequest(storage: Storage, query: Auth
   const app = await storage.apps.get(query.clientId);
   if (!app) throw new CatalogError('INVALID_CLIENT');
   if (!app.isActive) throw new CatalogError('INACTIVE_CLIENT');
+  if (!app.merchantIsActive) throw new CatalogError('MERCHANT_INACTIVE');
   const redirectUri = query.redirectUri ?? '';
   if (redirectUri.length === 0 || redirectUri.length > limits.redirectUriCharsMax || !app.redirectUris.includes(redirectUri)) {
     throw new CatalogError('INVALID_GRANT', 'redirectUri must be exactly one of the redirect URIs registered for this application');
@@ -95,6 +96,7 @@ export async function approveConsent(deps: IssueCodeDeps, tickets: ConsentTicket
   const payload = tickets.open(ticket);
   const app = await deps.storage.apps.get(payload.clientId);
   if (!app || !app.isActive) throw new CatalogError('INVALID_CLIENT');
+  if (!app.merchantIsActive) throw new CatalogError('MERCHANT_INACTIVE');
   const code = deps.ids.authorizationCode();
   const nowMs = deps.clock.nowMs();
   // In the sandbox the consenting merchant is the application's own merchant and its owner user.

@@ -1,5 +1,5 @@
 // Authenticates a developer application from an HTTP Basic header (clientId:clientSecret).
-import type { ClientAppRecord, Storage } from '../app/ports.js';
+import type { Storage, StoredClientApp } from '../app/ports.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { digestsEqual, sha256Hex } from '../lib/secrets.js';
 
@@ -13,7 +13,7 @@ export function parseBasicCredentials(header: string | undefined): { clientId: s
   return { clientId: decoded.slice(0, colon), clientSecret: decoded.slice(colon + 1) };
 }
 
-export async function authenticateClient(storage: Storage, header: string | undefined): Promise<ClientAppRecord> {
+export async function authenticateClient(storage: Storage, header: string | undefined): Promise<StoredClientApp> {
   const credentials = parseBasicCredentials(header);
   if (!credentials) {
     throw new CatalogError('INVALID_CLIENT', 'Authorization header must be Basic base64(clientId:clientSecret)');
@@ -25,5 +25,6 @@ export async function authenticateClient(storage: Storage, header: string | unde
     throw new CatalogError('INVALID_CLIENT', 'Invalid client: unknown clientId or wrong clientSecret');
   }
   if (!app.isActive) throw new CatalogError('INACTIVE_CLIENT');
+  if (!app.merchantIsActive) throw new CatalogError('MERCHANT_INACTIVE', 'Merchant account is inactive: no token is issued until it is activated again');
   return app;
 }

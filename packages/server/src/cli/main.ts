@@ -1,4 +1,5 @@
-// The `tunai` command line: serve, start (demo), init, app create, ledger check, webhooks.
+// The `tunai` command line: serve, start (demo), init, app create / activate / deactivate, merchant activate /
+// deactivate, ledger check, webhooks.
 import { chmod, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import type { OutboxStatus } from '../app/outbox-ports.js';
 import { resendWebhookEvent } from '../app/resend-webhook-event.js';
 import { presentWebhookEvent, type WebhookEventView } from '../app/webhook-event-view.js';
 import { createClientApp } from '../app/create-client-app.js';
+import { setAppActive } from '../app/set-app-active.js';
+import { setMerchantActive } from '../app/set-merchant-active.js';
 import { onboardDeveloper } from '../app/onboard-developer.js';
 import { loadServerKeys } from '../auth/server-keys.js';
 import { parseScopeList } from '../domain/scopes.js';
@@ -29,6 +32,9 @@ Usage:
   tunai init  [--data DIR | --database-url URL] [--base-url URL] [--company NAME] [--json]
   tunai app create --merchant ID --public-key FILE [--scopes a,b] [--redirect-uri URL]... [--require-signature] [--json]
                    [--data DIR | --database-url URL]
+  tunai app activate|deactivate CLIENT_ID [--json] [--data DIR | --database-url URL]
+  tunai merchant activate|deactivate MERCHANT_ID [--json] [--data DIR | --database-url URL]
+                                   switch an app or a whole merchant off (no tokens, every /v3 call refused) or on again
   tunai ledger check [--data DIR | --database-url URL] [--json]
                                    verify every ledger invariant; exit 1 on any violation
   tunai webhooks list [--status PENDING|DELIVERED|FAILED] [--limit N] [--json] [--data DIR | --database-url URL]
@@ -204,6 +210,29 @@ async function appCreate(args: string[]): Promise<number> {
   }
 }
 
+/** `tunai merchant activate|deactivate ID` and `tunai app activate|deactivate CLIENT_ID`: effective on the next request of every process. */
+async function setActive(kind: 'merchant' | 'app', action: 'activate' | 'deactivate', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...storageOptions, json: { type: 'boolean' } } });
+  const id = positionals[0];
+  if (positionals.length !== 1 || !id) {
+    process.stderr.write(`tunai ${kind} ${action} needs one ${kind === 'merchant' ? 'merchant id' : 'clientId'}\n`);
+    return 2;
+  }
+  const opened = await openStorage(databaseTarget(configFrom(values)));
+  try {
+    const deps = { storage: opened.storage, clock: systemClock };
+    const isActive = action === 'activate';
+    const out =
+      kind === 'merchant'
+        ? { merchantId: id, isActive: (await setMerchantActive(deps, id, isActive)).isActive }
+        : { clientId: id, isActive: (await setAppActive(deps, id, isActive)).isActive };
+    process.stdout.write(values.json ? `${JSON.stringify(out)}\n` : `${kind} ${id} is now ${out.isActive ? 'active' : 'inactive'}\n`);
+    return 0;
+  } finally {
+    await opened.storage.close();
+  }
+}
+
 /** `npm start`: the embedded default, with a ready-to-use demo merchant on first run. */
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, ...storageOptions } });
@@ -343,6 +372,10 @@ export async function runCli(argv: string[]): Promise<number> {
         return await init(rest);
       case 'app':
         if (rest[0] === 'create') return await appCreate(rest.slice(1));
+        if (rest[0] === 'activate' || rest[0] === 'deactivate') return await setActive('app', rest[0], rest.slice(1));
+        break;
+      case 'merchant':
+        if (rest[0] === 'activate' || rest[0] === 'deactivate') return await setActive('merchant', rest[0], rest.slice(1));
         break;
       case 'ledger':
         if (rest[0] === 'check') return await ledgerCheck(rest.slice(1));

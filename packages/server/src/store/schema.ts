@@ -2,7 +2,7 @@
 import type { Generated } from 'kysely';
 
 /** Booleans are stored as 0/1 integers so both dialects share one column type. */
-type Flag = number;
+export type Flag = number;
 
 export interface MerchantsTable {
   id: string;

@@ -1,6 +1,6 @@
 // Per-process cache of the rows every /v3 request reads (client apps, merchants) on SQLite, kept exact by PRAGMA data_version.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ClientAppRecord, MerchantRecord } from '../app/ports.js';
+import type { MerchantRecord, StoredClientApp } from '../app/ports.js';
 
 /** Bounded so a stream of distinct ids cannot grow memory without limit; clearing costs only re-reads. */
 const cachedRecordsMax = 10_000;
@@ -35,7 +35,7 @@ export class SqliteRecordCache {
   private seenVersion: number;
   private checkedAtMs = Number.NEGATIVE_INFINITY;
   private generation = 0;
-  private readonly records = { app: new Map<string, ClientAppRecord>(), merchant: new Map<string, MerchantRecord>() };
+  private readonly records = { app: new Map<string, StoredClientApp>(), merchant: new Map<string, MerchantRecord>() };
 
   constructor(
     sqlite: BetterSqlite3.Database,
@@ -45,7 +45,7 @@ export class SqliteRecordCache {
     this.seenVersion = this.currentVersion();
   }
 
-  app(clientId: string, load: () => Promise<ClientAppRecord | null>): Promise<ClientAppRecord | null> {
+  app(clientId: string, load: () => Promise<StoredClientApp | null>): Promise<StoredClientApp | null> {
     return this.read('app', clientId, load);
   }
 
@@ -59,11 +59,17 @@ export class SqliteRecordCache {
     this.records[kind].delete(id);
   }
 
+  /** For a local write that changes many cached records at once (a merchant's flag is read with each of its apps). */
+  forgetAll(kind: Kind): void {
+    this.generation++;
+    this.records[kind].clear();
+  }
+
   private currentVersion(): number {
     return this.dataVersion.get() as number;
   }
 
-  private async read<T extends ClientAppRecord | MerchantRecord>(kind: Kind, id: string, load: () => Promise<T | null>): Promise<T | null> {
+  private async read<T extends StoredClientApp | MerchantRecord>(kind: Kind, id: string, load: () => Promise<T | null>): Promise<T | null> {
     const nowMs = this.nowMonotonicMs();
     if (nowMs - this.checkedAtMs >= recordCacheRecheckMs) {
       this.checkedAtMs = nowMs;

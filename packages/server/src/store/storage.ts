@@ -5,6 +5,7 @@ import type {
   AuthorizationCodeRecord,
   ClientAppRecord,
   ConsumeResult,
+  StoredClientApp,
   MerchantRecord,
   RefreshTokenRecord,
   ServerKeyRecord,
@@ -18,6 +19,7 @@ import type {
   AuthorizationCodesTable,
   ClientAppsTable,
   Database,
+  Flag,
   MerchantsTable,
   RefreshTokensTable,
   StoresTable,
@@ -110,7 +112,7 @@ function userFromRow(row: Selectable<UsersTable>): UserRecord {
   };
 }
 
-function appFromRow(row: Selectable<ClientAppsTable>): ClientAppRecord {
+function appFromRow(row: Selectable<ClientAppsTable> & { merchant_is_active: Flag }): StoredClientApp {
   return {
     clientId: row.client_id,
     merchantId: row.merchant_id,
@@ -124,6 +126,7 @@ function appFromRow(row: Selectable<ClientAppsTable>): ClientAppRecord {
     isActive: row.is_active === 1,
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
+    merchantIsActive: row.merchant_is_active === 1,
   };
 }
 
@@ -170,6 +173,15 @@ function isPrimaryKeyCollision(error: unknown): boolean {
   const { code, constraint } = error as { code?: unknown; constraint?: unknown };
   if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
   return code === '23505' && typeof constraint === 'string' && constraint.endsWith('_pkey');
+}
+
+/** Apps are always read with their merchant's active flag. */
+function selectApp(db: Kysely<Database> | Transaction<Database>) {
+  return db
+    .selectFrom('client_apps')
+    .innerJoin('merchants', 'merchants.id', 'client_apps.merchant_id')
+    .selectAll('client_apps')
+    .select('merchants.is_active as merchant_is_active');
 }
 
 export interface SqliteAids {
@@ -250,6 +262,18 @@ export function createStorage(
           .where('id', '=', merchantId)
           .where('store_count', '>', 0)
           .execute();
+      },
+      async setActive(merchantId, isActive, updatedAtMs) {
+        recordCache?.forget('merchant', merchantId);
+        // Each of the merchant's apps carries the flag too.
+        recordCache?.forgetAll('app');
+        const row = await db
+          .updateTable('merchants')
+          .set({ is_active: flag(isActive), status: isActive ? 'ACTIVE' : 'INACTIVE', updated_at_ms: updatedAtMs })
+          .where('id', '=', merchantId)
+          .returningAll()
+          .executeTakeFirst();
+        return row ? merchantFromRow(row) : null;
       },
     },
     stores: {
@@ -428,7 +452,7 @@ export function createStorage(
     apps: {
       async get(clientId) {
         const load = async () => {
-          const row = await db.selectFrom('client_apps').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+          const row = await selectApp(db).where('client_apps.client_id', '=', clientId).executeTakeFirst();
           return row ? appFromRow(row) : null;
         };
         return recordCache && !inTransaction ? recordCache.app(clientId, load) : load();
@@ -452,6 +476,17 @@ export function createStorage(
             updated_at_ms: a.updatedAtMs,
           })
           .execute();
+      },
+      async setActive(clientId, isActive, updatedAtMs) {
+        recordCache?.forget('app', clientId);
+        const result = await db
+          .updateTable('client_apps')
+          .set({ is_active: flag(isActive), updated_at_ms: updatedAtMs })
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
+        if (affected(result) === 0) return null;
+        const row = await selectApp(db).where('client_apps.client_id', '=', clientId).executeTakeFirst();
+        return row ? appFromRow(row) : null;
       },
     },
     refreshTokens: {
