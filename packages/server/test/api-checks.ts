@@ -18,6 +18,25 @@ export function postForm(url: string, fields: Record<string, string>): Promise<R
   return fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 }
 
+/** The headers every server-rendered page carries: HTML, never cached, never framed, never sniffed, no cross-site referrer. */
+export function assertPageHeaders(response: Response, what: string): void {
+  const headers = Object.fromEntries(
+    ['content-type', 'cache-control', 'x-frame-options', 'content-security-policy', 'x-content-type-options', 'referrer-policy'].map((name) => [name, response.headers.get(name)]),
+  );
+  assert.deepEqual(
+    headers,
+    {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-frame-options': 'DENY',
+      'content-security-policy': "frame-ancestors 'none'",
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'same-origin',
+    },
+    what,
+  );
+}
+
 export interface RowCounter {
   countRows(): Promise<Record<string, number>>;
   /** Runs `act` and asserts no row was added to (or removed from) any of the tables. */

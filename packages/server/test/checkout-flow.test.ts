@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { verifyNotifyCallback } from '@tunai/client';
 import { checkLedger } from '../src/app/check-ledger.js';
+import { assertPageHeaders } from './api-checks.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
 
 interface Received {
@@ -117,6 +118,42 @@ forEachDialect('checkout and QR flows over HTTP', (dialect) => {
     assert.equal(status.item.status, 'SUCCESS');
     assert.equal(status.item.transactionId, transactionId);
     assert.deepEqual((await checkLedger(server.running.storage)).violations, []);
+  });
+
+  test('payer pages (checkout, wallet, unified QR, refusal) are not cacheable and cannot be framed by another site', async () => {
+    const created = await dev.client.payment.createCheckout({
+      order: { id: orderId('frame'), title: 'Kopi', detail: '', additionalData: '', amount: 500, currencyType: 'MYR' },
+      method: ['TNG_MY'],
+      type: 'WEB_PAYMENT',
+      storeId,
+      redirectUrl: 'https://shop.example/return',
+      notifyUrl: `${receiver.url}/notify`,
+    });
+    const checkoutPage = await fetch(created.item.url);
+    assert.equal(checkoutPage.status, 200);
+    assertPageHeaders(checkoutPage, 'checkout page');
+    const pay = await postForm(`${server.url}/checkout/pay`, { checkoutId: created.item.checkoutId, method: 'TNG_MY' });
+    assert.equal(pay.status, 303);
+    const walletPage = await fetch(new URL(pay.headers.get('location') ?? '', server.url));
+    assert.equal(walletPage.status, 200);
+    assertPageHeaders(walletPage, 'sandbox wallet page');
+    const qr = await dev.client.payment.createQrCode({
+      amount: 300,
+      currencyType: 'MYR',
+      expiry: { type: 'PERMANENT' },
+      isPreFillAmount: true,
+      method: ['WECHATPAY_MY'],
+      order: { title: 'Vending', detail: '' },
+      redirectUrl: 'https://shop.example/qr',
+      storeId,
+      type: 'STATIC',
+    });
+    const unified = await fetch(qr.item.qrCodeUrl);
+    assert.equal(unified.status, 200);
+    assertPageHeaders(unified, 'unified QR page');
+    const refused = await fetch(`${server.url}/checkout?checkoutId=0000000000000000000`);
+    assert.equal(refused.status, 404);
+    assertPageHeaders(refused, 'payer error page');
   });
 
   test('dynamic QR: paid once through the unified page, then REDEEMED and refused', async () => {

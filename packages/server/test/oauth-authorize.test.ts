@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { createClientApp } from '../src/app/create-client-app.js';
+import { assertPageHeaders } from './api-checks.js';
 import { createDeveloper, forEachDialect, startTestServer, testDatabaseUrl, type Developer, type TestServer } from './harness.js';
 
 const callback = 'https://partner.example/callback';
@@ -176,10 +177,13 @@ forEachDialect('OAuth authorization code', (dialect) => {
       assert.ok(ticketOf(page).length > 20);
     });
 
-    test('the consent page is not cacheable', async () => {
+    test('the consent page and its error page are not cacheable and cannot be framed by another site', async () => {
       const res = await fetch(`${server.url}/authorize?${authorizeQuery({ responseType: 'code', clientId: dev.clientId, redirectUri: callback, scope: 'manage_store' })}`);
       assert.equal(res.status, 200);
-      assert.equal(res.headers.get('cache-control'), 'no-store');
+      assertPageHeaders(res, 'consent page');
+      const refused = await fetch(`${server.url}/authorize?${authorizeQuery({ responseType: 'code', clientId: dev.clientId, redirectUri: callback, scope: 'no_such_scope' })}`);
+      assert.equal(refused.status, 400);
+      assertPageHeaders(refused, 'consent error page');
     });
 
     test('a state of 512 characters is accepted; 513 → 400 INVALID_REQUEST', async () => {
@@ -263,10 +267,24 @@ forEachDialect('OAuth authorization code', (dialect) => {
       assert.notEqual(spent?.used_at_ms, null, 'the exchange marks the code used');
     });
 
-    test('code reuse → 400 INVALID_CODE', async () => {
+    test('code reuse → 400 INVALID_CODE, and the refresh tokens the first exchange started are revoked', async () => {
+      const code = await obtainCode(server, dev, 'manage_store');
+      const first = await exchange(server, dev, { code, redirectUri: callback });
+      assert.equal(first.status, 200);
+      // The family has moved on one rotation before the code comes back: the successor is revoked too.
+      const rotated = await exchange(server, dev, { grantType: 'refresh_token', refreshToken: first.body['refreshToken'] as string });
+      assert.equal(rotated.status, 200, rotated.rawText);
+      assertTokenError(await exchange(server, dev, { code, redirectUri: callback }), 400, 'INVALID_CODE');
+      assertTokenError(await exchange(server, dev, { grantType: 'refresh_token', refreshToken: rotated.body['refreshToken'] as string }), 400, 'INVALID_GRANT');
+    });
+
+    test('a client-credentials token of the same app is untouched by a replayed code', async () => {
+      const own = await exchange(server, dev, { grantType: 'client_credentials' });
+      assert.equal(own.status, 200, own.rawText);
       const code = await obtainCode(server, dev, 'manage_store');
       assert.equal((await exchange(server, dev, { code, redirectUri: callback })).status, 200);
       assertTokenError(await exchange(server, dev, { code, redirectUri: callback }), 400, 'INVALID_CODE');
+      assert.equal((await exchange(server, dev, { grantType: 'refresh_token', refreshToken: own.body['refreshToken'] as string })).status, 200);
     });
 
     test('redirectUri different from the one used at /authorize → 400 INVALID_GRANT', async () => {
@@ -319,6 +337,21 @@ forEachDialect('OAuth authorization code', (dialect) => {
       assert.equal(location.searchParams.get('state'), 'deny-state');
       assert.equal(location.searchParams.get('code'), null);
       assert.equal((await storedCodes(server)).length, before);
+    });
+
+    test('a consent ticket answers once: approving or denying it again → 400 INVALID_REQUEST page and no second code', async () => {
+      const ticket = await consentTicket(server, dev, 'manage_store', 'once');
+      const approved = await postAuthorize(server, `ticket=${encodeURIComponent(ticket)}&decision=approve`);
+      assert.equal(approved.status, 302, approved.text);
+      const before = (await storedCodes(server)).length;
+      assertErrorPage(await postAuthorize(server, `ticket=${encodeURIComponent(ticket)}&decision=approve`), 400, 'INVALID_REQUEST');
+      assertErrorPage(await postAuthorize(server, `ticket=${encodeURIComponent(ticket)}&decision=deny`), 400, 'INVALID_REQUEST');
+      assert.equal((await storedCodes(server)).length, before);
+      // Racing copies of one fresh ticket: exactly one redirect.
+      const raced = await consentTicket(server, dev, 'manage_store', 'raced');
+      const answers = await Promise.all(Array.from({ length: 8 }, () => postAuthorize(server, `ticket=${encodeURIComponent(raced)}&decision=approve`)));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [302, 400, 400, 400, 400, 400, 400, 400]);
+      assert.equal((await storedCodes(server)).length, before + 1);
     });
 
     test('forged or tampered tickets → 400 INVALID_REQUEST page, no redirect and no code stored', async () => {

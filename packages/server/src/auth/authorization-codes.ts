@@ -43,6 +43,8 @@ interface TicketPayload {
   scopes: Scope[];
   state: string;
   expiresAtMs: number;
+  /** Random: the ticket is spent (approved or denied) once, recorded like a request nonce. */
+  ticketId: string;
 }
 
 /** Consent tickets are HMAC-signed so a forged POST cannot approve scopes the page never showed. */
@@ -55,13 +57,14 @@ export class ConsentTickets {
     this.hmacKey = createHmac('sha256', 'tunai-consent-ticket').update(secretMaterial).digest();
   }
 
-  issue(request: AuthorizationRequest, ttlSeconds: number): string {
+  issue(request: AuthorizationRequest, ttlSeconds: number, ticketId: string): string {
     const payload: TicketPayload = {
       clientId: request.app.clientId,
       redirectUri: request.redirectUri,
       scopes: request.scopes,
       state: request.state,
       expiresAtMs: this.clock.nowMs() + ttlSeconds * 1000,
+      ticketId,
     };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return `${body}.${this.mac(body)}`;
@@ -76,6 +79,7 @@ export class ConsentTickets {
       throw new CatalogError('INVALID_REQUEST', 'Consent ticket is invalid');
     }
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TicketPayload;
+    if (typeof payload.ticketId !== 'string') throw new CatalogError('INVALID_REQUEST', 'Consent ticket is invalid; start again');
     if (payload.expiresAtMs <= this.clock.nowMs()) throw new CatalogError('INVALID_REQUEST', 'Consent ticket has expired; start again');
     return payload;
   }
@@ -91,9 +95,19 @@ export interface IssueCodeDeps {
   ids: Ids;
 }
 
+/**
+ * Spends the ticket: one consent page answers once, approved or denied, in every process. Spent tickets share the
+ * request-nonce table under a client id no app can have, and expire with the ticket.
+ */
+async function spendTicket(deps: Pick<IssueCodeDeps, 'storage' | 'clock'>, payload: TicketPayload): Promise<void> {
+  const fresh = await deps.storage.nonces.claim(`consent:${payload.clientId}`, payload.ticketId, deps.clock.nowMs(), payload.expiresAtMs);
+  if (!fresh) throw new CatalogError('INVALID_REQUEST', 'This consent page was already answered; start again from the application');
+}
+
 /** Approves a consent ticket: stores a single-use code and returns the redirect target. */
 export async function approveConsent(deps: IssueCodeDeps, tickets: ConsentTickets, ticket: string): Promise<string> {
   const payload = tickets.open(ticket);
+  await spendTicket(deps, payload);
   const app = await deps.storage.apps.get(payload.clientId);
   if (!app || !app.isActive) throw new CatalogError('INVALID_CLIENT');
   if (!app.merchantIsActive) throw new CatalogError('MERCHANT_INACTIVE');
@@ -114,8 +128,9 @@ export async function approveConsent(deps: IssueCodeDeps, tickets: ConsentTicket
   return withQuery(payload.redirectUri, { code, state: payload.state });
 }
 
-export function denyConsent(tickets: ConsentTickets, ticket: string): string {
+export async function denyConsent(deps: Pick<IssueCodeDeps, 'storage' | 'clock'>, tickets: ConsentTickets, ticket: string): Promise<string> {
   const payload = tickets.open(ticket);
+  await spendTicket(deps, payload);
   return withQuery(payload.redirectUri, { error: 'access_denied', state: payload.state });
 }
 

@@ -62,11 +62,11 @@ export function createAuthServices(
         merchantName: merchant?.companyName ?? '',
         redirectUri: request.redirectUri,
         scopes: request.scopes,
-        ticket: tickets.issue(request, consentTicketTtlSeconds),
+        ticket: tickets.issue(request, consentTicketTtlSeconds, ids.tokenId()),
       };
     },
     async decideConsent(ticket, approved) {
-      return approved ? approveConsent({ storage, clock, ids }, tickets, ticket) : denyConsent(tickets, ticket);
+      return approved ? approveConsent({ storage, clock, ids }, tickets, ticket) : denyConsent({ storage, clock }, tickets, ticket);
     },
   };
   return { guard, oauth };

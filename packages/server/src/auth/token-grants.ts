@@ -32,11 +32,22 @@ interface Grant {
   familyId: string;
 }
 
-/** Raised inside the rotation transaction so the revocation can run after its rollback. */
-class RefreshTokenReused extends Error {
-  constructor(readonly familyId: string) {
-    super('refresh token reused');
+/** Raised inside the grant transaction so the revocation can run after its rollback. */
+class CredentialReused extends Error {
+  constructor(
+    readonly familyId: string,
+    readonly refusal: CatalogError,
+  ) {
+    super('credential reused');
   }
+}
+
+/**
+ * The refresh-token family an authorization code starts, named after the code: a replayed code can then revoke
+ * what the first exchange issued (RFC 6749 §4.1.2).
+ */
+function familyOfCode(codeHash: string): string {
+  return `code-${codeHash.slice(0, 40)}`;
 }
 
 export async function grantToken(deps: TokenGrantDeps, app: ClientAppRecord, body: TokenRequestBody): Promise<TokenResponse> {
@@ -56,10 +67,10 @@ export async function grantToken(deps: TokenGrantDeps, app: ClientAppRecord, bod
       return resolved;
     });
   } catch (error) {
-    if (!(error instanceof RefreshTokenReused)) throw error;
-    // A rotated token presented again means it leaked: revoke every token descended from it.
+    if (!(error instanceof CredentialReused)) throw error;
+    // A rotated token or a spent code presented again means it leaked: revoke every refresh token descended from it.
     await deps.storage.refreshTokens.revokeFamily(error.familyId, deps.clock.nowMs());
-    throw new CatalogError('INVALID_GRANT', 'Refresh token was already used or revoked');
+    throw error.refusal;
   }
   return tokenResponse(deps, app, grant, refreshToken);
 }
@@ -73,7 +84,9 @@ async function resolveGrant(deps: TokenGrantDeps, app: ClientAppRecord, grantTyp
       if (!body.refreshToken) throw new CatalogError('INVALID_REQUEST', 'refreshToken is required for grantType refresh_token');
       // Only the app the token was issued to can spend it (RFC 6749 §6); another app's attempt changes nothing.
       const result = await deps.storage.refreshTokens.consume(sha256Hex(body.refreshToken), app.clientId, nowMs);
-      if (result.kind === 'already-used') throw new RefreshTokenReused(result.record.familyId);
+      if (result.kind === 'already-used') {
+        throw new CredentialReused(result.record.familyId, new CatalogError('INVALID_GRANT', 'Refresh token was already used or revoked'));
+      }
       if (result.kind === 'missing') {
         throw new CatalogError('INVALID_GRANT', 'Refresh token is invalid or expired');
       }
@@ -85,15 +98,16 @@ async function resolveGrant(deps: TokenGrantDeps, app: ClientAppRecord, grantTyp
     case 'authorization_code': {
       if (!body.code) throw new CatalogError('INVALID_REQUEST', 'code is required for grantType authorization_code');
       if (!body.redirectUri) throw new CatalogError('INVALID_REQUEST', 'redirectUri is required for grantType authorization_code');
-      const result = await deps.storage.authorizationCodes.consume(sha256Hex(body.code), app.clientId, nowMs);
-      if (result.kind !== 'consumed') {
-        throw new CatalogError('INVALID_CODE', 'Authorization code is invalid, expired or already used');
-      }
+      const codeHash = sha256Hex(body.code);
+      const result = await deps.storage.authorizationCodes.consume(codeHash, app.clientId, nowMs);
+      const refusal = new CatalogError('INVALID_CODE', 'Authorization code is invalid, expired or already used');
+      if (result.kind === 'already-used') throw new CredentialReused(familyOfCode(codeHash), refusal);
+      if (result.kind !== 'consumed') throw refusal;
       if (result.record.redirectUri !== body.redirectUri) {
         throw new CatalogError('INVALID_GRANT', 'redirectUri must be exactly the one used to obtain the code');
       }
       const scopes = result.record.scopes.filter((s) => app.scopes.includes(s));
-      return { merchantId: result.record.merchantId, userId: result.record.userId, scopes, familyId: deps.ids.tokenId() };
+      return { merchantId: result.record.merchantId, userId: result.record.userId, scopes, familyId: familyOfCode(codeHash) };
     }
   }
 }

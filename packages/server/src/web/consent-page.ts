@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AuthorizeQuery, ConsentView, OAuthService } from '../app/auth-ports.js';
 import { CatalogError } from '../lib/catalog-error.js';
-import { escapeHtml, page } from './html.js';
+import { escapeHtml, page, pageHeaders } from './html.js';
 
 const scopeDescriptions: Record<string, string> = {
   manage_payment: 'Take payments, refunds and reversals',
@@ -38,7 +38,7 @@ async function renderError(reply: FastifyReply, error: unknown): Promise<Fastify
   if (!(error instanceof CatalogError)) throw error;
   return reply
     .code(error.httpStatus)
-    .type('text/html; charset=utf-8')
+    .headers(pageHeaders)
     .send(page('Authorization failed', `<h1 class="error">${escapeHtml(error.code)}</h1><p>${escapeHtml(error.message)}</p>`));
 }
 
@@ -50,7 +50,7 @@ export function registerConsentPages(server: FastifyInstance, oauth: OAuthServic
         if (typeof value !== 'string') throw new CatalogError('INVALID_REQUEST', `${name} must be given exactly once`);
       }
       const view = await oauth.prepareConsent(request.query as AuthorizeQuery);
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(consentHtml(view));
+      return reply.headers(pageHeaders).send(consentHtml(view));
     } catch (error) {
       return renderError(reply, error);
     }

@@ -5,6 +5,19 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => escapes[c] ?? c);
 }
 
+/**
+ * Headers of every server-rendered page: never cached, never framed by another site (the Pay, Cancel and Approve
+ * buttons cannot be clickjacked), never sniffed as another type, and no page URL (checkout ids) leaks to other sites.
+ */
+export const pageHeaders = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+} as const;
+
 /** A small, phone-friendly page shell; no external assets so it works offline. */
 export function page(title: string, body: string): string {
   return `<!doctype html>

@@ -15,7 +15,7 @@ import { fpxBanks } from '../domain/fpx-banks.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { formatMinorUnits } from '../lib/money.js';
 import { qrPngDataUrl } from '../lib/qr-image.js';
-import { escapeHtml, page } from './html.js';
+import { escapeHtml, page, pageHeaders } from './html.js';
 
 export interface PageRoutes {
   add(method: string, url: string): void;
@@ -31,7 +31,7 @@ export function field(request: FastifyRequest, name: string): string {
 }
 
 function html(reply: FastifyReply, body: string, statusCode = 200): FastifyReply {
-  return reply.code(statusCode).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  return reply.code(statusCode).headers(pageHeaders).send(body);
 }
 
 /** Refusals become a readable page with the catalog code; anything else is a real fault and propagates. */

@@ -5,7 +5,7 @@ import type { PaymentDeps } from '../app/payment-deps.js';
 import type { TransactionRecord } from '../app/payment-ports.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { formatMinorUnits } from '../lib/money.js';
-import { escapeHtml, page } from './html.js';
+import { escapeHtml, page, pageHeaders } from './html.js';
 import { field, renderPayerError, type PageRoutes } from './payer-pages.js';
 
 export interface PayerOutcome {
@@ -43,7 +43,7 @@ export function registerSandboxWalletPage(
 <form method="post" action="/sandbox/wallet/cancel"><input type="hidden" name="order" value="${tx.id}"><div class="actions"><button class="deny" id="cancel">Cancel</button></div></form>
 <p class="muted">Or close this page: the payment times out and is reversed when the payer's time is up.</p>`
         : `${head}<p id="closed">This payment is ${escapeHtml(tx.status)}.</p><div class="methods"><a href="${returnPath(tx)}" id="back">Back to the merchant</a></div>`;
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page('Sandbox wallet', body));
+      return reply.headers(pageHeaders).send(page('Sandbox wallet', body));
     } catch (error) {
       return renderPayerError(reply, error);
     }
