@@ -49,6 +49,21 @@ describe('ids', () => {
     assert.equal((made.at(-1) as string).slice(0, 15), '261122030407000');
   });
 
+  test('a numeric id does not give away the next one drawn in the same millisecond', () => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 22, 3, 4, 5, 0));
+    const ids = createIds(clock);
+    const trials = 400;
+    let nearNeighbours = 0;
+    for (let i = 0; i < trials; i++) {
+      clock.advanceMs(1);
+      const [first, second] = [ids.numericId(), ids.numericId()];
+      assert.ok(second > first);
+      // Within a thousand of the first is where a guesser would look (the old generator always put it there).
+      if (first.slice(0, 13) === second.slice(0, 13) && Number(second.slice(13)) - Number(first.slice(13)) <= 1_000) nearNeighbours++;
+    }
+    assert.ok(nearNeighbours < trials / 20, `${nearNeighbours} of ${trials} successors were within 1,000 of their predecessor`);
+  });
+
   test('numeric ids are 19 digits led by epoch milliseconds, and strictly increase while the clock stands still or steps back', () => {
     const startMs = Date.UTC(2026, 10, 22, 3, 4, 5, 678);
     const clock = new ManualClock(startMs);

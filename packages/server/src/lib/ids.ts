@@ -20,6 +20,9 @@ export function randomString(length: number, alphabet: string = alphaNumeric): s
   return out.join('');
 }
 
+/** Six random digits follow a numeric id's epoch milliseconds. */
+const numericSuffixValues = 1_000_000;
+
 /** Three digits of a transaction id number the ids of one millisecond. */
 const transactionSequenceValues = 1000;
 
@@ -46,13 +49,15 @@ export function createIds(clock: Clock): Ids {
       // millisecond collide one time in a million; the primary key refuses the second insert and its transaction
       // runs again with a fresh draw (Storage.transaction).
       const nowMs = clock.nowMs();
-      let suffix = randomInt(0, 1_000_000);
+      let suffix = randomInt(0, numericSuffixValues);
       if (nowMs <= lastMs) {
-        // Same (or earlier, if the clock was moved back) millisecond: stay strictly increasing in-process.
-        suffix = lastSuffix + 1 + randomInt(0, 1000);
-        if (suffix >= 1_000_000) {
+        // Same (or earlier, if the clock was moved back) millisecond: stay strictly increasing in-process, with
+        // the suffix drawn anywhere above the last one, so an id does not give away its successor (a checkout id
+        // is all a payer page asks for). When fewer than a thousand values are left, the next millisecond is borrowed.
+        if (lastSuffix < numericSuffixValues - 1_000) {
+          suffix = randomInt(lastSuffix + 1, numericSuffixValues);
+        } else {
           lastMs += 1;
-          suffix = randomInt(0, 1000);
         }
       } else {
         lastMs = nowMs;
