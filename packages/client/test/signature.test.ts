@@ -1,7 +1,7 @@
 // Owns the tests for the RM signature module: official vectors, canonical-JSON variants, key parsing and tolerant verification.
 import { readFileSync } from 'node:fs';
 import { Buffer } from 'node:buffer';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import {
   parsePrivateKey,
   parsePublicKey,
   parseSignatureHeader,
+  plaintextMatchingDigest,
   signPlaintext,
   signRequest,
   timestampToEpochMs,
@@ -709,6 +710,23 @@ describe('tolerant verification of received requests', () => {
     assert.equal(new Set(all).size, all.length);
     assert.ok(all.length <= MAX_CANDIDATES, `${all.length} > ${MAX_CANDIDATES}`);
     assert.ok(all.length > 0);
+  });
+
+  it('the digest match finds each candidate plaintext exactly, and nothing for any other digest', () => {
+    const urls = ['https://a.example/v3/store/1', 'https://b.example/v3/store/1', '', 'https://a.example/v3/store/1'];
+    for (const request of [
+      received({ method: 'DELETE', rawBody: '{"b":[2,1],"a":"<&>"}', requestUrls: urls }),
+      received({ method: 'GET', rawBody: undefined, requestUrls: urls }),
+      received({ method: 'POST', rawBody: 'not json', requestUrls: urls }),
+    ]) {
+      const all = [...candidatePlaintexts(request)];
+      assert.ok(all.length > 3);
+      for (const plaintext of all) {
+        const digest = createHash('sha256').update(plaintext, 'utf8').digest();
+        assert.equal(plaintextMatchingDigest(request, digest), plaintext);
+      }
+      assert.equal(plaintextMatchingDigest(request, createHash('sha256').update('something else').digest()), null);
+    }
   });
 
   it('yields nothing when there is no URL candidate', () => {

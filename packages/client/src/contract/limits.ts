@@ -2,6 +2,11 @@
 export const limits = {
   /** Largest request body accepted; RM payloads are small JSON documents, so 1 MiB is generous. */
   requestBodyBytesMax: 1_048_576,
+  /**
+   * Deepest nesting of arrays and objects in a JSON body. RM payloads nest three or four levels; the canonical
+   * serialisers the signature check runs recurse once per level, so thousands of levels would exhaust the stack.
+   */
+  jsonNestingDepthMax: 32,
   /** Page size for list endpoints: default when `limit` is absent, and the most one page may hold. */
   pageSizeDefault: 20,
   pageSizeMax: 100,

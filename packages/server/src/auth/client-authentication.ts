@@ -9,7 +9,8 @@ export function parseBasicCredentials(header: string | undefined): { clientId: s
   if (!match?.[1]) return null;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) return null;
+  // NUL is in no client id or secret (and PostgreSQL text cannot hold it): unknown credentials, not a fault.
+  if (colon <= 0 || decoded.includes('\u0000')) return null;
   return { clientId: decoded.slice(0, colon), clientSecret: decoded.slice(colon + 1) };
 }
 

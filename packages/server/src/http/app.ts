@@ -46,6 +46,12 @@ function errorBody(code: string, message: string, debug?: unknown): ErrorBody {
   return { error: { code, message, ...(debug === undefined ? {} : { debug }) } };
 }
 
+/** A whole HTTP/1.1 answer in RM's envelope, for the socket-level refusals Node makes before a request exists. */
+function rawErrorResponse(status: number, reason: string, code: string, message: string): string {
+  const body = JSON.stringify(errorBody(code, message));
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 export function buildHttpServer(deps: HttpDeps): HttpServer {
   const server: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -56,6 +62,17 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     // One summary line per request (our onResponse hook) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Requests Node's parser refuses (raw spaces or non-ASCII in the target, control characters in a header, headers
+    // over 16 KiB) are answered in RM's envelope too, then the connection is closed: nothing after them can be trusted.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return void socket.destroy();
+      const tooLarge = (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW';
+      socket.end(
+        tooLarge
+          ? rawErrorResponse(431, 'Request Header Fields Too Large', 'INVALID_REQUEST', 'Invalid request: the request line and headers exceed 16 KiB')
+          : rawErrorResponse(400, 'Bad Request', 'INVALID_REQUEST', 'Invalid request: the HTTP request could not be parsed'),
+      );
+    },
     // Refusals Fastify makes before routing (bad percent-encoding, over-long parameters) get RM's envelope too.
     frameworkErrors: (error, _request, reply) => {
       if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
@@ -85,6 +102,11 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   registerCustomerScansRoutes(ctx, deps.app);
   if (deps.sandbox) registerSandboxRoutes(server, routes, { clock: deps.app.clock, ...deps.sandbox });
   registerWebhookAdminRoutes(ctx, deps.app);
+
+  // CONNECT (proxy tunnels) never reaches the router: Node hands over the socket. Nothing here is a proxy.
+  server.server.on('connect', (_request, socket) => {
+    socket.end(rawErrorResponse(405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'Method not allowed: CONNECT; this is not a proxy'));
+  });
 
   server.setNotFoundHandler(async (request, reply) => {
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';

@@ -1,6 +1,7 @@
 // Request bodies: raw text kept for signature checks, JSON parsed leniently (any method), size and type limits.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
+import { limits } from '@tunai/client/contract';
 import { CatalogError } from '../lib/catalog-error.js';
 
 export type ParsedJson =
@@ -32,8 +33,35 @@ function isJsonContentType(contentType: string | undefined): boolean {
 /** NUL has no meaning in any RM field and PostgreSQL text cannot hold it: refuse it at the edge. */
 const nulCharacter = /\u0000|\\u0000/;
 
+/** How deep arrays and objects nest in JSON text, brackets inside strings excepted; stops counting past `stopAbove`. */
+function nestingDepthOf(raw: string, stopAbove: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > stopAbove) return deepest;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 function parseJson(raw: string): ParsedJson {
   if (raw.trim().length === 0) return { kind: 'none' };
+  // Refused as if it did not parse: neither the signature check nor validation ever walks it.
+  if (nestingDepthOf(raw, limits.jsonNestingDepthMax) > limits.jsonNestingDepthMax) {
+    return { kind: 'malformed', reason: `arrays and objects nest deeper than ${limits.jsonNestingDepthMax} levels` };
+  }
   try {
     // Refuse __proto__/constructor keys: they have no place in an RM payload and poison objects.
     const value: unknown = secureJson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' });

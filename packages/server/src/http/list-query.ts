@@ -46,6 +46,10 @@ export function parseFilterObject(filterText: string | undefined): Record<string
   if (filterText.length > limits.filterQueryCharsMax) {
     throw new CatalogError('VALIDATION_ERROR', `Validations error: filter must be at most ${limits.filterQueryCharsMax} characters`);
   }
+  // A NUL, written as JSON's escape, has no meaning in any filter value and PostgreSQL text cannot hold it.
+  if (filterText.includes('\\u0000') || filterText.includes('\u0000')) {
+    throw new CatalogError('VALIDATION_ERROR', 'Validations error: NUL characters are not allowed in filter');
+  }
   let filter: unknown;
   try {
     filter = JSON.parse(filterText);

@@ -1,0 +1,133 @@
+// Inputs a route-by-route fuzz found answering 500 or outside RM's envelope, each now a 4xx in the envelope that
+// writes nothing: JSON nested past the limit, NUL inside a `filter` or a Basic client id (PostgreSQL text cannot
+// hold it), requests Node's HTTP parser refuses before routing, and CONNECT (both databases).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { limits } from '@tunai/client/contract';
+import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext, utf8Base64 } from '@tunai/client/signature';
+import { rowCounter } from './api-checks.js';
+import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
+import { openDatabase } from '../src/store/database.js';
+
+/** `[[…]]` nested `depth` levels deep. */
+function nestedArrays(depth: number): string {
+  return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+}
+
+/** Sends raw bytes on a fresh socket and returns everything the server answers before it closes the connection. */
+function rawExchange(url: string, request: string | Buffer): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
+
+/** The status code and JSON body of a raw HTTP/1.1 answer. */
+function parseRawAnswer(answer: string): { status: number; body: { error?: { code?: string; message?: string } } } {
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+  return { status, body: JSON.parse(body) as { error?: { code?: string; message?: string } } };
+}
+
+forEachDialect('edge refusals', (dialect) => {
+  let server: TestServer;
+  let dev: Developer;
+  let db: ReturnType<typeof openDatabase>['db'];
+  const tables = ['payment_transactions', 'payment_refunds', 'ledger_entries', 'payment_checkouts', 'payment_qr_codes', 'stores'];
+  const counter = rowCounter(() => db, tables);
+  before(async () => {
+    server = await startTestServer(dialect);
+    dev = await createDeveloper(server);
+    db = openDatabase(server.database.target).db;
+  });
+  after(async () => {
+    await db.destroy();
+    await server.close();
+  });
+
+  const toolBody = (data: string) =>
+    `{"data":${data},"method":"post","nonceStr":"abcdefgh","privateKey":${JSON.stringify(dev.privateKeyPem)},"requestUrl":"https://x.example/v3","signType":"sha256","timestamp":"1"}`;
+  const postTool = (body: string) => fetch(`${server.url}/tool/signature/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+  test(`JSON nested ${limits.jsonNestingDepthMax} levels is accepted; one more, or thousands, → 400 INVALID_REQUEST`, async () => {
+    // The tool's own wrapper object is the first level.
+    const atMax = await postTool(toolBody(nestedArrays(limits.jsonNestingDepthMax - 1)));
+    assert.equal(atMax.status, 200, await atMax.clone().text());
+    assert.match(((await atMax.json()) as { signature: string }).signature, /^sha256 /);
+    for (const depth of [limits.jsonNestingDepthMax, 4_000]) {
+      const refused = await postTool(toolBody(nestedArrays(depth)));
+      const body = (await refused.json()) as { error: { code: string; message: string } };
+      assert.deepEqual([refused.status, body.error.code], [400, 'INVALID_REQUEST'], `depth ${depth + 1}`);
+      assert.match(body.error.message, new RegExp(`deeper than ${limits.jsonNestingDepthMax} levels`));
+    }
+  });
+
+  // A valid signature spends its nonce whatever the body holds (by design), so nonces are not counted here.
+  test('a deeply nested body on a signed route: a wrong signature → 401, a right one → 400, nothing written', async () => {
+    const accessToken = await dev.client.getAccessToken();
+    const rawBody = `{"orderId":"x","deep":${nestedArrays(4_000)}}`;
+    const requestUrl = `${server.url}/v3/payment/reverse`;
+    const headersFor = (signature: string, nonceStr: string, timestamp: string) => ({
+      authorization: `Bearer ${accessToken}`,
+      'content-type': 'application/json',
+      'x-signature': signature,
+      'x-nonce-str': nonceStr,
+      'x-timestamp': timestamp,
+    });
+    await counter.writesNothing(async () => {
+      const timestamp = String(Math.floor(server.clock.nowMs() / 1000));
+      const wrong = await fetch(requestUrl, { method: 'POST', headers: headersFor('sha256 AAAA', generateNonce(), timestamp), body: rawBody });
+      assert.deepEqual([wrong.status, ((await wrong.json()) as { error: { code: string } }).error.code], [401, 'INVALID_REQUEST_SIGNATURE']);
+      // Signed over the exact bytes sent, as the Python, Kotlin and Java SDKs do.
+      const nonceStr = generateNonce();
+      const plaintext = buildPlaintext({ data: utf8Base64(rawBody), method: 'post', nonceStr, requestUrl, signType: 'sha256', timestamp });
+      const signature = `sha256 ${signPlaintext(plaintext, parsePrivateKey(dev.privateKeyPem))}`;
+      const right = await fetch(requestUrl, { method: 'POST', headers: headersFor(signature, nonceStr, timestamp), body: rawBody });
+      const body = (await right.json()) as { error: { code: string; message: string } };
+      assert.deepEqual([right.status, body.error.code], [400, 'INVALID_REQUEST']);
+    });
+  });
+
+  test('NUL (as JSON \\u0000) inside a filter → 400 VALIDATION_ERROR on every filtered list', async () => {
+    for (const [path, filter] of [
+      ['/v3/payment/transactions', '{"method":"a\\u0000b"}'],
+      ['/v3/payment/transaction/qrcodes', '{"storeId":"\\u0000"}'],
+      ['/v3/stores', '{"updatedAt":{"$gte":"\\u0000"}}'],
+    ] as const) {
+      const answer = await dev.client.send('GET', path, { query: { filter } });
+      const body = answer.body as { error?: { code: string; message: string } };
+      assert.deepEqual([answer.status, body.error?.code], [400, 'VALIDATION_ERROR'], `${path}: ${answer.rawText}`);
+      assert.match(body.error?.message ?? '', /NUL/);
+    }
+  });
+
+  test('NUL inside a Basic client id → 401 INVALID_CLIENT, no token', async () => {
+    const basic = Buffer.from(`${dev.clientId}\u0000x:${dev.clientSecret}`).toString('base64');
+    const answer = await fetch(`${server.url}/v1/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+      body: '{"grantType":"client_credentials"}',
+    });
+    const body = (await answer.json()) as { error?: { code: string }; accessToken?: string };
+    assert.deepEqual([answer.status, body.error?.code, body.accessToken], [401, 'INVALID_CLIENT', undefined]);
+  });
+
+  test('requests Node refuses before routing are answered in the envelope: bad target 400, huge headers 431, CONNECT 405', async () => {
+    const rawTarget = parseRawAnswer(await rawExchange(server.url, Buffer.from('GET /v3/stores?x=\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1')));
+    assert.deepEqual([rawTarget.status, rawTarget.body.error?.code], [400, 'INVALID_REQUEST']);
+    const controlInHeader = parseRawAnswer(await rawExchange(server.url, 'GET /health/live HTTP/1.1\r\nHost: x\r\nX-Nonce-Str: ab\u0001cd\r\n\r\n'));
+    assert.deepEqual([controlInHeader.status, controlInHeader.body.error?.code], [400, 'INVALID_REQUEST']);
+    const huge = parseRawAnswer(await rawExchange(server.url, `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`));
+    assert.deepEqual([huge.status, huge.body.error?.code], [431, 'INVALID_REQUEST']);
+    const tunnel = parseRawAnswer(await rawExchange(server.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+    assert.deepEqual([tunnel.status, tunnel.body.error?.code], [405, 'METHOD_NOT_ALLOWED']);
+    // The server is still serving.
+    assert.equal((await fetch(`${server.url}/health/live`)).status, 200);
+  });
+});
