@@ -473,15 +473,17 @@ forEachDialect('payments: wallet simulator outcomes', (dialect) => {
     ['2002', 'AUTH_CODE_EXPIRED'],
     ['2003', 'AUTH_CODE_USED'],
     ['2004', 'CUSTOMER_REACHED_TRANSACTION_LIMIT'],
+    ['2005', 'AUTH_CODE_INVALID'],
   ];
   for (const [magic, code] of failures) {
-    test(`${magic}: QuickPay answers 400 ${code}; stored FAILED with error {code,message}; GET by order shows FAILED`, async () => {
+    test(`${magic}: QuickPay answers 400 ${code}; stored FAILED with error {code,message}; GET by id and by order show FAILED`, async () => {
       const order = orderId(`s${magic}`);
       const nowMs = server.clock.nowMs();
       const res = await pay(wechatMy(magic), order, 200);
       assertError(res, 400, code);
       const tx = await assertFailedStored(order, code);
       assert.equal(tx.errorMessage, (res.body as { error: { message: string } }).error.message, 'the stored message is the one answered');
+      assert.deepEqual((await dev.client.payment.transaction(tx.id)).item, await viaApi(order), 'by id reads what by order reads');
       assert.equal(tx.transactionAtMs, nowMs);
       assert.equal(tx.method, 'WECHATPAY');
       assert.equal((await simOrder(tx.id))?.status, 'FAILED');
@@ -490,6 +492,23 @@ forEachDialect('payments: wallet simulator outcomes', (dialect) => {
       await assertLedgerClean();
     });
   }
+
+  test('2005 is the spec\'s failed WeChat QuickPay: error {"code":"AUTH_CODE_INVALID","message":"Invalid Auth Code"}, the wallet\'s order FAILED', async () => {
+    const order = orderId('s2005-spec');
+    const res = await pay(wechatMy('2005'), order, 100);
+    assertError(res, 400, 'AUTH_CODE_INVALID');
+    assert.deepEqual(res.body, { error: { code: 'AUTH_CODE_INVALID', message: 'Invalid Auth Code' } });
+    const tx = await assertFailedStored(order, 'AUTH_CODE_INVALID');
+    const wire = (await dev.client.payment.transaction(tx.id)).item;
+    assert.deepEqual(Object.keys(wire).sort(), transactionKeys);
+    assert.deepEqual(
+      [wire.status, wire.error, wire.method, wire.region, wire.type, wire.balanceAmount, wire.referenceId, wire.payee],
+      ['FAILED', { code: 'AUTH_CODE_INVALID', message: 'Invalid Auth Code' }, 'WECHATPAY', 'MALAYSIA', 'QUICK_PAY', 0, '', {}],
+    );
+    // Unlike a code of no wallet's shape (refused before anything is written), the wallet saw this one.
+    assert.equal((await simOrder(tx.id))?.status, 'FAILED');
+    await assertLedgerClean();
+  });
 
   test('9999: wallet under maintenance → 503 SYSTEM_ERROR, stored FAILED, nothing at the wallet, no ledger', async () => {
     const order = orderId('s9999');
@@ -656,6 +675,17 @@ forEachDialect('payments: wallet simulator outcomes', (dialect) => {
     assertError(await pay(code, firstOrder), 400, 'INSUFFICIENT_CARD_BALANCE');
     assertError(await pay(code, secondOrder), 400, 'AUTH_CODE_USED');
     await assertFailedStored(firstOrder, 'INSUFFICIENT_CARD_BALANCE');
+    await assertFailedStored(secondOrder, 'AUTH_CODE_USED');
+    await assertLedgerClean();
+  });
+
+  test('a code the wallet called invalid (2005) is used up too: AUTH_CODE_USED on reuse, like 2001–2004', async () => {
+    const code = authCode('25', '2005', 20);
+    const firstOrder = orderId('ui1');
+    const secondOrder = orderId('ui2');
+    assertError(await pay(code, firstOrder), 400, 'AUTH_CODE_INVALID');
+    assertError(await pay(code, secondOrder), 400, 'AUTH_CODE_USED');
+    assert.equal((await assertFailedStored(firstOrder, 'AUTH_CODE_INVALID')).method, 'ALIPAY');
     await assertFailedStored(secondOrder, 'AUTH_CODE_USED');
     await assertLedgerClean();
   });

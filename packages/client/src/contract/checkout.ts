@@ -29,6 +29,7 @@ const amount = Type.Integer({ minimum: 0, maximum: limits.paymentAmountMinorMax 
 
 export const QrExpiryInput = Type.Object(
   {
+    // The go SDK sends "" (with Go's zero expiredAt) when the caller set no expiry: read as PERMANENT.
     type: Type.String({ maxLength: 16 }),
     day: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     // RFC 3339; the go SDK sends Go's zero time when unset.
@@ -104,7 +105,8 @@ export const CheckoutOrderInput = Type.Object(
 export const CreateCheckoutRequest = Type.Object(
   {
     order: CheckoutOrderInput,
-    method: methodList,
+    // The go SDK sends null (a nil slice) when no method is chosen: like [], every method of the type.
+    method: Type.Union([methodList, Type.Null()]),
     excludeMethod: Type.Optional(Type.Union([methodList, Type.Null()])),
     type: Type.Union(checkoutTypes.map((t) => Type.Literal(t))),
     storeId: Type.String({ minLength: 1, maxLength: 24 }),
@@ -154,7 +156,8 @@ export const DirectCheckoutRequest = Type.Object(
     checkoutId: Type.String({ minLength: 1, maxLength: 32 }),
     type: Type.String({ minLength: 1, maxLength: 32 }),
     method: methodName,
-    fpx: Type.Optional(Type.Object({ bankCode: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: true })),
+    // The go SDK sends null when unset (as it does for `gobiz` and `card`, which tunai does not offer and leaves unread).
+    fpx: Type.Optional(Type.Union([Type.Object({ bankCode: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: true }), Type.Null()])),
   },
   { additionalProperties: true },
 );

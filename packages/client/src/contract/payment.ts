@@ -117,3 +117,18 @@ export const Transaction = Type.Object({
   updatedAt: Type.String(),
 });
 export type Transaction = Static<typeof Transaction>;
+
+/**
+ * The transaction inside a payment notify (rm-wire-compat §4): RM's Transaction plus `finalAmount`, what the payer
+ * paid (the order amount: tunai applies no vouchers), and `voucher`, null when none was applied.
+ */
+export const NotifyTransaction = Type.Object({
+  ...Transaction.properties,
+  finalAmount: Type.Integer(),
+  voucher: Type.Null(),
+});
+export type NotifyTransaction = Static<typeof NotifyTransaction>;
+
+/** The body POSTed to a checkout's notifyUrl when its payment succeeds. */
+export const PaymentNotify = Type.Object({ eventType: Type.Literal('PAYMENT_WEB_ONLINE'), data: NotifyTransaction });
+export type PaymentNotify = Static<typeof PaymentNotify>;

@@ -25,7 +25,9 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
   if (order.amount < limits.paymentAmountMinorMin) {
     throw new CatalogError('MINIMUM_AMOUNT_REQUIRED', `Minimum amount should be 10sen: order.amount is ${order.amount}`);
   }
-  const methods = checkoutMethodsFor(input.type, input.method, input.excludeMethod ?? []);
+  // The go SDK sends null for an empty list (a nil slice): null means what [] means.
+  const requestedMethods = input.method ?? [];
+  const methods = checkoutMethodsFor(input.type, requestedMethods, input.excludeMethod ?? []);
   if (!methods.ok) throw new CatalogError(methods.code, methods.message);
   const redirectProblem = httpUrlProblem(input.redirectUrl);
   if (redirectProblem) throw new CatalogError('VALIDATION_ERROR', `Validations error: redirectUrl ${redirectProblem}`);
@@ -43,7 +45,7 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
   }
 
   const nowMs = deps.clock.nowMs();
-  const methodList = [...new Set(input.method)];
+  const methodList = [...new Set(requestedMethods)];
   const excludeList = [...new Set(input.excludeMethod ?? [])];
   const orderDetail = order.detail ?? '';
   const orderAdditionalData = order.additionalData ?? '';

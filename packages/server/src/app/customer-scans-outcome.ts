@@ -5,7 +5,7 @@ import type { PaymentDeps } from './payment-deps.js';
 import type { TransactionRecord } from './payment-ports.js';
 import { pendingOutboxEvent } from './outbox-ports.js';
 import type { Storage } from './ports.js';
-import { presentTransaction } from './wire-views.js';
+import { presentNotifyTransaction } from './wire-views.js';
 
 /** RM's event type for a paid online checkout (rm-wire-compat §4); it fires only on SUCCESS. */
 export const paymentNotifyEventType = 'PAYMENT_WEB_ONLINE';
@@ -39,7 +39,7 @@ async function enqueueNotify(storage: Storage, deps: PaymentDeps, tx: Transactio
   if (!store) throw new Error(`store ${tx.storeId} of transaction ${tx.id} vanished`);
   const nowMs = deps.clock.nowMs();
   // Sorted keys (Go's canonical form): the body RM signs is then byte for byte the body we send.
-  const body = canonicalJson({ eventType: paymentNotifyEventType, data: presentTransaction({ transaction: tx, store }) });
+  const body = canonicalJson({ eventType: paymentNotifyEventType, data: presentNotifyTransaction({ transaction: tx, store }) });
   return storage.outbox.enqueue(
     pendingOutboxEvent(
       { id: deps.ids.numericId(), merchantId: tx.merchantId, eventType: paymentNotifyEventType, subjectId: tx.id, targetUrl: notifyUrl, body },

@@ -1,5 +1,5 @@
 // RM's Store and Transaction wire objects, field for field: shared by the routes and by events written to the outbox.
-import type { Store, Transaction } from '@tunai/client/contract';
+import type { NotifyTransaction, Store, Transaction } from '@tunai/client/contract';
 import { isoFromMs, isoOrZero } from '../lib/clock.js';
 import type { StoreRecord } from './ports.js';
 import type { TransactionView } from './transaction-view.js';
@@ -52,4 +52,13 @@ export function presentTransaction({ transaction: t, store }: TransactionView): 
     createdAt: isoFromMs(t.createdAtMs),
     updatedAt: isoFromMs(t.updatedAtMs),
   };
+}
+
+/**
+ * The transaction a payment notify carries: RM's notify adds `finalAmount` (what the payer paid) and `voucher`
+ * (rm-wire-compat §4). tunai applies no vouchers, so the payer paid the order amount and `voucher` is null.
+ * The /v3 transaction answers keep the spec's Transaction shape without them.
+ */
+export function presentNotifyTransaction(view: TransactionView): NotifyTransaction {
+  return { ...presentTransaction(view), finalAmount: view.transaction.amountMinor, voucher: null };
 }

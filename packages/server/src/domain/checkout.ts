@@ -11,6 +11,7 @@ import {
   type Region,
   type TransactionStatus,
 } from '@tunai/client/contract';
+import { zeroTime } from '../lib/clock.js';
 
 export interface CheckoutWallet {
   method: PaymentMethod;
@@ -93,10 +94,20 @@ export interface QrExpiry {
 }
 
 const dayMs = 86_400_000;
+const zeroTimeMs = Date.parse(zeroTime);
 
-/** PERMANENT never expires; DYNAMIC lasts `day` days from now; FIX ends at `expiredAt` (RFC 3339, in the future). */
+/**
+ * The go SDK's expiry is a struct, never omitted: a caller who set none sends `{"type":"","expiredAt":"0001-01-01T00:00:00Z"}`.
+ * Only that all-zero form means "no expiry"; an empty type next to a real date or day count is still refused.
+ */
+function isGoZeroExpiry(input: QrExpiryInput): boolean {
+  const at = input.expiredAt ?? '';
+  return input.type === '' && (input.day ?? 0) === 0 && (at === '' || parseRfc3339Ms(at) === zeroTimeMs);
+}
+
+/** PERMANENT never expires (also when absent or Go's zero value); DYNAMIC lasts `day` days from now; FIX ends at `expiredAt` (RFC 3339, in the future). */
 export function qrExpiry(input: QrExpiryInput | undefined, nowMs: number, limitsFor: { daysMax: number; spanMsMax: number }): Choice<QrExpiry> {
-  const type = input?.type ?? 'PERMANENT';
+  const type = input === undefined || isGoZeroExpiry(input) ? 'PERMANENT' : input.type;
   if (type === 'PERMANENT') return { ok: true, value: { expiryType: 'PERMANENT', expiryDays: 0, expiresAtMs: null } };
   if (type === 'DYNAMIC') {
     const days = input?.day ?? 0;

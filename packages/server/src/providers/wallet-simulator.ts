@@ -9,7 +9,7 @@ import { sha256Hex } from '../lib/secrets.js';
 /**
  * Outcomes by the auth code's last four digits (README "Sandbox magic values"); any other suffix pays at once.
  * 1001 paid at the 2nd query · 1002 paying forever · 1003 cancelled at the 2nd query · 1004 pays just before
- * the reverse · 2001–2004 refused · 3001 pay times out after charging · 3002 order never created · 3003 first
+ * the reverse · 2001–2005 refused · 3001 pay times out after charging · 3002 order never created · 3003 first
  * reverse fails · 3004 two failing queries, then paid · 9999 maintenance.
  */
 
@@ -18,13 +18,16 @@ const terminalFailures: Record<string, { code: ErrorCode; message: string }> = {
   '2002': { code: 'AUTH_CODE_EXPIRED', message: 'Customer code expired. Please scan again.' },
   '2003': { code: 'AUTH_CODE_USED', message: 'Customer code already been used. Please refresh for another transaction.' },
   '2004': { code: 'CUSTOMER_REACHED_TRANSACTION_LIMIT', message: 'Customer reached transaction limit' },
+  // The spec's own failed WeChat QuickPay example: a code of a valid shape that the wallet does not recognise.
+  '2005': { code: 'AUTH_CODE_INVALID', message: 'Invalid Auth Code' },
 };
 
 const userPayingScenarios = new Set(['1001', '1002', '1003', '1004', '3003', '3004']);
 
 /**
  * What a payer can choose on the sandbox wallet screen (customer-scans payments): the QuickPay outcomes that
- * make sense without an auth code (2002 expired code, 2003 used code and 3002 never-created order do not).
+ * make sense without an auth code (2002 expired code, 2003 used code, 2005 invalid code and 3002 never-created
+ * order do not).
  */
 export const payerOutcomes: readonly { scenario: string; label: string }[] = [
   { scenario: '0000', label: 'Pay now (success)' },
