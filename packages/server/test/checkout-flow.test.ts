@@ -217,6 +217,34 @@ forEachDialect('checkout and QR flows over HTTP', (dialect) => {
     assert.equal(receiver.received.filter((r) => r.body.includes(transactionId)).length, 0);
   });
 
+  test('a QuickPay and a checkout racing for one order id: exactly one takes it, every time', async () => {
+    const rounds = 12;
+    const winners = { quickPay: 0, checkout: 0 };
+    for (let round = 0; round < rounds; round++) {
+      const id = orderId('race');
+      const [paid, created] = await Promise.all([
+        dev.client.send('POST', '/v3/payment/quickpay', {
+          body: { authCode: `1348507177972${String(round).padStart(5, '0')}`, storeId, ipAddress: '127.0.0.1', order: { id, title: 'Roti', detail: '', additionalData: '', amount: 300, currencyType: 'MYR' } },
+        }),
+        dev.client.send('POST', '/v3/payment/online', {
+          body: { order: { id, title: 'Roti', detail: '', additionalData: '', amount: 300, currencyType: 'MYR' }, method: [], type: 'WEB_PAYMENT', storeId, redirectUrl: 'https://shop.example/return', notifyUrl: `${receiver.url}/notify` },
+        }),
+      ]);
+      const statuses = [paid.status, created.status].sort();
+      assert.deepEqual(statuses, [200, 400], `round ${round}: ${paid.rawText} / ${created.rawText}`);
+      const loser = paid.status === 200 ? created : paid;
+      assert.equal((loser.body as { error: { code: string } }).error.code, 'ORDER_ID_DUPLICATE');
+      if (paid.status === 200) winners.quickPay++;
+      else winners.checkout++;
+      // The database agrees: the order id names one payment or one checkout, never both.
+      const { items } = await dev.client.payment.transactions({ limit: 100 });
+      const payments = items.filter((tx) => tx.order.id === id).length;
+      const checkouts = await server.running.storage.checkout.checkouts.hasOrder(dev.merchant.merchant.id, id);
+      assert.deepEqual([payments, checkouts], paid.status === 200 ? [1, false] : [0, true], `round ${round}`);
+    }
+    assert.equal(winners.quickPay + winners.checkout, rounds);
+  });
+
   test('a QuickPay cannot take the order id of an unpaid checkout', async () => {
     const id = orderId('shared');
     await dev.client.payment.createCheckout({

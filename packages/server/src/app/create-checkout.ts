@@ -39,10 +39,6 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
   }
   const store = await deps.storage.stores.get(principal.merchantId, input.storeId);
   if (!store) throw new CatalogError('STORE_NOT_FOUND');
-  // An order id names one payment per merchant, whichever way it is paid.
-  if (await deps.storage.payments.getByOrderId(principal.merchantId, order.id)) {
-    throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} was already used by this merchant`);
-  }
 
   const nowMs = deps.clock.nowMs();
   const methodList = [...new Set(requestedMethods)];
@@ -78,6 +74,12 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
   };
   // In a transaction so that a checkout id another process also drew is drawn again (see Storage.transaction).
   const { checkout, inserted } = await deps.storage.transaction(async (storage) => {
+    // An order id names one payment per merchant, whichever way it is paid. Checked under the order's lock, so a
+    // QuickPay made at the same moment cannot take it too.
+    await storage.lockOrderId(principal.merchantId, order.id);
+    if (await storage.payments.getByOrderId(principal.merchantId, order.id)) {
+      throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} was already used by this merchant`);
+    }
     const drawn: CheckoutRecord = { id: deps.ids.numericId(), ...fields };
     return { checkout: drawn, inserted: await storage.checkout.checkouts.insertIfNewOrder(drawn) };
   });

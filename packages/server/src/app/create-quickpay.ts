@@ -29,14 +29,16 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
   const connector = deps.connectors.forMethod(wallet.method);
   const nowMs = deps.clock.nowMs();
   const terminalId = input.terminalId ?? '';
-  // An order id names one payment per merchant: a checkout that holds it (paid or not) keeps it.
-  if (await deps.storage.checkout.checkouts.hasOrder(principal.merchantId, order.id)) {
-    throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} belongs to a checkout of this merchant`);
-  }
   // Same code, amount, store and terminal: a retry of the same payment rather than a new order reusing the id.
   const requestFingerprint = sha256Hex(JSON.stringify([input.authCode, order.amount, store.id, terminalId]));
   // The id is drawn inside the transaction: one another process drew first is drawn again rather than failing.
   const tx = await deps.storage.transaction(async (storage) => {
+    // An order id names one payment per merchant: a checkout that holds it (paid or not) keeps it. Checked under
+    // the order's lock, so a checkout created at the same moment cannot take it too.
+    await storage.lockOrderId(principal.merchantId, order.id);
+    if (await storage.checkout.checkouts.hasOrder(principal.merchantId, order.id)) {
+      throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} belongs to a checkout of this merchant`);
+    }
     const fresh = newTransaction(deps, connector, nowMs, {
       id: deps.ids.transactionId(),
       merchantId: principal.merchantId,

@@ -237,6 +237,12 @@ export interface Storage {
    * `work` runs again, a few times at most: so `work` draws its ids itself and does nothing outside the database.
    */
   transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction: holds this merchant's order id until the transaction ends, so the transactions that give
+   * an order id to a payment or a checkout (two tables) take turns, whichever process runs them. On SQLite every
+   * write transaction already takes turns (BEGIN IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock.
+   */
+  lockOrderId(merchantId: string, orderId: string): Promise<void>;
   close(): Promise<void>;
   readonly dialect: 'sqlite' | 'postgres';
 }

@@ -1,5 +1,5 @@
 // Kysely implementation of the app's Storage port: row mapping, conditional updates, transactions.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { isScope, type Scope } from '@tunai/client/contract';
 import type {
   AuthorizationCodeRecord,
@@ -645,6 +645,11 @@ export function createStorage(
           if (attempt >= generatedIdAttemptsMax || !isPrimaryKeyCollision(error)) throw error;
         }
       }
+    },
+    async lockOrderId(merchantId, orderId) {
+      if (!inTransaction) throw new Error('lockOrderId needs a transaction: the lock lasts until it ends');
+      // Merchant ids are digits, so the colon cannot be confused; the 64-bit hash makes unrelated orders rarely wait.
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`${merchantId}:${orderId}`}, 0))`.execute(db);
     },
     close: closeDb,
   };
