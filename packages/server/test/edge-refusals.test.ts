@@ -107,7 +107,7 @@ forEachDialect('edge refusals', (dialect) => {
     }
   });
 
-  test('NUL inside a Basic client id → 401 INVALID_CLIENT, no token', async () => {
+  test('NUL inside a Basic client id → 401 INVALID_CLIENT; inside the token body → 400 INVALID_REQUEST (the OAuth table has no VALIDATION_ERROR)', async () => {
     const basic = Buffer.from(`${dev.clientId}\u0000x:${dev.clientSecret}`).toString('base64');
     const answer = await fetch(`${server.url}/v1/token`, {
       method: 'POST',
@@ -116,6 +116,14 @@ forEachDialect('edge refusals', (dialect) => {
     });
     const body = (await answer.json()) as { error?: { code: string }; accessToken?: string };
     assert.deepEqual([answer.status, body.error?.code, body.accessToken], [401, 'INVALID_CLIENT', undefined]);
+    const inBody = await fetch(`${server.url}/v1/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${dev.clientId}:${dev.clientSecret}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: '{"grantType":"client_credentials","x":"a\\u0000b"}',
+    });
+    const refused = (await inBody.json()) as { error?: { code: string; message: string }; accessToken?: string };
+    assert.deepEqual([inBody.status, refused.error?.code, refused.accessToken], [400, 'INVALID_REQUEST', undefined]);
+    assert.match(refused.error?.message ?? '', /NUL/);
   });
 
   test('requests Node refuses before routing are answered in the envelope: bad target 400, huge headers 431, CONNECT 405', async () => {

@@ -137,11 +137,17 @@ export function registerBodyHandling(server: FastifyInstance, bodyLimitBytes: nu
   });
 }
 
-/** The parsed JSON body for a handler; malformed JSON is a client error raised at validation time. */
-export function jsonBody(request: FastifyRequest): unknown {
+/**
+ * The parsed JSON body for a handler; malformed JSON is a client error raised at validation time. A body that
+ * parsed but holds what no field may (NUL) is a validation error, named with `validationCode` like schema
+ * violations are (the OAuth endpoint's table has no VALIDATION_ERROR: it says INVALID_REQUEST).
+ */
+export function jsonBody(request: FastifyRequest, validationCode: 'VALIDATION_ERROR' | 'INVALID_REQUEST' = 'VALIDATION_ERROR'): unknown {
   if (request.json.kind === 'malformed') {
     throw new CatalogError('INVALID_REQUEST', `Malformed JSON body: ${request.json.reason}`);
   }
-  if (request.json.kind === 'forbidden') throw new CatalogError('VALIDATION_ERROR', `Validations error: ${request.json.reason}`);
+  if (request.json.kind === 'forbidden') {
+    throw new CatalogError(validationCode, validationCode === 'VALIDATION_ERROR' ? `Validations error: ${request.json.reason}` : request.json.reason);
+  }
   return request.json.kind === 'json' ? request.json.value : undefined;
 }

@@ -10,7 +10,7 @@ export function registerOAuthRoutes(server: FastifyInstance, routes: RouteTable,
   routes.add('POST', '/v1/token');
   server.post('/v1/token', async (request, reply) => {
     const authorization = request.headers.authorization;
-    const body = validate(TokenRequest, jsonBody(request), 'body', 'INVALID_REQUEST');
+    const body = validate(TokenRequest, jsonBody(request, 'INVALID_REQUEST'), 'body', 'INVALID_REQUEST');
     const token = await oauth.token(authorization, body);
     // Tokens are credentials: no cache may keep them (RFC 6749 §5.1).
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
