@@ -142,14 +142,16 @@ export function plaintextMatchingDigest(req: ReceivedRequest, digest: Buffer): s
     if (seenData.has(data)) continue;
     seenData.add(data);
     const head = data === undefined ? '' : `data=${data}&`;
-    const headHash = createHash('sha256').update(head, 'utf8');
+    // Without a data pair there is nothing to share: a fresh hash per candidate (a signed GET's usual case).
+    const headHash = head === '' ? null : createHash('sha256').update(head, 'utf8');
     for (const requestUrl of requestUrls) {
       for (const method of methods) {
         const rest = buildPlaintext(
           { method, nonceStr: req.nonceStr, requestUrl: requestUrl === '' ? undefined : requestUrl, signType: req.signType, timestamp: req.timestamp },
           { lowerCaseMethod: false },
         );
-        if (headHash.copy().update(rest, 'utf8').digest().equals(digest)) return head + rest;
+        const hash = headHash === null ? createHash('sha256') : headHash.copy();
+        if (hash.update(rest, 'utf8').digest().equals(digest)) return head + rest;
       }
     }
   }
