@@ -118,7 +118,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         logger,
         privateKey: serverKeys.privateKey,
         timeoutMs: config.webhookTimeoutMs,
-        allowLinkLocal: config.outboundAllowLinkLocal,
+        outboundPolicy: config.outbound,
         random: randomFraction,
         nonce: () => randomString(32),
       }),
@@ -139,7 +139,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       sleep: sleepMs,
     },
     publicBaseUrl: config.publicUrls[0] ?? `http://localhost:${config.port}`,
-    allowLinkLocal: config.outboundAllowLinkLocal,
+    outboundPolicy: config.outbound,
     wakeOutbox: () => outbox.wake(),
   };
   // One tick at a time per process: a slow tick is not overlapped by the next.

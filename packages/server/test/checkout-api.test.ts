@@ -10,8 +10,19 @@ import { allScopes, limits, type Checkout, type CreateCheckoutRequest, type Paym
 import { generateNonce } from '@tunai/client/signature';
 import { checkLedger } from '../src/app/check-ledger.js';
 import type { Database } from '../src/store/schema.js';
-import { assertError, postForm, rowCounter } from './api-checks.js';
-import { createDeveloper, forEachDialect, qrCodeInput, storeInput, transactionKeys, twoMerchantSuite, type Developer, type TestServer } from './harness.js';
+import { openDatabase } from '../src/store/database.js';
+import { assertError, postForm, rowCounter, type RowCounter } from './api-checks.js';
+import {
+  createDeveloper,
+  forEachDialect,
+  qrCodeInput,
+  startTestServer,
+  storeInput,
+  transactionKeys,
+  twoMerchantSuite,
+  type Developer,
+  type TestServer,
+} from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 // ---------------------------------------------------------------- HTTP helpers
@@ -906,5 +917,108 @@ forEachDialect('online checkout API', (dialect) => {
       assert.equal(notifiesFor(transactionId).length, 0);
       await assertLedgerClean();
     });
+  });
+});
+
+// ============================================================ notifyUrl on loopback and private networks, by mode
+
+forEachDialect('online checkout notifyUrl on private networks', (dialect) => {
+  interface Mode {
+    server: TestServer;
+    db: Kysely<Database>;
+    dev: Developer;
+    rows: RowCounter;
+  }
+  const environments = {
+    production: { TUNAI_SANDBOX: 'false' },
+    productionAllowing: { TUNAI_SANDBOX: 'false', TUNAI_OUTBOUND_ALLOW_PRIVATE: 'true' },
+    sandbox: {},
+    sandboxRefusing: { TUNAI_OUTBOUND_ALLOW_PRIVATE: 'false' },
+  } satisfies Record<string, Record<string, string>>;
+  const modes = {} as Record<keyof typeof environments, Mode>;
+  let receiver: WebhookReceiver;
+
+  before(async () => {
+    receiver = await new WebhookReceiver().start();
+    for (const [name, env] of Object.entries(environments) as [keyof typeof environments, Record<string, string>][]) {
+      const server = await startTestServer(dialect, env);
+      const { db } = openDatabase(server.database.target);
+      modes[name] = { server, db, dev: await createDeveloper(server), rows: rowCounter(() => db, ['payment_checkouts', 'payment_transactions', 'outbox_events']) };
+    }
+  });
+  after(async () => {
+    for (const mode of Object.values(modes)) {
+      await mode.db.destroy();
+      await mode.server.close();
+    }
+    await receiver.stop();
+  });
+
+  const body = (mode: Mode, notifyUrl: string): CreateCheckoutRequest => ({
+    order: { id: nextOrderId('pn'), title: 'Kopi', detail: '', additionalData: '', amount: 1_250, currencyType: 'MYR' },
+    method: [],
+    type: 'WEB_PAYMENT',
+    storeId: mode.dev.merchant.store.id,
+    redirectUrl: 'https://shop.example/return',
+    notifyUrl,
+    layoutVersion: 'v1',
+  });
+
+  async function accepted(mode: Mode, notifyUrl: string): Promise<void> {
+    const before = await mode.rows.countRows();
+    const res = await mode.dev.client.send('POST', '/v3/payment/online', { body: body(mode, notifyUrl) });
+    assert.equal(res.status, 200, res.rawText);
+    const checkoutId = (res.body as { item: { checkoutId: string } }).item.checkoutId;
+    assert.equal((await mode.dev.client.payment.checkout(checkoutId)).item.notifyUrl, notifyUrl);
+    assert.deepEqual(await mode.rows.countRows(), { ...before, payment_checkouts: before['payment_checkouts']! + 1 });
+  }
+
+  async function refused(mode: Mode, notifyUrl: string, message: string): Promise<void> {
+    const res = await mode.rows.writesNothing(() => mode.dev.client.send('POST', '/v3/payment/online', { body: body(mode, notifyUrl) }));
+    assertError(res, 400, 'VALIDATION_ERROR');
+    assert.equal((res.body as { error: { message: string } }).error.message, message, notifyUrl);
+  }
+
+  const targets = (): { url: string; message: string }[] => [
+    { url: receiver.url('/notify'), message: 'Validations error: notifyUrl must not point at a private or loopback address (127.0.0.1)' },
+    { url: 'http://10.1.2.3/', message: 'Validations error: notifyUrl must not point at a private or loopback address (10.1.2.3)' },
+    { url: 'http://localhost/', message: 'Validations error: notifyUrl must not point at a loopback host (localhost)' },
+    { url: 'http://Shop.LocalHost.:8080/notify', message: 'Validations error: notifyUrl must not point at a loopback host (shop.localhost.)' },
+    { url: 'https://172.16.0.1/notify', message: 'Validations error: notifyUrl must not point at a private or loopback address (172.16.0.1)' },
+    { url: 'http://192.168.1.10/', message: 'Validations error: notifyUrl must not point at a private or loopback address (192.168.1.10)' },
+    { url: 'http://100.64.0.1/', message: 'Validations error: notifyUrl must not point at a private or loopback address (100.64.0.1)' },
+    { url: 'http://[::1]:8080/', message: 'Validations error: notifyUrl must not point at a private or loopback address ([::1])' },
+    { url: 'http://[fd00::1]/', message: 'Validations error: notifyUrl must not point at a private or loopback address ([fd00::1])' },
+    { url: 'http://[::ffff:10.0.0.1]/', message: 'Validations error: notifyUrl must not point at a private or loopback address ([::ffff:a00:1])' },
+  ];
+
+  test('TUNAI_SANDBOX=false refuses loopback, private and localhost notifyUrls (400 VALIDATION_ERROR) and writes nothing', async () => {
+    for (const { url, message } of targets()) await refused(modes.production, url, message);
+  });
+
+  test('TUNAI_SANDBOX=false with TUNAI_OUTBOUND_ALLOW_PRIVATE=true accepts what production mode refused', async () => {
+    for (const { url, message } of targets()) {
+      await refused(modes.production, url, message);
+      await accepted(modes.productionAllowing, url);
+    }
+  });
+
+  test('sandbox mode (the default) still accepts them; TUNAI_OUTBOUND_ALLOW_PRIVATE=false refuses them in sandbox mode too', async () => {
+    for (const { url, message } of targets()) {
+      await accepted(modes.sandbox, url);
+      await refused(modes.sandboxRefusing, url, message);
+    }
+  });
+
+  test('with private targets refused, the ranges end at their edges; public notifyUrls stay accepted; link-local stays refused everywhere', async () => {
+    for (const host of ['172.16.0.0', '172.31.255.255', '100.64.0.0', '100.127.255.255', '10.255.255.255', '192.168.255.255']) {
+      await refused(modes.production, `http://${host}/notify`, `Validations error: notifyUrl must not point at a private or loopback address (${host})`);
+    }
+    for (const url of ['https://shop.example/notify', 'http://172.15.255.255/', 'http://172.32.0.0/', 'http://100.63.255.255/', 'http://100.128.0.0/', 'http://localhost.shop.example/']) {
+      await accepted(modes.production, url);
+    }
+    for (const mode of Object.values(modes)) {
+      await refused(mode, 'http://169.254.169.254/', 'Validations error: notifyUrl must not point at a link-local, metadata or unspecified address (169.254.169.254)');
+    }
   });
 });

@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { limits } from '@tunai/client/contract';
+import type { OutboundPolicy } from '../src/domain/outbound-url.js';
 import { postOutbound, type ResolveAll } from '../src/webhooks/outbound-http.js';
+
+/** Sandbox mode's default: link-local refused, loopback and private allowed (the receiver here is on 127.0.0.1). */
+const sandboxPolicy: OutboundPolicy = { allowLinkLocal: false, allowPrivate: true };
+/** TUNAI_SANDBOX=false's default: both refused. */
+const productionPolicy: OutboundPolicy = { allowLinkLocal: false, allowPrivate: false };
 
 interface Seen {
   method: string;
@@ -47,7 +53,7 @@ describe('outbound POST', () => {
   });
 
   const post = (url: string, extra: Partial<Parameters<typeof postOutbound>[0]> = {}) =>
-    postOutbound({ url, headers: { 'Content-Type': 'application/json', 'X-Test': 'yes' }, body: '{"a":1}', timeoutMs: 2_000, allowLinkLocal: false, ...extra });
+    postOutbound({ url, headers: { 'Content-Type': 'application/json', 'X-Test': 'yes' }, body: '{"a":1}', timeoutMs: 2_000, policy: sandboxPolicy, ...extra });
 
   test('a 2xx is a delivery with the exact body and headers sent', async () => {
     const before = seen.length;
@@ -150,9 +156,62 @@ describe('outbound POST', () => {
 
   test('with link-local allowed, literal link-local targets are attempted, not refused', async () => {
     // IPv6 link-local without an interface cannot be reached, so the attempt fails as a network error instead.
-    const result = await post('http://[fe80::1]:9/', { allowLinkLocal: true, timeoutMs: 300 });
+    const result = await post('http://[fe80::1]:9/', { policy: { allowLinkLocal: true, allowPrivate: true }, timeoutMs: 300 });
     assert.equal(result.httpStatus, null);
     assert.notEqual(result.error, '');
     assert.doesNotMatch(result.error, /refused: /);
+  });
+
+  test('with private targets refused, literal loopback and private targets are refused before any connection', async () => {
+    const before = seen.length;
+    for (const [url, host] of [
+      [`${base}/ok`, '127.0.0.1'],
+      [`http://10.1.2.3:${port}/ok`, '10.1.2.3'],
+      [`http://[::1]:${port}/ok`, '[::1]'],
+      [`http://[::ffff:127.0.0.1]:${port}/ok`, '[::ffff:7f00:1]'],
+    ] as const) {
+      const result = await post(url, { policy: productionPolicy });
+      assert.equal(result.httpStatus, null, url);
+      assert.equal(result.error, `refused: the target URL must not point at a private or loopback address (${host})`, url);
+      assert.equal(result.durationMs, 0, url);
+    }
+    const named = await post(`http://localhost:${port}/ok`, { policy: productionPolicy });
+    assert.equal(named.error, 'refused: the target URL must not point at a loopback host (localhost)');
+    assert.equal(seen.length, before, 'nothing reached the receiver');
+    // The same receiver is reachable once private targets are allowed (sandbox mode).
+    assert.equal((await post(`${base}/ok`)).httpStatus, 200);
+  });
+
+  test('with private targets refused, a public-looking host name that resolves to a private address is refused at connect time', async () => {
+    const names: Record<string, string[]> = {
+      // Really the receiver: without the guard this request would arrive and its answer would be recorded.
+      'hooks.merchant.test': ['127.0.0.1'],
+      'ten.test': ['10.0.0.1'],
+      'cgnat.test': ['100.64.0.1'],
+      'ula.test': ['fd00::1'],
+      'v6-loopback.test': ['::1'],
+      'mapped-private.test': ['::ffff:127.0.0.1'],
+      'mixed-private.test': ['93.184.215.14', '127.0.0.1'],
+    };
+    const resolveAll: ResolveAll = async (hostname) => {
+      const addresses = names[hostname];
+      if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+      return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    };
+    const before = seen.length;
+    const linkLocalAllowed: OutboundPolicy = { allowLinkLocal: true, allowPrivate: false };
+    for (const policy of [productionPolicy, linkLocalAllowed]) {
+      for (const host of Object.keys(names)) {
+        const refused = await post(`http://${host}:${port}/ok`, { resolveAll, policy, timeoutMs: 1_000 });
+        assert.equal(refused.httpStatus, null, host);
+        const address = host === 'mixed-private.test' ? '127.0.0.1' : names[host]?.[0];
+        assert.equal(refused.error, `refused: ${host} resolves to ${address}, a private or loopback address`, `${host} with ${JSON.stringify(policy)}`);
+      }
+    }
+    assert.equal(seen.length, before, 'no refused name reached the receiver');
+    // Sandbox mode: the same name reaches the same receiver.
+    const ok = await post(`http://hooks.merchant.test:${port}/ok`, { resolveAll });
+    assert.equal(ok.httpStatus, 200, ok.error);
+    assert.equal(seen.length, before + 1);
   });
 });

@@ -7,11 +7,14 @@ import { verifyNotifyCallback, type RawResponse } from '@tunai/client';
 import { limits } from '@tunai/client/contract';
 import { canonicalJson } from '@tunai/client/signature';
 import { pendingOutboxEvent, type OutboxEventRecord } from '../src/app/outbox-ports.js';
+import type { OutboundPolicy } from '../src/domain/outbound-url.js';
 import { retryDelayBoundsMs } from '../src/domain/outbox.js';
 import { createIds } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
 import { generateRsaKeyPairPem } from '../src/lib/rsa-keys.js';
 import { openStorage, startServer, type RunningServer } from '../src/main.js';
+import { deliverDueEvents } from '../src/webhooks/deliver.js';
+import type { ResolveAll } from '../src/webhooks/outbound-http.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type Dialect, type TestServer } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
@@ -337,6 +340,17 @@ forEachDialect('notify webhooks from the outbox', (dialect: Dialect) => {
     }
   });
 
+  /** The event's one attempt: a refusal recorded without connecting (no status, no time), its error matching `reason`. */
+  async function refusedWithoutRequest(server: TestServer, eventId: string, reason: RegExp) {
+    const [attempt] = await server.running.storage.outbox.attempts(eventId);
+    assert.ok(attempt);
+    assert.equal(attempt.outcome, 'RETRY');
+    assert.equal(attempt.httpStatus, null);
+    assert.equal(attempt.durationMs, 0, 'no connection was tried');
+    assert.match(attempt.error, reason);
+    return attempt;
+  }
+
   test('link-local and metadata targets are refused and recorded without a request; allowed by TUNAI_OUTBOUND_ALLOW_LINK_LOCAL', async () => {
     const { server, dev } = await fresh();
     const targets = ['http://169.254.169.254/latest/meta-data/iam/', 'http://[fe80::1]/hook', 'http://metadata.google.internal/computeMetadata/v1/'];
@@ -344,12 +358,7 @@ forEachDialect('notify webhooks from the outbox', (dialect: Dialect) => {
     for (const target of targets) ids.push((await enqueue(server, dev.merchant.merchant.id, target)).event.id);
     assert.equal(await server.running.runOutbox(), 3);
     for (const id of ids) {
-      const [attempt] = await server.running.storage.outbox.attempts(id);
-      assert.ok(attempt);
-      assert.equal(attempt.outcome, 'RETRY');
-      assert.equal(attempt.httpStatus, null);
-      assert.equal(attempt.durationMs, 0, 'no connection was tried');
-      assert.match(attempt.error, /^refused: the target URL must not point at a (link-local, metadata or unspecified address|cloud metadata host)/);
+      const attempt = await refusedWithoutRequest(server, id, /^refused: the target URL must not point at a (link-local, metadata or unspecified address|cloud metadata host)/);
       assert.equal((await eventOf(server, id)).lastError, attempt.error);
     }
 
@@ -361,6 +370,86 @@ forEachDialect('notify webhooks from the outbox', (dialect: Dialect) => {
     assert.ok(attempt);
     assert.notEqual(attempt.error, '');
     assert.doesNotMatch(attempt.error, /refused: /);
+  });
+
+  test('with TUNAI_SANDBOX=false, loopback and private targets are refused without a request and the merchant sees only the refusal', async () => {
+    const { server, dev } = await fresh({ TUNAI_SANDBOX: 'false', TUNAI_WEBHOOK_TIMEOUT_MS: '300' });
+    assert.deepEqual(server.config.outbound, { allowLinkLocal: false, allowPrivate: false });
+    // An internal service with an error page: reached, its body would be the merchant's lastError.
+    const internal = await receiver();
+    internal.fallback = 'fail';
+    const targets = [internal.url('/admin'), `http://localhost:${internal.port}/admin`, 'http://10.1.2.3/', 'http://[::ffff:127.0.0.1]/'];
+    const ids: string[] = [];
+    for (const target of targets) ids.push((await enqueue(server, dev.merchant.merchant.id, target)).event.id);
+    assert.equal(await server.running.runOutbox(), targets.length);
+    for (const id of ids) {
+      const attempt = await refusedWithoutRequest(server, id, /^refused: the target URL must not point at a (private or loopback address|loopback host) \(/);
+      const got = await dev.client.send('GET', `/admin/webhooks/${id}`);
+      assert.equal(got.status, 200, got.rawText);
+      assert.equal((got.body as { item: { lastError: string } }).item.lastError, attempt.error);
+      assert.doesNotMatch(got.rawText, /receiver down/);
+    }
+    assert.equal(internal.requests.length, 0, 'the internal service was never called');
+
+    // TUNAI_OUTBOUND_ALLOW_PRIVATE=true lets a production deployment deliver to its own network again.
+    const allowed = await fresh({ TUNAI_SANDBOX: 'false', TUNAI_OUTBOUND_ALLOW_PRIVATE: 'true' });
+    const hook = await receiver();
+    const { event } = await enqueue(allowed.server, allowed.dev.merchant.merchant.id, hook.url());
+    assert.equal(await allowed.server.running.runOutbox(), 1);
+    assert.equal((await eventOf(allowed.server, event.id)).status, 'DELIVERED');
+    assert.equal(hook.requests.length, 1);
+  });
+
+  test('a host name resolving to a private address is refused at connect time and recorded as a failed attempt', async () => {
+    const { server, dev } = await fresh({ TUNAI_SANDBOX: 'false' });
+    const hook = await receiver();
+    hook.fallback = 'fail';
+    // A public-looking name that really leads to the receiver on 127.0.0.1.
+    const resolveAll: ResolveAll = async (hostname) => {
+      if (hostname !== 'hooks.merchant.test') throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+      return [{ address: '127.0.0.1', family: 4 }];
+    };
+    let nonces = 0;
+    const sweep = (outboundPolicy: OutboundPolicy) =>
+      deliverDueEvents({
+        storage: server.running.storage,
+        clock: server.clock,
+        ids: server.running.deps.ids,
+        logger: createLogger('silent'),
+        privateKey: server.running.serverKeys.privateKey,
+        timeoutMs: 2_000,
+        outboundPolicy,
+        random: () => 0.5,
+        nonce: () => `nonce-${++nonces}`.padEnd(32, 'x'),
+        resolveAll,
+      });
+    const target = `http://hooks.merchant.test:${hook.port}/notify`;
+    const { event } = await enqueue(server, dev.merchant.merchant.id, target);
+    assert.equal(await sweep(server.config.outbound), 1);
+    const [attempt] = await server.running.storage.outbox.attempts(event.id);
+    assert.ok(attempt);
+    assert.equal(attempt.outcome, 'RETRY');
+    assert.equal(attempt.httpStatus, null);
+    assert.equal(attempt.error, 'refused: hooks.merchant.test resolves to 127.0.0.1, a private or loopback address');
+    const stored = await eventOf(server, event.id);
+    assert.equal(stored.status, 'PENDING');
+    assert.equal(stored.lastError, attempt.error);
+    const got = await dev.client.send('GET', `/admin/webhooks/${event.id}`);
+    assert.equal((got.body as { item: { lastError: string } }).item.lastError, attempt.error);
+    assert.equal(hook.requests.length, 0, 'the receiver was never reached');
+
+    // With link-local allowed and private still refused, the name is checked all the same.
+    server.clock.advanceMs(retryDelayBoundsMs(1).maxMs);
+    assert.equal(await sweep({ allowLinkLocal: true, allowPrivate: false }), 1);
+    assert.equal((await server.running.storage.outbox.attempts(event.id))[1]?.error, attempt.error);
+    assert.equal(hook.requests.length, 0);
+
+    // Where private targets are allowed (sandbox mode), the same name reaches the receiver at the checked address.
+    hook.fallback = 'ok';
+    server.clock.advanceMs(retryDelayBoundsMs(2).maxMs);
+    assert.equal(await sweep({ allowLinkLocal: false, allowPrivate: true }), 1);
+    assert.equal((await eventOf(server, event.id)).status, 'DELIVERED');
+    assert.equal(hook.requests.length, 1);
   });
 
   test('admin API: list (paged, filtered), get with attempts, re-send; merchants see only their own; 401 and 403', async () => {

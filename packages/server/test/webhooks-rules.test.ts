@@ -3,7 +3,23 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { limits } from '@tunai/client/contract';
 import { errorExcerpt, isDelivered, nextAfterFailure, retryDelayBoundsMs, retryDelayMs, webhookAttemptsMax } from '../src/domain/outbox.js';
-import { isForbiddenAddress, isForbiddenHostname, outboundUrlProblem } from '../src/domain/outbound-url.js';
+import {
+  guardsAddresses,
+  isForbiddenAddress,
+  isForbiddenHostname,
+  isPrivateAddress,
+  isPrivateHostname,
+  outboundUrlProblem,
+  refusedAddressKind,
+  type OutboundPolicy,
+} from '../src/domain/outbound-url.js';
+
+/** The sandbox default: link-local refused, private allowed (what `false` meant before private targets had a switch). */
+const sandboxPolicy: OutboundPolicy = { allowLinkLocal: false, allowPrivate: true };
+/** The production default (TUNAI_SANDBOX=false): both refused. */
+const productionPolicy: OutboundPolicy = { allowLinkLocal: false, allowPrivate: false };
+const allowEverything: OutboundPolicy = { allowLinkLocal: true, allowPrivate: true };
+const linkLocalOnly: OutboundPolicy = { allowLinkLocal: true, allowPrivate: false };
 
 describe('webhook retry schedule', () => {
   test('twelve attempts: the first plus one per documented delay', () => {
@@ -133,7 +149,7 @@ describe('forbidden outbound addresses', () => {
 });
 
 describe('outbound URL problems', () => {
-  test('plain http(s) URLs to public, private and loopback hosts are fine', () => {
+  test('plain http(s) URLs to public, private and loopback hosts are fine when private targets are allowed (sandbox)', () => {
     for (const url of [
       'https://merchant.example.com/notify',
       'http://127.0.0.1:3000/hook?x=1',
@@ -142,28 +158,28 @@ describe('outbound URL problems', () => {
       'http://192.168.0.5/notify',
       'https://10.1.2.3/',
     ]) {
-      assert.equal(outboundUrlProblem(url, false), null, url);
+      assert.equal(outboundUrlProblem(url, sandboxPolicy), null, url);
     }
   });
 
   test('bad schemes, credentials, non-URLs and over-long URLs are refused', () => {
-    assert.match(outboundUrlProblem('ftp://example.com/', false) ?? '', /http or https/);
-    assert.match(outboundUrlProblem('file:///etc/passwd', false) ?? '', /http or https/);
-    assert.match(outboundUrlProblem('javascript:alert(1)', false) ?? '', /http or https/);
-    assert.match(outboundUrlProblem('/relative/path', false) ?? '', /absolute/);
-    assert.match(outboundUrlProblem('not a url', false) ?? '', /absolute/);
-    assert.match(outboundUrlProblem('https://user:pass@example.com/', false) ?? '', /user name or password/);
-    assert.match(outboundUrlProblem('https://user@example.com/', false) ?? '', /user name or password/);
+    assert.match(outboundUrlProblem('ftp://example.com/', sandboxPolicy) ?? '', /http or https/);
+    assert.match(outboundUrlProblem('file:///etc/passwd', sandboxPolicy) ?? '', /http or https/);
+    assert.match(outboundUrlProblem('javascript:alert(1)', sandboxPolicy) ?? '', /http or https/);
+    assert.match(outboundUrlProblem('/relative/path', sandboxPolicy) ?? '', /absolute/);
+    assert.match(outboundUrlProblem('not a url', sandboxPolicy) ?? '', /absolute/);
+    assert.match(outboundUrlProblem('https://user:pass@example.com/', sandboxPolicy) ?? '', /user name or password/);
+    assert.match(outboundUrlProblem('https://user@example.com/', sandboxPolicy) ?? '', /user name or password/);
     // Credentials are refused even when link-local targets are allowed.
-    assert.match(outboundUrlProblem('https://user@example.com/', true) ?? '', /user name or password/);
+    assert.match(outboundUrlProblem('https://user@example.com/', allowEverything) ?? '', /user name or password/);
   });
 
   test('length: urlCharsMax is accepted, one more is refused', () => {
     const prefix = 'https://example.com/';
     const atMax = `${prefix}${'a'.repeat(limits.urlCharsMax - prefix.length)}`;
     assert.equal(atMax.length, limits.urlCharsMax);
-    assert.equal(outboundUrlProblem(atMax, false), null);
-    assert.match(outboundUrlProblem(`${atMax}a`, false) ?? '', new RegExp(`at most ${limits.urlCharsMax}`));
+    assert.equal(outboundUrlProblem(atMax, sandboxPolicy), null);
+    assert.match(outboundUrlProblem(`${atMax}a`, sandboxPolicy) ?? '', new RegExp(`at most ${limits.urlCharsMax}`));
   });
 
   test('link-local, metadata and unspecified hosts are refused in every spelling the URL parser accepts', () => {
@@ -186,8 +202,199 @@ describe('outbound URL problems', () => {
       'http://METADATA.GOOGLE.INTERNAL./',
       'http://metadata/',
     ]) {
-      assert.ok(outboundUrlProblem(url, false), `${url} is refused`);
-      assert.equal(outboundUrlProblem(url, true), null, `${url} is allowed when link-local is allowed`);
+      assert.ok(outboundUrlProblem(url, sandboxPolicy), `${url} is refused`);
+      assert.equal(outboundUrlProblem(url, allowEverything), null, `${url} is allowed when link-local is allowed`);
     }
+  });
+});
+
+describe('private outbound addresses (refused unless TUNAI_OUTBOUND_ALLOW_PRIVATE, which defaults to TUNAI_SANDBOX)', () => {
+  const privateAddresses = [
+    // 127.0.0.0/8
+    '127.0.0.0',
+    '127.0.0.1',
+    '127.255.255.255',
+    // 10.0.0.0/8
+    '10.0.0.0',
+    '10.1.2.3',
+    '10.255.255.255',
+    // 172.16.0.0/12
+    '172.16.0.0',
+    '172.20.30.40',
+    '172.31.255.255',
+    // 192.168.0.0/16
+    '192.168.0.0',
+    '192.168.255.255',
+    // 100.64.0.0/10 (100.100.100.200 inside it is a metadata address as well)
+    '100.64.0.0',
+    '100.100.100.200',
+    '100.127.255.255',
+    // IPv6 loopback and unique-local fc00::/7
+    '::1',
+    '0:0:0:0:0:0:0:1',
+    '[::1]',
+    'fc00::',
+    'fc00::1',
+    'fd00::1',
+    'FD12:3456:789a::1',
+    'fd00::1%eth0',
+    'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    'fd00:ec2::254',
+    // Unspecified: refused as such already, but it reaches this host, so it must not pass when only link-local is allowed.
+    '0.0.0.0',
+    '0.255.255.255',
+    '::',
+    '::ffff:0.0.0.0',
+    // IPv4-in-IPv6: mapped, translated, NAT64, compatible
+    '::ffff:10.0.0.1',
+    '::ffff:a00:1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:172.31.255.255',
+    '::ffff:192.168.1.1',
+    '::ffff:100.64.0.1',
+    '::ffff:0:10.0.0.1',
+    '::ffff:0:127.0.0.1',
+    '64:ff9b::10.0.0.1',
+    '64:ff9b::ac10:1',
+    '64:ff9b::192.168.0.1',
+    '::10.0.0.1',
+    '::127.0.0.1',
+  ];
+  const notPrivate = [
+    '126.255.255.255',
+    '128.0.0.0',
+    '9.255.255.255',
+    '11.0.0.0',
+    '172.15.255.255',
+    '172.32.0.0',
+    '192.167.255.255',
+    '192.169.0.0',
+    '100.63.255.255',
+    '100.128.0.0',
+    '8.8.8.8',
+    '169.254.169.254',
+    '1.0.0.0',
+    '::2',
+    'fe00::',
+    'fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    'fe80::1',
+    'fec0::1',
+    '2001:db8::1',
+    '::ffff:8.8.8.8',
+    '::ffff:172.32.0.0',
+    '::ffff:100.128.0.0',
+    '64:ff9b::8.8.8.8',
+    '64:ff9b:1::10.0.0.1',
+    '::8.8.8.8',
+    'localhost',
+    'example.com',
+    '',
+    '10.0.0',
+    '256.0.0.1',
+  ];
+  for (const ip of privateAddresses) test(`${ip} is private`, () => assert.equal(isPrivateAddress(ip), true));
+  for (const ip of notPrivate) test(`${ip || '(empty)'} is not private`, () => assert.equal(isPrivateAddress(ip), false));
+
+  test('localhost and *.localhost are private host names whatever their case or trailing dot', () => {
+    for (const host of ['localhost', 'LOCALHOST', 'localhost.', 'LocalHost..', 'app.localhost', 'a.b.localhost.', 'API.LocalHost']) {
+      assert.equal(isPrivateHostname(host), true, host);
+    }
+    for (const host of ['localhost.example.com', 'mylocalhost', 'localhost-1', 'localhostx', 'example.com', '127.0.0.1', '']) {
+      assert.equal(isPrivateHostname(host), false, host);
+    }
+  });
+
+  test('which addresses each policy refuses, and why', () => {
+    const linkLocal = 'a link-local, metadata or unspecified address';
+    const privateKind = 'a private or loopback address';
+    assert.equal(refusedAddressKind('10.0.0.1', productionPolicy), privateKind);
+    assert.equal(refusedAddressKind('10.0.0.1', sandboxPolicy), null);
+    assert.equal(refusedAddressKind('10.0.0.1', linkLocalOnly), privateKind);
+    assert.equal(refusedAddressKind('169.254.169.254', productionPolicy), linkLocal);
+    assert.equal(refusedAddressKind('169.254.169.254', linkLocalOnly), null);
+    // Metadata inside a private range needs both allowances.
+    for (const ip of ['100.100.100.200', 'fd00:ec2::254']) {
+      assert.equal(refusedAddressKind(ip, productionPolicy), linkLocal, ip);
+      assert.equal(refusedAddressKind(ip, sandboxPolicy), linkLocal, ip);
+      assert.equal(refusedAddressKind(ip, linkLocalOnly), privateKind, ip);
+      assert.equal(refusedAddressKind(ip, allowEverything), null, ip);
+    }
+    // Unspecified addresses reach this host: allowing link-local alone does not let them through.
+    for (const ip of ['0.0.0.0', '::']) {
+      assert.equal(refusedAddressKind(ip, sandboxPolicy), linkLocal, ip);
+      assert.equal(refusedAddressKind(ip, linkLocalOnly), privateKind, ip);
+      assert.equal(refusedAddressKind(ip, allowEverything), null, ip);
+    }
+    for (const policy of [productionPolicy, sandboxPolicy, linkLocalOnly, allowEverything]) assert.equal(refusedAddressKind('8.8.8.8', policy), null);
+  });
+
+  test('host names are resolved and checked unless every range is allowed', () => {
+    assert.equal(guardsAddresses(productionPolicy), true);
+    assert.equal(guardsAddresses(sandboxPolicy), true);
+    assert.equal(guardsAddresses(linkLocalOnly), true);
+    assert.equal(guardsAddresses(allowEverything), false);
+  });
+
+  test('private, loopback and localhost URLs are refused in every spelling the URL parser accepts, allowed with private targets allowed', () => {
+    for (const [url, host] of [
+      ['http://127.0.0.1:3000/hook?x=1', '127.0.0.1'],
+      ['http://127.1/', '127.0.0.1'],
+      ['http://0x7f000001/', '127.0.0.1'],
+      ['http://2130706433/', '127.0.0.1'],
+      ['http://10.1.2.3/', '10.1.2.3'],
+      ['http://012.1.2.3/', '10.1.2.3'],
+      ['https://172.16.0.1/', '172.16.0.1'],
+      ['http://172.31.255.255/', '172.31.255.255'],
+      ['http://192.168.0.5/notify', '192.168.0.5'],
+      ['http://100.64.0.1/', '100.64.0.1'],
+      ['http://[::1]:8080/', '[::1]'],
+      ['http://[fd00::1]/', '[fd00::1]'],
+      ['http://[fc00::]/', '[fc00::]'],
+      ['http://[::ffff:10.0.0.1]/', '[::ffff:a00:1]'],
+      ['http://[::ffff:127.0.0.1]/', '[::ffff:7f00:1]'],
+      ['http://[::ffff:0:10.0.0.1]/', '[::ffff:0:a00:1]'],
+      ['http://[64:ff9b::10.0.0.1]/', '[64:ff9b::a00:1]'],
+    ] as const) {
+      assert.equal(outboundUrlProblem(url, productionPolicy), `must not point at a private or loopback address (${host})`, url);
+      assert.equal(outboundUrlProblem(url, linkLocalOnly), `must not point at a private or loopback address (${host})`, url);
+      assert.equal(outboundUrlProblem(url, sandboxPolicy), null, url);
+    }
+    for (const [url, host] of [
+      ['http://localhost/hook', 'localhost'],
+      ['http://LOCALHOST./', 'localhost.'],
+      ['http://app.localhost:3000/notify', 'app.localhost'],
+    ] as const) {
+      assert.equal(outboundUrlProblem(url, productionPolicy), `must not point at a loopback host (${host})`, url);
+      assert.equal(outboundUrlProblem(url, sandboxPolicy), null, url);
+    }
+  });
+
+  test('public targets next to the private ranges stay allowed with private targets refused', () => {
+    for (const url of [
+      'https://merchant.example.com/notify',
+      'http://172.15.255.255/',
+      'http://172.32.0.0/',
+      'http://100.63.255.255/',
+      'http://100.128.0.0/',
+      'http://11.0.0.0/',
+      'http://[2001:db8::1]/',
+      'http://[fe00::]/',
+      'http://localhost.example.com/',
+    ]) {
+      assert.equal(outboundUrlProblem(url, productionPolicy), null, url);
+    }
+  });
+
+  test('the two allowances are independent: link-local allowed does not allow private, and the reverse', () => {
+    assert.equal(outboundUrlProblem('http://169.254.169.254/', linkLocalOnly), null);
+    assert.equal(outboundUrlProblem('http://metadata.google.internal/', linkLocalOnly), null);
+    assert.match(outboundUrlProblem('http://100.100.100.200/', linkLocalOnly) ?? '', /private or loopback address/);
+    assert.match(outboundUrlProblem('http://[fd00:ec2::254]/', linkLocalOnly) ?? '', /private or loopback address/);
+    assert.match(outboundUrlProblem('http://0.0.0.0:8080/', linkLocalOnly) ?? '', /private or loopback address/);
+    assert.match(outboundUrlProblem('http://[::]:8080/', linkLocalOnly) ?? '', /private or loopback address/);
+    assert.match(outboundUrlProblem('http://100.100.100.200/', sandboxPolicy) ?? '', /link-local, metadata or unspecified address/);
+    assert.match(outboundUrlProblem('http://169.254.169.254/', productionPolicy) ?? '', /link-local, metadata or unspecified address/);
+    assert.match(outboundUrlProblem('http://metadata/', productionPolicy) ?? '', /cloud metadata host/);
   });
 });

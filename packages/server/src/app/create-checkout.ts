@@ -31,7 +31,7 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
   if (!methods.ok) throw new CatalogError(methods.code, methods.message);
   const redirectProblem = httpUrlProblem(input.redirectUrl);
   if (redirectProblem) throw new CatalogError('VALIDATION_ERROR', `Validations error: redirectUrl ${redirectProblem}`);
-  const notifyProblem = outboundUrlProblem(input.notifyUrl, deps.allowLinkLocal);
+  const notifyProblem = outboundUrlProblem(input.notifyUrl, deps.outboundPolicy);
   if (notifyProblem) throw new CatalogError('VALIDATION_ERROR', `Validations error: notifyUrl ${notifyProblem}`);
   const ttlSeconds = input.expiresInSeconds || limits.checkoutTtlSecondsDefault;
   if (ttlSeconds < limits.checkoutTtlSecondsMin) {

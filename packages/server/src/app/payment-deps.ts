@@ -1,4 +1,5 @@
 // What payment use cases receive beyond storage, clock and ids: the connectors and the closed-loop settings.
+import type { OutboundPolicy } from '../domain/outbound-url.js';
 import type { ConnectorRegistry } from './connector.js';
 import type { AppDeps } from './deps.js';
 
@@ -22,8 +23,8 @@ export interface PaymentDeps extends AppDeps {
   payments: PaymentSettings;
   /** The public base URL the hosted pages are served from (checkout url, qrCodeUrl, the sandbox wallet). */
   publicBaseUrl: string;
-  /** Outbound URLs (notifyUrl) may name link-local and metadata addresses only when this is set. */
-  allowLinkLocal: boolean;
+  /** Which guarded ranges outbound URLs (notifyUrl) may name: link-local and metadata, loopback and private. */
+  outboundPolicy: OutboundPolicy;
   /** Asks the outbox worker to deliver soon; called after a commit that wrote outbox events. */
   wakeOutbox: () => void;
 }

@@ -1,5 +1,21 @@
-// Which outbound URLs tunai may call (notifyUrl, redirectUrl): http(s) only, no credentials, never link-local or cloud metadata (pure).
+// Which outbound URLs tunai may call (notifyUrl): http(s) only, no credentials; link-local, metadata and private targets by policy (pure).
 import { limits } from '@tunai/client/contract';
+
+/**
+ * Which guarded address ranges outbound calls (notify webhooks) may reach. Both default to refusing in production:
+ * TUNAI_OUTBOUND_ALLOW_LINK_LOCAL (default false) and TUNAI_OUTBOUND_ALLOW_PRIVATE (default TUNAI_SANDBOX).
+ */
+export interface OutboundPolicy {
+  /** Link-local, cloud metadata and unspecified addresses, and metadata host names (isForbiddenAddress, isForbiddenHostname). */
+  allowLinkLocal: boolean;
+  /** Loopback, RFC 1918, carrier-grade NAT and unique-local addresses, and localhost names (isPrivateAddress, isPrivateHostname). */
+  allowPrivate: boolean;
+}
+
+/** True when some address may be refused, so host names must be resolved and checked before connecting. */
+export function guardsAddresses(policy: OutboundPolicy): boolean {
+  return !policy.allowLinkLocal || !policy.allowPrivate;
+}
 
 /** Host names that reach a cloud metadata service without naming its address. */
 const forbiddenHostnames = new Set(['metadata.google.internal', 'metadata']);
@@ -74,33 +90,59 @@ function forbiddenIpv4(octets: readonly number[]): boolean {
   return metadataIpv4.some((m) => m.every((octet, i) => octets[i] === octet));
 }
 
-function ipv4FromGroups(high: number, low: number): number[] {
-  return [high >> 8, high & 0xff, low >> 8, low & 0xff];
+/**
+ * Private networks: loopback 127.0.0.0/8, RFC 1918 (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) and carrier-grade NAT
+ * 100.64.0.0/10 (which also holds the 100.100.100.200 metadata service, refused as metadata already). 0.0.0.0/8 is
+ * counted too: it is refused as unspecified already, but connecting to it reaches this host, so allowing link-local
+ * targets must not open loopback through it.
+ */
+function privateIpv4(octets: readonly number[]): boolean {
+  const [a, b] = octets as [number, number];
+  if (a === 127 || a === 10 || a === 0) return true;
+  if (a === 172 && b >= 16 && b <= 31) return true;
+  if (a === 192 && b === 168) return true;
+  return a === 100 && b >= 64 && b <= 127;
+}
+
+/**
+ * The IPv4 address an IPv6 address leads to, or null: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64
+ * (64:ff9b::a.b.c.d) and the deprecated compatible form (::a.b.c.d) all reach the IPv4 address, so they are judged by it.
+ */
+function embeddedIpv4(groups: readonly number[]): number[] | null {
+  const g = (i: number) => groups[i] as number;
+  const zeroUpTo = (n: number) => groups.slice(0, n).every((x) => x === 0);
+  const embedded = [g(6) >> 8, g(6) & 0xff, g(7) >> 8, g(7) & 0xff];
+  if (zeroUpTo(5) && g(5) === 0xffff) return embedded;
+  if (zeroUpTo(4) && g(4) === 0xffff && g(5) === 0) return embedded;
+  if (g(0) === 0x64 && g(1) === 0xff9b && groups.slice(2, 6).every((x) => x === 0)) return embedded;
+  // The compatible form only when it really embeds an address: ::1 is IPv6 loopback, not 0.0.0.1.
+  if (zeroUpTo(6) && g(6) !== 0) return embedded;
+  return null;
 }
 
 function forbiddenIpv6(groups: readonly number[]): boolean {
-  const g = (i: number) => groups[i] as number;
-  const zeroUpTo = (n: number) => groups.slice(0, n).every((x) => x === 0);
   // :: (unspecified) reaches the host itself, like 0.0.0.0.
   if (groups.every((x) => x === 0)) return true;
   // fe80::/10 is link-local.
-  if ((g(0) & 0xffc0) === 0xfe80) return true;
+  if (((groups[0] as number) & 0xffc0) === 0xfe80) return true;
   if (metadataIpv6.some((m) => (parseIpv6(m) as number[]).every((x, i) => x === groups[i]))) return true;
-  // IPv4 written inside IPv6: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and the
-  // deprecated compatible form (::a.b.c.d) all lead to the IPv4 address, so they are judged by it.
-  const embedded = ipv4FromGroups(g(6), g(7));
-  if (zeroUpTo(5) && g(5) === 0xffff) return forbiddenIpv4(embedded);
-  if (zeroUpTo(4) && g(4) === 0xffff && g(5) === 0) return forbiddenIpv4(embedded);
-  if (g(0) === 0x64 && g(1) === 0xff9b && groups.slice(2, 6).every((x) => x === 0)) return forbiddenIpv4(embedded);
-  // The compatible form only when it really embeds an address: ::1 is IPv6 loopback, not 0.0.0.1.
-  if (zeroUpTo(6) && g(6) !== 0) return forbiddenIpv4(embedded);
-  return false;
+  const embedded = embeddedIpv4(groups);
+  return embedded !== null && forbiddenIpv4(embedded);
+}
+
+function privateIpv6(groups: readonly number[]): boolean {
+  // ::1 is loopback; :: (unspecified) reaches this host as well.
+  if (groups.slice(0, 7).every((x) => x === 0) && (groups[7] === 1 || groups[7] === 0)) return true;
+  // fc00::/7 is unique-local (fc00::/8 and fd00::/8).
+  if (((groups[0] as number) & 0xfe00) === 0xfc00) return true;
+  const embedded = embeddedIpv4(groups);
+  return embedded !== null && privateIpv4(embedded);
 }
 
 /**
  * True for addresses tunai never calls unless told to: link-local (169.254.0.0/16, fe80::/10), cloud metadata
  * (169.254.169.254, 100.100.100.200, fd00:ec2::254), unspecified (0.0.0.0/8, ::) and IPv4-in-IPv6 forms of those.
- * Loopback and private ranges stay allowed: sandbox users run their receivers on their own machine or network.
+ * Loopback and private ranges are a separate allowance (isPrivateAddress): sandbox users run receivers there.
  * Anything that is not an IP address is not forbidden here (host names are judged by outboundUrlProblem and DNS).
  */
 export function isForbiddenAddress(ip: string): boolean {
@@ -111,16 +153,47 @@ export function isForbiddenAddress(ip: string): boolean {
   return false;
 }
 
+/**
+ * True for private-network addresses: IPv4 loopback (127.0.0.0/8), RFC 1918 (10.0.0.0/8, 172.16.0.0/12,
+ * 192.168.0.0/16), carrier-grade NAT (100.64.0.0/10), IPv6 loopback (::1), unique-local (fc00::/7), the unspecified
+ * addresses that reach this host (0.0.0.0/8, ::) and the IPv4-in-IPv6 forms of the IPv4 ranges. Refused unless the policy allows private targets (sandbox mode does):
+ * a failed delivery's answer is shown to the merchant, so it must not become a window onto internal services.
+ */
+export function isPrivateAddress(ip: string): boolean {
+  const v4 = parseIpv4(ip);
+  if (v4) return privateIpv4(v4);
+  const v6 = parseIpv6(ip);
+  if (v6) return privateIpv6(v6);
+  return false;
+}
+
+function normalisedHostname(hostname: string): string {
+  return hostname.toLowerCase().replace(/\.+$/, '');
+}
+
 /** Host names that lead to a metadata service by name (case and a trailing dot do not matter). */
 export function isForbiddenHostname(hostname: string): boolean {
-  return forbiddenHostnames.has(hostname.toLowerCase().replace(/\.+$/, ''));
+  return forbiddenHostnames.has(normalisedHostname(hostname));
+}
+
+/** `localhost` and every `*.localhost` name (RFC 6761: always loopback), whatever their case or trailing dot. */
+export function isPrivateHostname(hostname: string): boolean {
+  const name = normalisedHostname(hostname);
+  return name === 'localhost' || name.endsWith('.localhost');
+}
+
+/** Why the policy refuses this resolved address (a phrase naming its kind), or null when it may be called. */
+export function refusedAddressKind(ip: string, policy: OutboundPolicy): string | null {
+  if (!policy.allowLinkLocal && isForbiddenAddress(ip)) return 'a link-local, metadata or unspecified address';
+  if (!policy.allowPrivate && isPrivateAddress(ip)) return 'a private or loopback address';
+  return null;
 }
 
 /**
  * Why an outbound URL is unacceptable, or null when tunai may call it. Checks the text only: a host name that
- * resolves to a forbidden address is refused at connection time (webhooks/outbound-http.ts), where DNS is known.
+ * resolves to a refused address is refused at connection time (webhooks/outbound-http.ts), where DNS is known.
  */
-export function outboundUrlProblem(url: string, allowLinkLocal: boolean): string | null {
+export function outboundUrlProblem(url: string, policy: OutboundPolicy): string | null {
   if (url.length > limits.urlCharsMax) return `must be at most ${limits.urlCharsMax} characters`;
   if (!URL.canParse(url)) return 'must be an absolute http(s) URL';
   // WHATWG parsing normalises hosts (0xA9FEA9FE and 2852039166 both become 169.254.169.254), so the check sees the real address.
@@ -128,8 +201,9 @@ export function outboundUrlProblem(url: string, allowLinkLocal: boolean): string
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'must use http or https';
   if (parsed.username !== '' || parsed.password !== '') return 'must not contain a user name or password';
   if (parsed.hostname === '') return 'must name a host';
-  if (allowLinkLocal) return null;
-  if (isForbiddenAddress(parsed.hostname)) return `must not point at a link-local, metadata or unspecified address (${parsed.hostname})`;
-  if (isForbiddenHostname(parsed.hostname)) return `must not point at a cloud metadata host (${parsed.hostname})`;
+  const kind = refusedAddressKind(parsed.hostname, policy);
+  if (kind !== null) return `must not point at ${kind} (${parsed.hostname})`;
+  if (!policy.allowLinkLocal && isForbiddenHostname(parsed.hostname)) return `must not point at a cloud metadata host (${parsed.hostname})`;
+  if (!policy.allowPrivate && isPrivateHostname(parsed.hostname)) return `must not point at a loopback host (${parsed.hostname})`;
   return null;
 }

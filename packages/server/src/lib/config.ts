@@ -27,8 +27,13 @@ export interface Config {
   outboxIntervalMs: number;
   /** A webhook attempt that has no answer by then has failed. */
   webhookTimeoutMs: number;
-  /** Outbound calls (webhooks) may reach link-local and cloud metadata addresses only when this is set. */
-  outboundAllowLinkLocal: boolean;
+  /**
+   * Which guarded ranges outbound calls (notify webhooks) may reach; the shape of domain/outbound-url.ts OutboundPolicy
+   * (lib sits below domain, so it is spelled out here). Link-local and metadata: TUNAI_OUTBOUND_ALLOW_LINK_LOCAL,
+   * default false. Loopback and private networks: TUNAI_OUTBOUND_ALLOW_PRIVATE, default the sandbox setting (sandbox
+   * users run receivers on their own machine; in production a failed delivery's answer would show internal services).
+   */
+  outbound: { allowLinkLocal: boolean; allowPrivate: boolean };
 }
 
 export interface ConfigOverrides {
@@ -67,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
   const host = overrides.host ?? env.HOST ?? '0.0.0.0';
   const fromEnv = (env.TUNAI_PUBLIC_URL ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const publicUrls = urlList('TUNAI_PUBLIC_URL', overrides.publicUrls?.length ? overrides.publicUrls : fromEnv);
+  const sandbox = booleanSetting('TUNAI_SANDBOX', env.TUNAI_SANDBOX, true);
   return {
     port,
     host,
@@ -95,7 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       1,
       86_400,
     ),
-    sandbox: booleanSetting('TUNAI_SANDBOX', env.TUNAI_SANDBOX, true),
+    sandbox,
     trustProxy: booleanSetting('TUNAI_TRUST_PROXY', env.TUNAI_TRUST_PROXY, false),
     logLevel: env.LOG_LEVEL ?? 'info',
     quickPayWaitMs: integerSetting('TUNAI_QUICKPAY_WAIT_MS', env.TUNAI_QUICKPAY_WAIT_MS, limits.quickPayWaitMsDefault, 0, 120_000),
@@ -114,6 +120,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       1,
       limits.webhookTimeoutMsMax,
     ),
-    outboundAllowLinkLocal: booleanSetting('TUNAI_OUTBOUND_ALLOW_LINK_LOCAL', env.TUNAI_OUTBOUND_ALLOW_LINK_LOCAL, false),
+    outbound: {
+      allowLinkLocal: booleanSetting('TUNAI_OUTBOUND_ALLOW_LINK_LOCAL', env.TUNAI_OUTBOUND_ALLOW_LINK_LOCAL, false),
+      allowPrivate: booleanSetting('TUNAI_OUTBOUND_ALLOW_PRIVATE', env.TUNAI_OUTBOUND_ALLOW_PRIVATE, sandbox),
+    },
   };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { limits } from '@tunai/client/contract';
 import type { AttemptOutcome, AttemptResult, OutboxEventRecord } from '../app/outbox-ports.js';
 import type { Storage } from '../app/ports.js';
+import type { OutboundPolicy } from '../domain/outbound-url.js';
 import { errorExcerpt, isDelivered, nextAfterFailure } from '../domain/outbox.js';
 import type { Clock } from '../lib/clock.js';
 import type { Ids } from '../lib/ids.js';
@@ -18,7 +19,8 @@ export interface DeliveryDeps {
   /** The server's private key: receivers verify with the public half `tunai init` prints. */
   privateKey: KeyObject;
   timeoutMs: number;
-  allowLinkLocal: boolean;
+  /** Which guarded ranges targets may reach (checked on the URL and on every address a host name resolves to). */
+  outboundPolicy: OutboundPolicy;
   /** [0, 1) for the retry jitter. */
   random: () => number;
   /** A fresh X-Nonce-Str per attempt. */
@@ -34,7 +36,7 @@ async function attempt(deps: DeliveryDeps, event: OutboxEventRecord, startedAtMs
     headers,
     body: event.body,
     timeoutMs: deps.timeoutMs,
-    allowLinkLocal: deps.allowLinkLocal,
+    policy: deps.outboundPolicy,
     ...(deps.resolveAll ? { resolveAll: deps.resolveAll } : {}),
   });
   const nowMs = deps.clock.nowMs();

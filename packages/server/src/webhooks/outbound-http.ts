@@ -6,7 +6,7 @@ import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { limits } from '@tunai/client/contract';
 import { errorExcerpt, isDelivered } from '../domain/outbox.js';
-import { isForbiddenAddress, outboundUrlProblem } from '../domain/outbound-url.js';
+import { guardsAddresses, outboundUrlProblem, refusedAddressKind, type OutboundPolicy } from '../domain/outbound-url.js';
 
 /** Resolves a host name to every address it has (the system resolver by default; tests may name their own hosts). */
 export type ResolveAll = (hostname: string, family: LookupOptions['family']) => Promise<LookupAddress[]>;
@@ -16,24 +16,26 @@ export const systemResolveAll: ResolveAll = (hostname, family) =>
     dnsLookup(hostname, { all: true, family: family ?? 0, verbatim: true }, (error, addresses) => (error ? reject(error) : resolve(addresses)));
   });
 
-/** The refusal recorded when a host name resolves into forbidden space. */
+/** The refusal recorded when a host name resolves into space the policy refuses. */
 export class ForbiddenAddressError extends Error {
   override readonly name = 'ForbiddenAddressError';
   readonly code = 'ETUNAI_FORBIDDEN_ADDRESS';
 }
 
 /**
- * A `lookup` for node:net that refuses a host with any link-local or metadata address. The socket connects to the
- * very addresses checked here, so a name cannot pass the check and then re-resolve elsewhere (no DNS-rebinding gap).
- * IP literals never reach a lookup (node connects to them directly); outboundUrlProblem has judged those already.
+ * A `lookup` for node:net that refuses a host with any address the policy refuses (link-local and metadata; loopback
+ * and private networks outside sandbox mode). The socket connects to the very addresses checked here, so a name cannot
+ * pass the check and then re-resolve elsewhere (no DNS-rebinding gap). IP literals never reach a lookup (node connects
+ * to them directly); outboundUrlProblem has judged those already.
  */
-export function guardedLookup(resolveAll: ResolveAll): LookupFunction {
+export function guardedLookup(resolveAll: ResolveAll, policy: OutboundPolicy): LookupFunction {
   return (hostname, options, callback) => {
     resolveAll(hostname, options.family).then(
       (addresses) => {
-        const forbidden = addresses.find((a) => isForbiddenAddress(a.address));
-        if (forbidden) {
-          callback(new ForbiddenAddressError(`refused: ${hostname} resolves to ${forbidden.address}, a link-local or metadata address`), '', 0);
+        for (const { address } of addresses) {
+          const kind = refusedAddressKind(address, policy);
+          if (kind === null) continue;
+          callback(new ForbiddenAddressError(`refused: ${hostname} resolves to ${address}, ${kind}`), '', 0);
           return;
         }
         const first = addresses[0];
@@ -55,8 +57,8 @@ export interface OutboundPost {
   body: string;
   /** The whole request: connect, send, and the status line back. */
   timeoutMs: number;
-  /** Link-local and metadata targets are refused unless this is set (TUNAI_OUTBOUND_ALLOW_LINK_LOCAL). */
-  allowLinkLocal: boolean;
+  /** Which guarded ranges the target may reach (TUNAI_OUTBOUND_ALLOW_LINK_LOCAL, TUNAI_OUTBOUND_ALLOW_PRIVATE). */
+  policy: OutboundPolicy;
   resolveAll?: ResolveAll;
 }
 
@@ -85,7 +87,7 @@ function describeError(error: unknown): string {
 export function postOutbound(post: OutboundPost): Promise<OutboundResult> {
   const startedAt = performance.now();
   const elapsedMs = () => Math.round(performance.now() - startedAt);
-  const problem = outboundUrlProblem(post.url, post.allowLinkLocal);
+  const problem = outboundUrlProblem(post.url, post.policy);
   if (problem !== null) return Promise.resolve({ httpStatus: null, error: `refused: the target URL ${problem}`, durationMs: 0 });
   const url = new URL(post.url);
   const payload = Buffer.from(post.body, 'utf8');
@@ -117,7 +119,8 @@ export function postOutbound(post: OutboundPost): Promise<OutboundResult> {
         headers: { ...post.headers, 'Content-Length': String(payload.length) },
         // A fresh connection per attempt: no pooled socket outlives the address check or the process's shutdown.
         agent: false,
-        ...(post.allowLinkLocal ? {} : { lookup: guardedLookup(post.resolveAll ?? systemResolveAll) }),
+        // Host names are resolved and checked whenever the policy refuses anything; with everything allowed, node resolves.
+        ...(guardsAddresses(post.policy) ? { lookup: guardedLookup(post.resolveAll ?? systemResolveAll, post.policy) } : {}),
       },
       (response: IncomingMessage) => {
         status = response.statusCode ?? null;

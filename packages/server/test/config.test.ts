@@ -1,0 +1,54 @@
+// Runtime configuration: the outbound allowances (link-local, private) and how the private one follows TUNAI_SANDBOX.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../src/lib/config.js';
+
+const execFileAsync = promisify(execFile);
+const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
+
+describe('outbound allowances', () => {
+  const outbound = (env: Record<string, string>) => loadConfig(env).outbound;
+
+  test('defaults: sandbox mode, link-local refused, private allowed', () => {
+    const config = loadConfig({});
+    assert.equal(config.sandbox, true);
+    assert.deepEqual(config.outbound, { allowLinkLocal: false, allowPrivate: true });
+  });
+
+  test('TUNAI_OUTBOUND_ALLOW_PRIVATE defaults to the sandbox setting', () => {
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: 'true' }), { allowLinkLocal: false, allowPrivate: true });
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: 'false' }), { allowLinkLocal: false, allowPrivate: false });
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: 'off' }), { allowLinkLocal: false, allowPrivate: false });
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: '0' }), { allowLinkLocal: false, allowPrivate: false });
+    // Empty is unset: the default (sandbox) applies to both.
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: '', TUNAI_OUTBOUND_ALLOW_PRIVATE: '' }), { allowLinkLocal: false, allowPrivate: true });
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: 'false', TUNAI_OUTBOUND_ALLOW_PRIVATE: '' }), { allowLinkLocal: false, allowPrivate: false });
+  });
+
+  test('an explicit TUNAI_OUTBOUND_ALLOW_PRIVATE wins both ways', () => {
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: 'false', TUNAI_OUTBOUND_ALLOW_PRIVATE: 'true' }), { allowLinkLocal: false, allowPrivate: true });
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: 'false', TUNAI_OUTBOUND_ALLOW_PRIVATE: 'yes' }), { allowLinkLocal: false, allowPrivate: true });
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: 'true', TUNAI_OUTBOUND_ALLOW_PRIVATE: 'false' }), { allowLinkLocal: false, allowPrivate: false });
+    assert.deepEqual(outbound({ TUNAI_OUTBOUND_ALLOW_PRIVATE: 'off' }), { allowLinkLocal: false, allowPrivate: false });
+    // The override does not change sandbox mode itself.
+    assert.equal(loadConfig({ TUNAI_SANDBOX: 'false', TUNAI_OUTBOUND_ALLOW_PRIVATE: 'true' }).sandbox, false);
+    assert.equal(loadConfig({ TUNAI_OUTBOUND_ALLOW_PRIVATE: 'false' }).sandbox, true);
+  });
+
+  test('the two allowances are independent', () => {
+    assert.deepEqual(outbound({ TUNAI_SANDBOX: 'false', TUNAI_OUTBOUND_ALLOW_LINK_LOCAL: 'true' }), { allowLinkLocal: true, allowPrivate: false });
+    assert.deepEqual(outbound({ TUNAI_OUTBOUND_ALLOW_LINK_LOCAL: 'true' }), { allowLinkLocal: true, allowPrivate: true });
+    assert.deepEqual(outbound({ TUNAI_OUTBOUND_ALLOW_LINK_LOCAL: 'true', TUNAI_OUTBOUND_ALLOW_PRIVATE: 'false' }), { allowLinkLocal: true, allowPrivate: false });
+  });
+
+  test('a value that is not a boolean is refused with the variable named', () => {
+    assert.throws(() => loadConfig({ TUNAI_OUTBOUND_ALLOW_PRIVATE: 'maybe' }), /TUNAI_OUTBOUND_ALLOW_PRIVATE must be true or false \(got "maybe"\)/);
+  });
+
+  test('tunai --help lists TUNAI_OUTBOUND_ALLOW_PRIVATE among the environment variables', async () => {
+    const { stdout } = await execFileAsync(process.execPath, [bin, '--help']);
+    assert.match(stdout, /Environment:[\s\S]*TUNAI_OUTBOUND_ALLOW_LINK_LOCAL, TUNAI_OUTBOUND_ALLOW_PRIVATE/);
+  });
+});
