@@ -1,4 +1,5 @@
-// Checks the HTTP API suites share: RM error responses, browser form posts, and "this request wrote nothing" by row counts.
+// Checks the HTTP API suites share: RM error responses, browser form posts, waiting for a notify, page headers, and
+// "this request wrote nothing" by row counts.
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import type { RawResponse } from '@tunai/client';
@@ -11,6 +12,15 @@ export function assertError(res: RawResponse, status: number, code: string): voi
   assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}: ${res.rawText}`);
   assert.equal(errorCodeOf(res), code, res.rawText);
   assert.equal(typeof (res.body as { error: { message: unknown } }).error.message, 'string');
+}
+
+/** Polls `check` until it holds (a notify arriving, a page settling); fails naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A browser's form post that does not follow redirects, so each hop can be checked. */

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { verifyNotifyCallback } from '@tunai/client';
 import { launchBrowser, newPhonePage } from './browser.js';
+import { waitFor } from './api-checks.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
 
 const navigationTimeoutMs = 15_000;
@@ -60,14 +61,6 @@ async function startReceiver(): Promise<Receiver> {
         server.close(() => resolve());
       }),
   };
-}
-
-async function waitFor(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** A fresh phone context per test, closed whatever happens. */

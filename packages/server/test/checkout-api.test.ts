@@ -11,7 +11,7 @@ import { generateNonce } from '@tunai/client/signature';
 import { checkLedger } from '../src/app/check-ledger.js';
 import type { Database } from '../src/store/schema.js';
 import { openDatabase } from '../src/store/database.js';
-import { assertError, postForm, rowCounter, type RowCounter } from './api-checks.js';
+import { assertError, postForm, rowCounter, waitFor, type RowCounter } from './api-checks.js';
 import {
   createDeveloper,
   forEachDialect,
@@ -26,14 +26,6 @@ import {
 import { WebhookReceiver } from './webhook-receiver.js';
 
 // ---------------------------------------------------------------- HTTP helpers
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

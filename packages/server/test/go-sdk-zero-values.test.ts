@@ -8,7 +8,7 @@ import { limits, mobilePaymentMethods, webPaymentMethods, type Checkout, type Cr
 import { checkLedger } from '../src/app/check-ledger.js';
 import type { TransactionRecord } from '../src/app/payment-ports.js';
 import { openDatabase, type OpenedDatabase } from '../src/store/database.js';
-import { assertError, postForm, rowCounter } from './api-checks.js';
+import { assertError, postForm, rowCounter, waitFor } from './api-checks.js';
 import { createDeveloper, forEachDialect, startTestServer, transactionKeys, type Developer, type TestServer } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
@@ -21,14 +21,6 @@ const permanent = { type: 'PERMANENT', day: 0, expiredAt: limits.qrPermanentExpi
 
 let sequence = 0;
 const nextOrderId = (tag: string) => `gz-${tag}-${++sequence}`;
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 forEachDialect('go SDK zero values', (dialect) => {
   let server: TestServer;

@@ -11,7 +11,7 @@ import { createIds, type Ids } from '../src/lib/ids.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { postForm } from './api-checks.js';
-import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, qrCodeInput, startTestServer, type Developer, type TestServer } from './harness.js';
 
 /** More than a millisecond's worth of sequence numbers, so the generator must lend itself the next millisecond. */
 const idsAtOneInstant = 2_500;
@@ -250,26 +250,15 @@ forEachDialect('ids in use', (dialect) => {
 
   test('a QR payment that draws a taken transaction id opens under a fresh one, which is also its order id', async () => {
     const taken = (await quickPay()).item;
-    const qr = (
-      await dev.client.payment.createQrCode({
-        amount: 300,
-        currencyType: 'MYR',
-        expiry: { type: 'PERMANENT' },
-        isPreFillAmount: true,
-        method: ['WECHATPAY_MY'],
-        order: { title: 'Vending', detail: 'slot A1' },
-        redirectUrl: 'https://shop.example/qr',
-        storeId: dev.merchant.store.id,
-        type: 'DYNAMIC',
-      })
-    ).item;
+    const input = qrCodeInput(dev.merchant.store.id);
+    const qr = (await dev.client.payment.createQrCode(input)).item;
     ids.repeatNextTransactionId(taken.transactionId);
     const pay = await postForm(`${server.url}/payment/unified/pay`, { code: qr.code, method: 'WECHATPAY_MY' });
     assert.equal(pay.status, 303, await pay.text());
     const transactionId = new URL(pay.headers.get('location') ?? '', server.url).searchParams.get('order') ?? '';
     assert.match(transactionId, /^\d{24}$/);
     assert.notEqual(transactionId, taken.transactionId);
-    assert.deepEqual(await storedTransaction(transactionId), { id: transactionId, order_id: transactionId, amount_minor: 300, status: 'IN_PROCESS', type: 'QR_PAY', qr_code: qr.code });
+    assert.deepEqual(await storedTransaction(transactionId), { id: transactionId, order_id: transactionId, amount_minor: input.amount, status: 'IN_PROCESS', type: 'QR_PAY', qr_code: qr.code });
     // The one-time QR is held by the new payment, not by the id that was taken.
     const held = await db.selectFrom('payment_qr_codes').select('pending_transaction_id').where('code', '=', qr.code).executeTakeFirstOrThrow();
     assert.equal(held.pending_transaction_id, transactionId);

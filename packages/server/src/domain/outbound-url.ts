@@ -139,6 +139,14 @@ function privateIpv6(groups: readonly number[]): boolean {
   return embedded !== null && privateIpv4(embedded);
 }
 
+/** Judges an IP address text by the test for its family; anything that is not an IP address is false. */
+function addressIs(ip: string, ipv4: (octets: readonly number[]) => boolean, ipv6: (groups: readonly number[]) => boolean): boolean {
+  const v4 = parseIpv4(ip);
+  if (v4) return ipv4(v4);
+  const v6 = parseIpv6(ip);
+  return v6 !== null && ipv6(v6);
+}
+
 /**
  * True for addresses tunai never calls unless told to: link-local (169.254.0.0/16, fe80::/10), cloud metadata
  * (169.254.169.254, 100.100.100.200, fd00:ec2::254), unspecified (0.0.0.0/8, ::) and IPv4-in-IPv6 forms of those.
@@ -146,25 +154,18 @@ function privateIpv6(groups: readonly number[]): boolean {
  * Anything that is not an IP address is not forbidden here (host names are judged by outboundUrlProblem and DNS).
  */
 export function isForbiddenAddress(ip: string): boolean {
-  const v4 = parseIpv4(ip);
-  if (v4) return forbiddenIpv4(v4);
-  const v6 = parseIpv6(ip);
-  if (v6) return forbiddenIpv6(v6);
-  return false;
+  return addressIs(ip, forbiddenIpv4, forbiddenIpv6);
 }
 
 /**
  * True for private-network addresses: IPv4 loopback (127.0.0.0/8), RFC 1918 (10.0.0.0/8, 172.16.0.0/12,
  * 192.168.0.0/16), carrier-grade NAT (100.64.0.0/10), IPv6 loopback (::1), unique-local (fc00::/7), the unspecified
- * addresses that reach this host (0.0.0.0/8, ::) and the IPv4-in-IPv6 forms of the IPv4 ranges. Refused unless the policy allows private targets (sandbox mode does):
- * a failed delivery's answer is shown to the merchant, so it must not become a window onto internal services.
+ * addresses that reach this host (0.0.0.0/8, ::) and the IPv4-in-IPv6 forms of the IPv4 ranges. Refused unless the
+ * policy allows private targets (sandbox mode does): a failed delivery's answer is shown to the merchant, so it must
+ * not become a window onto internal services.
  */
 export function isPrivateAddress(ip: string): boolean {
-  const v4 = parseIpv4(ip);
-  if (v4) return privateIpv4(v4);
-  const v6 = parseIpv6(ip);
-  if (v6) return privateIpv6(v6);
-  return false;
+  return addressIs(ip, privateIpv4, privateIpv6);
 }
 
 function normalisedHostname(hostname: string): string {

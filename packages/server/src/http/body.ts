@@ -33,6 +33,11 @@ function isJsonContentType(contentType: string | undefined): boolean {
 /** NUL has no meaning in any RM field and PostgreSQL text cannot hold it: refuse it at the edge. */
 const nulCharacter = /\u0000|\\u0000/;
 
+/** True when JSON text holds a NUL, raw or written as JSON's `\u0000` escape (bodies here, `filter` queries elsewhere). */
+export function jsonTextHasNul(text: string): boolean {
+  return nulCharacter.test(text);
+}
+
 /** How deep arrays and objects nest in JSON text, brackets inside strings excepted; stops counting past `stopAbove`. */
 function nestingDepthOf(raw: string, stopAbove: number): number {
   let depth = 0;
@@ -66,7 +71,7 @@ function parseJson(raw: string): ParsedJson {
     // Refuse __proto__/constructor keys: they have no place in an RM payload and poison objects.
     const value: unknown = secureJson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' });
     // Still parsed, so the signature check sees the body the client signed; refused at validation.
-    if (nulCharacter.test(raw)) return { kind: 'forbidden', reason: 'NUL characters are not allowed in the body', value };
+    if (jsonTextHasNul(raw)) return { kind: 'forbidden', reason: 'NUL characters are not allowed in the body', value };
     return { kind: 'json', value };
   } catch (error) {
     return { kind: 'malformed', reason: error instanceof Error ? error.message : 'not JSON' };

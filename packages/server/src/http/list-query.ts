@@ -1,6 +1,7 @@
 // List parameters shared by RM list endpoints: limit, opaque cursor and the JSON `filter` on update times.
 import { limits } from '@tunai/client/contract';
 import { CatalogError } from '../lib/catalog-error.js';
+import { jsonTextHasNul } from './body.js';
 
 export interface PageParams {
   limit: number;
@@ -47,7 +48,7 @@ export function parseFilterObject(filterText: string | undefined): Record<string
     throw new CatalogError('VALIDATION_ERROR', `Validations error: filter must be at most ${limits.filterQueryCharsMax} characters`);
   }
   // A NUL, written as JSON's escape, has no meaning in any filter value and PostgreSQL text cannot hold it.
-  if (filterText.includes('\\u0000') || filterText.includes('\u0000')) {
+  if (jsonTextHasNul(filterText)) {
     throw new CatalogError('VALIDATION_ERROR', 'Validations error: NUL characters are not allowed in filter');
   }
   let filter: unknown;
