@@ -9,15 +9,22 @@ export async function cancelCheckout(deps: PaymentDeps, checkoutId: string): Pro
   const checkout = await getCheckout(deps, checkoutId);
   if (checkout.status !== 'IN_PROCESS') return checkout;
   const nowMs = deps.clock.nowMs();
-  if (checkout.transactionId !== null) {
-    // The wallet order must be closed so a late confirmation cannot take money for a cancelled checkout.
-    if (!(await deps.storage.payments.requestCancel(checkout.transactionId, nowMs))) {
-      throw new CatalogError('PAYMENT_IN_PROCESS', 'Payment is in process: the wallet already answered; wait for the result');
+  let transactionId = checkout.transactionId;
+  if (transactionId === null) {
+    // Conditional on no payment being linked: a wallet order opened at this same moment must be closed, not orphaned
+    // under a CANCELLED checkout where the payer could still pay it.
+    if (await deps.storage.checkout.checkouts.finishUnpaid(checkout.id, 'CANCELLED', nowMs)) {
+      return (await deps.storage.checkout.checkouts.get(checkout.id)) ?? checkout;
     }
-    await deps.storage.checkout.checkouts.finish(checkout.id, 'CANCELLED', nowMs);
-    await advancePayment(deps, checkout.transactionId);
-  } else {
-    await deps.storage.checkout.checkouts.finish(checkout.id, 'CANCELLED', nowMs);
+    const now = await deps.storage.checkout.checkouts.get(checkout.id);
+    if (!now || now.status !== 'IN_PROCESS' || now.transactionId === null) return now ?? checkout;
+    transactionId = now.transactionId;
   }
+  // The wallet order must be closed so a late confirmation cannot take money for a cancelled checkout.
+  if (!(await deps.storage.payments.requestCancel(transactionId, nowMs))) {
+    throw new CatalogError('PAYMENT_IN_PROCESS', 'Payment is in process: the wallet already answered; wait for the result');
+  }
+  await deps.storage.checkout.checkouts.finish(checkout.id, 'CANCELLED', nowMs);
+  await advancePayment(deps, transactionId);
   return (await deps.storage.checkout.checkouts.get(checkout.id)) ?? checkout;
 }

@@ -99,5 +99,7 @@ export interface CheckoutStorage {
     attachTransaction(checkoutId: string, transactionId: string, nowMs: number): Promise<boolean>;
     /** Moves an IN_PROCESS checkout to a final status; false when it was already final. */
     finish(checkoutId: string, status: Exclude<CheckoutStatus, 'IN_PROCESS'>, nowMs: number): Promise<boolean>;
+    /** Like finish, but only while no payment is linked: false when one was attached meanwhile (its wallet order is open). */
+    finishUnpaid(checkoutId: string, status: Exclude<CheckoutStatus, 'IN_PROCESS'>, nowMs: number): Promise<boolean>;
   };
 }

@@ -10,7 +10,8 @@ export async function getCheckout(deps: PaymentDeps, checkoutId: string, merchan
   const nowMs = deps.clock.nowMs();
   const status = effectiveCheckoutStatus(checkout.status, checkout.transactionId !== null, checkout.endAtMs, nowMs);
   if (status === 'EXPIRED' && checkout.status === 'IN_PROCESS') {
-    await deps.storage.checkout.checkouts.finish(checkout.id, 'EXPIRED', nowMs);
+    // Only while still unpaid: a payment attached at this moment (another process's clock) keeps the checkout open.
+    await deps.storage.checkout.checkouts.finishUnpaid(checkout.id, 'EXPIRED', nowMs);
     return (await deps.storage.checkout.checkouts.get(checkout.id)) ?? checkout;
   }
   return checkout;

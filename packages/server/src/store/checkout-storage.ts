@@ -221,6 +221,16 @@ export function createCheckoutStorage(db: Db): CheckoutStorage {
           .executeTakeFirst();
         return changed(result);
       },
+      async finishUnpaid(checkoutId, status, nowMs) {
+        const result = await db
+          .updateTable('payment_checkouts')
+          .set({ status, updated_at_ms: nowMs })
+          .where('id', '=', checkoutId)
+          .where('status', '=', 'IN_PROCESS')
+          .where('transaction_id', 'is', null)
+          .executeTakeFirst();
+        return changed(result);
+      },
     },
   };
 }
