@@ -25,6 +25,7 @@ import type {
   VerifySignatureResponse,
 } from './contract/tool.js';
 import type { User } from './contract/user.js';
+import type { WebhookEvent, WebhookEventStatus } from './contract/webhooks.js';
 import { RmApiError, hasErrorEnvelope } from './errors.js';
 import { generateNonce, parsePrivateKey, signRequest } from './signature/index.js';
 
@@ -81,9 +82,20 @@ const DEFAULT_REFRESH_SKEW_SECONDS = 60;
 
 interface CachedToken {
   accessToken: string;
-  expiresAtMs: number;
+  /** When to stop using the access token: refreshSkewSeconds before its expiry, at most half its lifetime early. */
+  renewAtMs: number;
   refreshToken: string;
-  refreshExpiresAtMs: number;
+  /** When to stop offering the refresh token, by the same rule. */
+  refreshUsableUntilMs: number;
+}
+
+/**
+ * The moment to stop using a credential issued at `issuedAtMs` for `lifetimeSeconds`: `skewMs` early, like the Go SDK,
+ * but never more than half the lifetime early, so a token that lives no longer than the skew is still reused.
+ */
+function usableUntilMs(issuedAtMs: number, lifetimeSeconds: number, skewMs: number): number {
+  const lifetimeMs = lifetimeSeconds * 1000;
+  return issuedAtMs + lifetimeMs - Math.min(skewMs, lifetimeMs / 2);
 }
 
 function trimTrailingSlashes(url: string): string {
@@ -115,6 +127,9 @@ function serialiseFilter(filter: unknown): string | undefined {
   if (filter === undefined) return undefined;
   return typeof filter === 'string' ? filter : JSON.stringify(filter);
 }
+
+/** Codes with which RM and tunai refuse the access token itself (not the signature or the scope). */
+const TOKEN_REFUSAL_CODES: ReadonlySet<string> = new Set(['TOKEN_INVALID', 'TOKEN_EXPIRED']);
 
 function isTokenResponse(body: unknown): body is TokenResponse {
   if (body === null || typeof body !== 'object') return false;
@@ -162,6 +177,12 @@ export class TunaiClient {
     checkoutQrCode(checkoutId: string, method: string): Promise<ItemResponse<CheckoutQrCode>>;
     directCheckout(input: DirectCheckoutRequest): Promise<ItemResponse<DirectCheckout>>;
     fpxBanks(): Promise<ItemResponse<FpxBanks>>;
+  };
+  /** tunai's own notify-webhook admin (outside /v3; RM has no such endpoints): the calling merchant's events only. */
+  readonly webhooks: {
+    list(query?: { limit?: number; cursor?: string; status?: WebhookEventStatus }): Promise<ItemsResponse<WebhookEvent>>;
+    get(eventId: string): Promise<ItemResponse<WebhookEvent>>;
+    resend(eventId: string): Promise<ItemResponse<WebhookEvent>>;
   };
   readonly tool: {
     generateSignature(input: GenerateSignatureRequest): Promise<GenerateSignatureResponse>;
@@ -253,6 +274,11 @@ export class TunaiClient {
       directCheckout: (input) => this.request('POST', '/v3/payment/online/checkout', { body: input }),
       fpxBanks: () => this.request('GET', '/v3/payment/fpx-bank'),
     };
+    this.webhooks = {
+      list: (query = {}) => this.request('GET', '/admin/webhooks', { query: { limit: query.limit, cursor: query.cursor, status: query.status } }),
+      get: (eventId) => this.request('GET', `/admin/webhooks/${encodeURIComponent(eventId)}`),
+      resend: (eventId) => this.request('POST', `/admin/webhooks/${encodeURIComponent(eventId)}/resend`),
+    };
     // The tool endpoints are public helpers on RM: no token and no signature.
     this.tool = {
       generateSignature: (input) =>
@@ -268,7 +294,7 @@ export class TunaiClient {
    */
   getAccessToken(): Promise<string> {
     const cached = this.#token;
-    if (cached !== undefined && this.#nowMs() < cached.expiresAtMs - this.#refreshSkewMs) {
+    if (cached !== undefined && this.#nowMs() < cached.renewAtMs) {
       return Promise.resolve(cached.accessToken);
     }
     if (this.#tokenInFlight !== undefined) return this.#tokenInFlight;
@@ -281,7 +307,7 @@ export class TunaiClient {
 
   async #renewToken(cached: CachedToken | undefined): Promise<string> {
     const canRefresh =
-      cached !== undefined && cached.refreshToken !== '' && this.#nowMs() < cached.refreshExpiresAtMs - this.#refreshSkewMs;
+      cached !== undefined && cached.refreshToken !== '' && this.#nowMs() < cached.refreshUsableUntilMs;
     if (canRefresh) {
       try {
         return await this.#adoptToken({ grantType: 'refresh_token', refreshToken: cached.refreshToken });
@@ -301,10 +327,10 @@ export class TunaiClient {
     const token = await this.#tokenRequest(body);
     this.#token = {
       accessToken: token.accessToken,
-      expiresAtMs: issuedAtMs + token.expiresIn * 1000,
+      renewAtMs: usableUntilMs(issuedAtMs, token.expiresIn, this.#refreshSkewMs),
       refreshToken: typeof token.refreshToken === 'string' ? token.refreshToken : '',
-      refreshExpiresAtMs:
-        typeof token.refreshTokenExpiresIn === 'number' ? issuedAtMs + token.refreshTokenExpiresIn * 1000 : 0,
+      refreshUsableUntilMs:
+        typeof token.refreshTokenExpiresIn === 'number' ? usableUntilMs(issuedAtMs, token.refreshTokenExpiresIn, this.#refreshSkewMs) : 0,
     };
     return token.accessToken;
   }
@@ -345,7 +371,10 @@ export class TunaiClient {
   /** Low-level call to `${openApiBaseUrl}${path}`; authenticates, signs per options, throws RmApiError on non-200, returns parsed JSON. */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.send(method, path, options);
-    if (response.status !== 200 || hasErrorEnvelope(response.body)) {
+    // A 200 that is not a JSON object (a proxy's HTML page, a bare array) is no RM envelope: returning it would hand
+    // the caller a string or array typed as the item.
+    const isObject = response.body !== null && typeof response.body === 'object' && !Array.isArray(response.body);
+    if (response.status !== 200 || !isObject || hasErrorEnvelope(response.body)) {
       throw RmApiError.fromResponse(response.status, response.body);
     }
     return response.body as T;
@@ -392,7 +421,14 @@ export class TunaiClient {
       ...(hasBody ? { body: JSON.stringify(options.body) } : {}),
     });
     const rawText = await response.text();
-    return { status: response.status, headers: response.headers, body: parseBody(rawText), rawText };
+    const body = parseBody(rawText);
+    // A cached token the server no longer accepts (revoked, server keys rotated) would otherwise be sent until its
+    // expiry, which RM sets weeks ahead: forget it so the next call obtains another. Tokens passed in are the caller's.
+    if (response.status === 401 && options.accessToken === undefined && this.#token?.accessToken === accessToken) {
+      const refusal = RmApiError.fromResponse(response.status, body);
+      if (TOKEN_REFUSAL_CODES.has(refusal.code)) this.#token = undefined;
+    }
+    return { status: response.status, headers: response.headers, body, rawText };
   }
 
   #currentTimestamp(): string {

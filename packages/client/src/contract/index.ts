@@ -10,3 +10,4 @@ export * from './scopes.js';
 export * from './store.js';
 export * from './tool.js';
 export * from './user.js';
+export * from './webhooks.js';

@@ -45,7 +45,9 @@ export function isDelivered(httpStatus: number | null): boolean {
 
 /** Trims recorded text (a receiver's body excerpt, a network error) to what an attempt keeps. */
 export function errorExcerpt(text: string): string {
-  const clean = text.replace(/\s+/g, ' ').trim();
+  // Control characters go with the whitespace: a receiver's NUL cannot be stored in PostgreSQL text, and an attempt
+  // that cannot be recorded would keep its lease and be retried every lease lapse, never reaching FAILED.
+  const clean = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
   if (clean.length <= limits.webhookErrorCharsMax) return clean;
   let cut = clean.slice(0, limits.webhookErrorCharsMax - 1);
   // Never leave half a surrogate pair at the cut.

@@ -1,0 +1,185 @@
+// Audit reproductions for @tunai/client over real HTTP: a recording node:http server plays RM (or tunai) and answers as each test plans.
+import { Buffer } from 'node:buffer';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { RmApiError, TunaiClient, verifyReceivedRequest, type TunaiClientOptions } from '../src/index.js';
+
+interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+interface Canned {
+  status: number;
+  body: string;
+  contentType?: string;
+}
+
+const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const privateKeyPem = keys.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+
+let recorded: Recorded[] = [];
+let tokenQueue: Canned[] = [];
+let apiQueue: Canned[] = [];
+let tokenSerial = 0;
+let server: Server;
+let origin = '';
+
+const json = (status: number, value: unknown): Canned => ({ status, body: JSON.stringify(value) });
+const tokenBody = (n: number, expiresIn = 7200) => ({
+  accessToken: `access-${n}`,
+  tokenType: 'Bearer',
+  expiresIn,
+  refreshToken: `refresh-${n}`,
+  refreshTokenExpiresIn: 2_592_000,
+});
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+    recorded.push(entry);
+    let reply: Canned;
+    if (entry.url.endsWith('/v1/token')) reply = tokenQueue.shift() ?? json(200, tokenBody(++tokenSerial));
+    else reply = apiQueue.shift() ?? json(200, { item: {}, code: 'SUCCESS' });
+    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json' });
+    res.end(reply.body);
+  });
+}
+
+const apiRequests = () => recorded.filter((r) => !r.url.endsWith('/v1/token'));
+const tokenRequests = () => recorded.filter((r) => r.url.endsWith('/v1/token'));
+
+function makeClient(overrides: Partial<TunaiClientOptions> = {}): TunaiClient {
+  return new TunaiClient({ clientId: 'client-1', clientSecret: 'secret', privateKeyPem, oauthBaseUrl: origin, openApiBaseUrl: origin, ...overrides });
+}
+
+before(async () => {
+  server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  recorded = [];
+  tokenQueue = [];
+  apiQueue = [];
+});
+
+describe('audit: responses that are not RM envelopes', () => {
+  it('a 200 whose body is not JSON (a proxy or captive page) is an RmApiError, not a string typed as the item', async () => {
+    apiQueue.push({ status: 200, body: '<html>maintenance</html>', contentType: 'text/html' });
+    const client = makeClient();
+    await assert.rejects(client.merchant.get(), (error: unknown) => {
+      assert.ok(error instanceof RmApiError, `got ${typeof error}: ${String(error)}`);
+      assert.equal(error.httpStatus, 200);
+      assert.equal(error.body, '<html>maintenance</html>');
+      return true;
+    });
+  });
+
+  it('a 200 whose JSON is not an object (an array, a number) is an RmApiError too', async () => {
+    apiQueue.push(json(200, [1, 2]));
+    await assert.rejects(makeClient().merchant.get(), RmApiError);
+  });
+});
+
+describe('audit: token cache after the server refuses the token', () => {
+  it('a 401 TOKEN_INVALID drops the cached token, so the next call fetches a new one instead of failing until expiry', async () => {
+    const client = makeClient();
+    await client.merchant.get();
+    assert.equal(tokenRequests().length, 1);
+    apiQueue.push(json(401, { error: { code: 'TOKEN_INVALID', message: 'Invalid token' } }));
+    await assert.rejects(client.merchant.get(), { code: 'TOKEN_INVALID' });
+    await client.merchant.get();
+    assert.equal(tokenRequests().length, 2, 'a new token was requested after the refusal');
+    const [first, refused, next] = apiRequests().map((r) => r.headers.authorization);
+    assert.equal(refused, first);
+    assert.notEqual(next, first, 'the new token is used');
+  });
+
+  it('a 401 for a token the caller passed explicitly leaves the cache alone', async () => {
+    const client = makeClient();
+    await client.merchant.get();
+    apiQueue.push(json(401, { error: { code: 'TOKEN_INVALID', message: 'Invalid token' } }));
+    await assert.rejects(client.request('GET', '/v3/merchant', { accessToken: 'someone-elses' }), { code: 'TOKEN_INVALID' });
+    await client.merchant.get();
+    assert.equal(tokenRequests().length, 1);
+  });
+});
+
+describe('audit: short token lifetimes', () => {
+  it('a token that lives no longer than refreshSkewSeconds (tunai allows 60 s) is still reused for a while, not renewed on every call', async () => {
+    let nowMs = 1_700_000_000_000;
+    const client = makeClient({ nowMs: () => nowMs });
+    tokenQueue.push(json(200, { ...tokenBody(901, 60), refreshTokenExpiresIn: 600 }));
+    await client.merchant.get();
+    nowMs += 1_000;
+    await client.merchant.get();
+    nowMs += 1_000;
+    await client.merchant.get();
+    assert.equal(tokenRequests().length, 1, 'three calls within two seconds of a 60 s token share it');
+    assert.deepEqual(new Set(apiRequests().map((r) => r.headers.authorization)), new Set(['Bearer access-901']));
+    // Renewed before it runs out, with the refresh token while that is still good.
+    nowMs += 40_000;
+    await client.merchant.get();
+    assert.equal(tokenRequests().length, 2);
+    assert.match(tokenRequests()[1]?.body ?? '', /"grantType":"refresh_token"/);
+  });
+});
+
+describe('audit: endpoint coverage', () => {
+  it('the /admin/webhooks endpoints tunai serves have typed methods (list, get, resend) on the right paths', async () => {
+    const client = makeClient() as unknown as { webhooks?: Record<string, (...args: unknown[]) => Promise<unknown>> };
+    assert.equal(typeof client.webhooks?.['list'], 'function', 'client.webhooks.list');
+    assert.equal(typeof client.webhooks?.['get'], 'function', 'client.webhooks.get');
+    assert.equal(typeof client.webhooks?.['resend'], 'function', 'client.webhooks.resend');
+    apiQueue.push(json(200, { items: [], code: 'SUCCESS', meta: { count: 0 } }));
+    await client.webhooks?.['list']?.({ status: 'FAILED', limit: 2, cursor: 'aWQ6MQ' });
+    await client.webhooks?.['get']?.('1234567890123456789');
+    await client.webhooks?.['resend']?.('1234567890123456789');
+    assert.deepEqual(
+      apiRequests().map((r) => `${r.method} ${r.url}`),
+      [
+        'GET /admin/webhooks?limit=2&cursor=aWQ6MQ&status=FAILED',
+        'GET /admin/webhooks/1234567890123456789',
+        'POST /admin/webhooks/1234567890123456789/resend',
+      ],
+    );
+    for (const r of apiRequests()) assert.match(String(r.headers['x-signature']), /^sha256 /);
+  });
+});
+
+describe('audit: base URLs and what the server verifies', () => {
+  it('a base URL with a path prefix and trailing slashes: the request goes under the prefix and the signature verifies against the URL received', async () => {
+    const client = makeClient({ openApiBaseUrl: `${origin}/gw/rm//`, oauthBaseUrl: `${origin}/auth/` });
+    await client.payment.transactions({ filter: { status: "it's <SUCCESS> & *" }, limit: 5 });
+    assert.equal(tokenRequests()[0]?.url, '/auth/v1/token');
+    const got = apiRequests()[0];
+    assert.ok(got);
+    assert.match(got.url, /^\/gw\/rm\/v3\/payment\/transactions\?/);
+    const signature = String(got.headers['x-signature']).slice('sha256 '.length);
+    const matched = verifyReceivedRequest(
+      {
+        method: got.method,
+        rawBody: got.body,
+        parsedBody: undefined,
+        nonceStr: String(got.headers['x-nonce-str']),
+        timestamp: String(got.headers['x-timestamp']),
+        requestUrls: [`${origin}${got.url}`],
+        signType: 'sha256',
+      },
+      signature,
+      keys.publicKey,
+    );
+    assert.ok(matched, 'the server-side verifier finds the plaintext');
+  });
+});
