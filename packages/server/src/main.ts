@@ -23,7 +23,7 @@ import { payerCancelScenario, payerOutcomes, WalletSimulator } from './providers
 import { registerConsentPages } from './web/consent-page.js';
 import { registerPayerPages } from './web/payer-pages.js';
 import { registerSandboxWalletPage } from './web/sandbox-wallet-page.js';
-import { deliverDueEvents } from './webhooks/deliver.js';
+import { startDueAttempts } from './webhooks/deliver.js';
 import { createOutboxWorker } from './webhooks/outbox-worker.js';
 import { randomString } from './lib/ids.js';
 import { randomFraction } from './lib/random.js';
@@ -109,19 +109,24 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const simulator = new WalletSimulator(storage.walletSimulator, clock);
   const connectors = createConnectorRegistry([simulator]);
   // Notify webhooks leave from the outbox: swept on an interval, woken after commits, run on demand (sandbox, tests).
+  // Sweeps only claim; attempts run on their own, at most webhookInFlightMax at once in this process.
   const outbox = createOutboxWorker({
-    sweep: () =>
-      deliverDueEvents({
-        storage,
-        clock,
-        ids,
-        logger,
-        privateKey: serverKeys.privateKey,
-        timeoutMs: config.webhookTimeoutMs,
-        outboundPolicy: config.outbound,
-        random: randomFraction,
-        nonce: () => randomString(32),
-      }),
+    startDue: (slots) =>
+      startDueAttempts(
+        {
+          storage,
+          clock,
+          ids,
+          logger,
+          privateKey: serverKeys.privateKey,
+          timeoutMs: config.webhookTimeoutMs,
+          outboundPolicy: config.outbound,
+          random: randomFraction,
+          nonce: () => randomString(32),
+        },
+        slots,
+      ),
+    inFlightMax: limits.webhookInFlightMax,
     intervalMs: config.outboxIntervalMs,
     logger,
   });

@@ -6,6 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { canonicalJson } from '@tunai/client/signature';
 import { pendingOutboxEvent, type OutboxEventRecord } from '../src/app/outbox-ports.js';
 import { limits } from '@tunai/client/contract';
+import { retryDelayBoundsMs } from '../src/domain/outbox.js';
+import { createLogger } from '../src/lib/logger.js';
+import { openStorage } from '../src/main.js';
+import { startDueAttempts, type DeliveryDeps } from '../src/webhooks/deliver.js';
+import { createOutboxWorker } from '../src/webhooks/outbox-worker.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type Dialect, type TestServer } from './harness.js';
 
@@ -36,6 +41,33 @@ async function rawReceiver(status: number, body: Buffer): Promise<{ server: Serv
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify`, hits: () => hits };
+}
+
+/** Polls (real time, bounded) until `probe` returns a value; for work a wake-up started in the background. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const giveUpAt = Date.now() + 15_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > giveUpAt) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** What a delivery worker of the test server's own would use (another worker on the same database). */
+function deliveryDeps(server: TestServer, timeoutMs: number): DeliveryDeps {
+  let nonces = 0;
+  return {
+    storage: server.running.storage,
+    clock: server.clock,
+    ids: server.running.deps.ids,
+    logger: createLogger('silent'),
+    privateKey: server.running.serverKeys.privateKey,
+    timeoutMs,
+    outboundPolicy: server.config.outbound,
+    random: () => 0.5,
+    nonce: () => `nonce-${++nonces}`.padEnd(32, 'x'),
+  };
 }
 
 forEachDialect('audit: notify webhooks', (dialect: Dialect) => {
@@ -90,11 +122,10 @@ forEachDialect('audit: notify webhooks', (dialect: Dialect) => {
     assert.equal(hook.hits(), 12);
   });
 
-  // Open finding (not fixed): a sweep awaits every attempt it started, and the next sweep queues behind it, so one
-  // receiver that never answers delays every merchant's notify by up to TUNAI_WEBHOOK_TIMEOUT_MS (60 s at most).
+  // Fixed (was: a sweep awaited every attempt it started and the next sweep queued behind it, so one receiver that never
+  // answered delayed every merchant's notify by up to TUNAI_WEBHOOK_TIMEOUT_MS). A sweep now only claims.
   test(
     'one merchant\'s hanging receiver does not hold back another merchant\'s notify for the whole timeout',
-    { todo: 'head-of-line blocking in webhooks/outbox-worker.ts + deliver.ts; see the audit report' },
     async () => {
     const timeoutMs = 3_000;
     const { server, dev } = await fresh({ TUNAI_WEBHOOK_TIMEOUT_MS: String(timeoutMs) });
@@ -121,11 +152,10 @@ forEachDialect('audit: notify webhooks', (dialect: Dialect) => {
     },
   );
 
-  // Open finding (not fixed): resend leaves an in-flight lease alone, and finishAttempt then overwrites the re-send's
-  // "due now" with the attempt's own outcome (FAILED on the twelfth), so the merchant's re-send silently never happens.
+  // Fixed (was: finishAttempt overwrote the re-send's "due now" with the attempt's own outcome, FAILED on the twelfth).
+  // resend marks the event (resent_at_ms); the attempt in flight then leaves it due, and the next claim serves it.
   test(
     'a re-send accepted while the last attempt is in flight is not lost when that attempt gives up',
-    { todo: 'store/outbox-storage.ts resend vs finishAttempt; needs a re-send marker column; see the audit report' },
     async () => {
     const { server, dev } = await fresh({ TUNAI_WEBHOOK_TIMEOUT_MS: '1500' });
     const hook = await new WebhookReceiver().start();
@@ -155,6 +185,204 @@ forEachDialect('audit: notify webhooks', (dialect: Dialect) => {
     }
     },
   );
+
+  test('attempts in flight stay within the cap (max and max+1); a freed slot takes the event the cap held back', async () => {
+    const { server, dev } = await fresh();
+    const hook = await new WebhookReceiver().start();
+    const inFlightMax = 2;
+    const worker = createOutboxWorker({
+      startDue: (slots) => startDueAttempts(deliveryDeps(server, 1_000), slots),
+      inFlightMax,
+      intervalMs: 0,
+      logger: createLogger('silent'),
+    });
+    try {
+      hook.fallback = 'hang';
+      const events: OutboxEventRecord[] = [];
+      for (let i = 0; i < inFlightMax + 3; i++) events.push(await enqueue(server, dev.merchant.merchant.id, hook.url()));
+      const first = worker.runOnce();
+      await hook.received(inFlightMax);
+      assert.equal(worker.inFlight(), inFlightMax, 'the cap is filled');
+      // At the cap a sweep claims nothing: no lease is taken for an attempt that could not start. (runOnce then waits
+      // for the attempts in flight, so its claim phase, which needs no query with no slot free, is checked meanwhile.)
+      const atCap = worker.runOnce();
+      await new Promise((resolve) => setImmediate(resolve));
+      const all = await server.running.storage.outbox.list({ merchantId: null, status: null, limit: 10, beforeId: null });
+      assert.equal(worker.inFlight(), inFlightMax);
+      assert.equal(hook.requests.length, inFlightMax);
+      assert.equal(all.filter((e) => e.leaseUntilMs !== null).length, inFlightMax, 'only attempts under way hold leases');
+      assert.equal(all.filter((e) => e.attempts === 0).length, 3);
+
+      // The hanging attempts time out; each freed slot wakes a sweep by itself, which takes the events held back.
+      hook.fallback = 'ok';
+      let most = 0;
+      const sample = setInterval(() => (most = Math.max(most, worker.inFlight())), 1);
+      try {
+        assert.equal(await first, inFlightMax);
+        assert.equal(await atCap, 0);
+        await until('every event to be attempted', async () => {
+          const stored = await Promise.all(events.map((e) => server.running.storage.outbox.get(e.id)));
+          return stored.every((e) => (e?.attempts ?? 0) >= 1 && e?.leaseUntilMs === null) ? true : undefined;
+        });
+      } finally {
+        clearInterval(sample);
+      }
+      assert.ok(most <= inFlightMax, `at most ${inFlightMax} in flight (saw ${most})`);
+      assert.equal(hook.requests.length, inFlightMax + 3);
+      assert.deepEqual(new Set(hook.requests.map((r) => r.eventId)), new Set(events.map((e) => e.id)));
+    } finally {
+      await worker.close();
+      await hook.stop();
+    }
+  });
+
+  test('the server holds at most webhookInFlightMax attempts; the next due event waits for a slot, then goes by itself', async () => {
+    const { server, dev } = await fresh({ TUNAI_WEBHOOK_TIMEOUT_MS: '5000' });
+    const hook = await new WebhookReceiver().start();
+    try {
+      hook.fallback = 'hang';
+      const cap = limits.webhookInFlightMax;
+      const events: OutboxEventRecord[] = [];
+      for (let i = 0; i < cap + 1; i++) events.push(await enqueue(server, dev.merchant.merchant.id, hook.url()));
+      // One sweep claims a batch (outboxBatchMax); a full batch with slots to spare sweeps again by itself up to the cap.
+      const first = server.running.runOutbox();
+      await hook.received(cap);
+      // No slot: this sweep claims nothing (and then waits for the attempts in flight, as runOutbox does).
+      const atCap = server.running.runOutbox();
+      await new Promise((resolve) => setImmediate(resolve));
+      const waiting = (await Promise.all(events.map((e) => server.running.storage.outbox.get(e.id)))).filter((e) => e?.attempts === 0);
+      assert.equal(waiting.length, 1, 'max+1: one event waits, unclaimed');
+      assert.equal(hook.requests.length, cap);
+      hook.fallback = 'ok';
+      assert.equal(await first, limits.outboxBatchMax);
+      assert.equal(await atCap, 0);
+      await hook.received(cap + 1);
+      await until('the held-back event to be delivered', async () =>
+        (await server.running.storage.outbox.get(waiting[0]?.id ?? ''))?.status === 'DELIVERED' ? true : undefined,
+      );
+    } finally {
+      await hook.stop();
+    }
+  });
+
+  test('a re-send during an earlier attempt makes the next attempt due at once; after it, the schedule applies again', async () => {
+    const { server, dev } = await fresh({ TUNAI_WEBHOOK_TIMEOUT_MS: '1000' });
+    const hook = await new WebhookReceiver().start();
+    try {
+      hook.plan = ['hang'];
+      hook.fallback = 'fail';
+      const event = await enqueue(server, dev.merchant.merchant.id, hook.url());
+      const sweep = server.running.runOutbox();
+      await hook.received(1);
+      const resent = await dev.client.send('POST', `/admin/webhooks/${event.id}/resend`);
+      assert.equal(resent.status, 200, resent.rawText);
+      const sweptAtMs = server.clock.nowMs();
+      assert.equal(await sweep, 1);
+      // The clock stands still: a second attempt can only come because the re-send left the event due now (not at the
+      // first retry delay), and the worker sweeps again by itself when an attempt leaves its event due.
+      await until('the re-send to be attempted', async () => {
+        const stored = await server.running.storage.outbox.get(event.id);
+        return stored?.attempts === 2 && stored.leaseUntilMs === null ? stored : undefined;
+      });
+      const log = await server.running.storage.outbox.attempts(event.id);
+      assert.deepEqual(
+        log.map((a) => [a.attempt, a.outcome, a.startedAtMs, a.error]),
+        [
+          [1, 'RETRY', sweptAtMs, 'timed out after 1000 ms'],
+          [2, 'RETRY', sweptAtMs, 'HTTP 500: receiver down'],
+        ],
+      );
+      // The claim served the re-send (its marker is spent): the second failure waits on the schedule as usual.
+      const after = await server.running.storage.outbox.get(event.id);
+      assert.equal(after?.status, 'PENDING');
+      const waitMs = (after?.nextAttemptAtMs ?? 0) - server.clock.nowMs();
+      const { minMs, maxMs } = retryDelayBoundsMs(2);
+      assert.ok(waitMs >= minMs && waitMs <= maxMs, `wait ${waitMs} ms within ${minMs}..${maxMs}`);
+      assert.equal(await server.running.runOutbox(), 0);
+      assert.equal(hook.requests.length, 2);
+    } finally {
+      await hook.stop();
+    }
+  });
+
+  test('a re-send during an attempt that is delivered still leads to one more delivery', async () => {
+    const { server, dev } = await fresh();
+    const hook = await new WebhookReceiver().start();
+    try {
+      hook.answerDelayMs = 1_500;
+      const event = await enqueue(server, dev.merchant.merchant.id, hook.url());
+      const sweep = server.running.runOutbox();
+      await hook.received(1);
+      const resent = await dev.client.send('POST', `/admin/webhooks/${event.id}/resend`);
+      assert.equal(resent.status, 200, resent.rawText);
+      assert.equal(await sweep, 1);
+      const delivered = await until('the re-sent event to be delivered again', async () => {
+        const stored = await server.running.storage.outbox.get(event.id);
+        return stored?.status === 'DELIVERED' && stored.attempts === 2 ? stored : undefined;
+      });
+      assert.equal(delivered.leaseUntilMs, null);
+      assert.deepEqual((await server.running.storage.outbox.attempts(event.id)).map((a) => [a.attempt, a.outcome]), [
+        [1, 'DELIVERED'],
+        [2, 'DELIVERED'],
+      ]);
+      assert.deepEqual(hook.requests.map((r) => r.eventId), [event.id, event.id]);
+      assert.equal(await server.running.runOutbox(), 0, 'and nothing more');
+    } finally {
+      await hook.stop();
+    }
+  });
+
+  test('a re-send written through another connection (another process) during the last attempt is delivered without a further sweep call', async () => {
+    const { server, dev } = await fresh({ TUNAI_WEBHOOK_TIMEOUT_MS: '1000' });
+    const hook = await new WebhookReceiver().start();
+    const other = await openStorage(server.database.target);
+    try {
+      hook.fallback = 'fail';
+      const event = await enqueue(server, dev.merchant.merchant.id, hook.url());
+      for (let attempt = 1; attempt <= 11; attempt++) {
+        assert.equal(await server.running.runOutbox(), 1);
+        server.clock.setMs((await server.running.storage.outbox.get(event.id))?.nextAttemptAtMs ?? 0);
+      }
+      hook.plan = ['hang'];
+      hook.fallback = 'ok';
+      const sweep = server.running.runOutbox();
+      await hook.received(12);
+      assert.equal(await other.storage.outbox.resend(event.id, server.clock.nowMs()), true);
+      assert.equal(await sweep, 1);
+      // No interval sweep in tests (TUNAI_OUTBOX_INTERVAL_MS=0): the worker wakes itself for the event its attempt left due.
+      await until('the re-sent event to be DELIVERED', async () =>
+        (await server.running.storage.outbox.get(event.id))?.status === 'DELIVERED' ? true : undefined,
+      );
+      const log = await server.running.storage.outbox.attempts(event.id);
+      assert.deepEqual(log.slice(-2).map((a) => [a.attempt, a.outcome]), [[12, 'GAVE_UP'], [13, 'DELIVERED']]);
+      assert.equal(hook.requests.length, 13);
+    } finally {
+      await other.storage.close();
+      await hook.stop();
+    }
+  });
+
+  test('closing the server waits for attempts a wake-up started in the background, and records them', async () => {
+    const { server, dev } = await fresh({ TUNAI_WEBHOOK_TIMEOUT_MS: '500' });
+    const hook = await new WebhookReceiver().start();
+    try {
+      hook.fallback = 'hang';
+      const event = await enqueue(server, dev.merchant.merchant.id, hook.url());
+      server.running.deps.wakeOutbox();
+      await hook.received(1);
+      await server.running.close();
+      const reopened = await openStorage(server.database.target);
+      try {
+        const stored = await reopened.storage.outbox.get(event.id);
+        assert.deepEqual([stored?.status, stored?.attempts, stored?.leaseUntilMs], ['PENDING', 1, null], 'no lease left behind');
+        assert.equal((await reopened.storage.outbox.attempts(event.id))[0]?.error, 'timed out after 500 ms');
+      } finally {
+        await reopened.storage.close();
+      }
+    } finally {
+      await hook.stop();
+    }
+  });
 
   test('@tunai/client reaches the admin webhook endpoints with typed methods; another merchant gets 404', async () => {
     const { server, dev } = await fresh();

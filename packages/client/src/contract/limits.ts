@@ -100,6 +100,14 @@ export const limits = {
   outboxIntervalMsDefault: 1_000,
   /** Deliveries started per sweep. */
   outboxBatchMax: 50,
+  /**
+   * Notify attempts one process has in flight at once. Sweeps no longer wait for the attempts they start, so without a
+   * cap a crowd of receivers that never answer would hold an open socket (a file descriptor, under the usual 1 024
+   * limit) and a lease each for up to webhookTimeoutMsMax. Twice outboxBatchMax: a whole batch of hanging receivers
+   * still leaves room for a whole batch of prompt ones; beyond the cap, due events wait for a free slot (or another
+   * process, whose claims are its own).
+   */
+  webhookInFlightMax: 100,
   /** Recorded error text per attempt (a receiver's body excerpt or the network error). */
   webhookErrorCharsMax: 500,
   /** Settlement report sequence numbers: RM issues one report per day and method, sequence counts re-issues. */

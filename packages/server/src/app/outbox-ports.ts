@@ -83,11 +83,18 @@ export interface OutboxStorage {
   dueIds(nowMs: number, limit: number): Promise<string[]>;
   /** Takes the event for one attempt if it is still due and unleased: increments attempts, sets the lease. */
   claim(eventId: string, nowMs: number, leaseUntilMs: number): Promise<OutboxEventRecord | null>;
-  /** Records the attempt and updates the event in one db transaction; releases the lease. */
-  finishAttempt(attempt: OutboxAttemptRecord, result: AttemptResult, nowMs: number): Promise<void>;
+  /**
+   * Records the attempt and updates the event in one db transaction; releases the lease. A re-send accepted since the
+   * claim wins over `result`: the event stays PENDING, due at the re-send's time. Resolves to the event as the attempt
+   * left it, or null when a newer claim holds it (this attempt's lease lapsed; only the attempt is recorded).
+   */
+  finishAttempt(attempt: OutboxAttemptRecord, result: AttemptResult, nowMs: number): Promise<OutboxEventRecord | null>;
   get(eventId: string): Promise<OutboxEventRecord | null>;
   list(query: OutboxListQuery): Promise<OutboxEventRecord[]>;
   attempts(eventId: string): Promise<OutboxAttemptRecord[]>;
-  /** Makes a delivered or failed event due again now, same id and body; false when it is unknown. */
+  /**
+   * Makes the event due again now, same id and body, whatever its status; false when it is unknown. An attempt in flight
+   * keeps its lease, and when it settles the event stays due: an accepted re-send always leads to one more attempt.
+   */
   resend(eventId: string, nowMs: number): Promise<boolean>;
 }

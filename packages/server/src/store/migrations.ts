@@ -372,6 +372,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('outbox_attempts_by_event').on('outbox_attempts').columns(['event_id', 'attempt']).execute();
     },
   },
+  '0004_outbox_resend': {
+    async up(db: Kysely<any>): Promise<void> {
+      // A re-send accepted while an attempt is in flight: set by resend, cleared by the next claim, and it keeps the
+      // event due when the attempt in flight settles (that attempt's own result would otherwise overwrite it).
+      await db.schema.alterTable('outbox_events').addColumn('resent_at_ms', bigint).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,5 +1,5 @@
 // Kysely implementation of the outbox port: idempotent enqueue, claims by one conditional UPDATE, attempts recorded with the outcome.
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { AttemptOutcome, OutboxAttemptRecord, OutboxEventRecord, OutboxStatus, OutboxStorage } from '../app/outbox-ports.js';
 import { changed } from './rows.js';
 import type { Database, OutboxAttemptsTable, OutboxEventsTable } from './schema.js';
@@ -83,7 +83,8 @@ export function createOutboxStorage(db: Db): OutboxStorage {
       // One conditional UPDATE settles the race between workers and processes: only one sees the row change.
       const row = await db
         .updateTable('outbox_events')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_until_ms: leaseUntilMs, updated_at_ms: nowMs }))
+        // This attempt is the one a pending re-send asked for: the claim serves it (and clears its marker).
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_until_ms: leaseUntilMs, resent_at_ms: null, updated_at_ms: nowMs }))
         .where('id', '=', eventId)
         .where('status', '=', 'PENDING')
         .where('next_attempt_at_ms', '<=', nowMs)
@@ -93,7 +94,7 @@ export function createOutboxStorage(db: Db): OutboxStorage {
       return row ? eventFromRow(row) : null;
     },
     async finishAttempt(attempt, result, nowMs) {
-      const work = async (trx: Db): Promise<void> => {
+      const work = async (trx: Db): Promise<OutboxEventRecord | null> => {
         await trx
           .insertInto('outbox_attempts')
           .values({
@@ -109,23 +110,31 @@ export function createOutboxStorage(db: Db): OutboxStorage {
           .execute();
         // Only the claim that made this attempt may settle it: if its lease lapsed and another worker took the
         // event (attempts moved on), the attempt stays recorded but the newer claim decides the event.
-        await trx
+        // A re-send accepted since the claim (resent_at_ms set) outranks this attempt's result: the event stays PENDING
+        // and due at the re-send's time, whatever the attempt did. One UPDATE decides it, so a re-send committed at the
+        // same moment is either seen here or lands after (and makes the settled event due again itself).
+        const resendPending = sql<boolean>`resent_at_ms is not null`;
+        const row = await trx
           .updateTable('outbox_events')
           .set({
-            status: result.status,
-            next_attempt_at_ms: result.nextAttemptAtMs,
+            status: sql<string>`case when ${resendPending} then 'PENDING' else ${result.status} end`,
+            // The casts give the parameters a type on PostgreSQL (a CASE of untyped parameters would be text).
+            next_attempt_at_ms: sql<number | null>`case when ${resendPending} then resent_at_ms else cast(${result.nextAttemptAtMs} as bigint) end`,
+            delivered_at_ms: sql<number | null>`case when ${resendPending} then null else cast(${result.deliveredAtMs} as bigint) end`,
             last_error: result.lastError,
-            delivered_at_ms: result.deliveredAtMs,
+            resent_at_ms: null,
             lease_until_ms: null,
             updated_at_ms: nowMs,
           })
           .where('id', '=', attempt.eventId)
           .where('attempts', '=', attempt.attempt)
           .where('status', '=', 'PENDING')
-          .execute();
+          .returningAll()
+          .executeTakeFirst();
+        return row ? eventFromRow(row) : null;
       };
-      if (db.isTransaction) await work(db);
-      else await (db as Kysely<Database>).transaction().execute(work);
+      if (db.isTransaction) return work(db);
+      return (db as Kysely<Database>).transaction().execute(work);
     },
     async get(eventId) {
       const row = await db.selectFrom('outbox_events').selectAll().where('id', '=', eventId).executeTakeFirst();
@@ -151,10 +160,11 @@ export function createOutboxStorage(db: Db): OutboxStorage {
       return rows.map(attemptFromRow);
     },
     async resend(eventId, nowMs) {
-      // Same id and body, due now; a lease held by an attempt in flight is left alone (that attempt settles first).
+      // Same id and body, due now. A lease held by an attempt in flight is left alone (no second concurrent attempt);
+      // the marker makes that attempt, when it settles, leave the event due instead of writing its own outcome.
       const result = await db
         .updateTable('outbox_events')
-        .set({ status: 'PENDING', next_attempt_at_ms: nowMs, delivered_at_ms: null, updated_at_ms: nowMs })
+        .set({ status: 'PENDING', next_attempt_at_ms: nowMs, delivered_at_ms: null, resent_at_ms: nowMs, updated_at_ms: nowMs })
         .where('id', '=', eventId)
         .executeTakeFirst();
       return changed(result);

@@ -300,6 +300,8 @@ export interface OutboxEventsTable {
   created_at_ms: number;
   updated_at_ms: number;
   delivered_at_ms: number | null;
+  /** 0004: a re-send accepted since the last claim (its time); the next claim serves it, finishing an attempt keeps it due. */
+  resent_at_ms: number | null;
 }
 
 export interface OutboxAttemptsTable {

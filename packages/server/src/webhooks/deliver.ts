@@ -1,4 +1,4 @@
-// The delivery sweep: due outbox events are claimed, signed, POSTed and settled with every attempt recorded.
+// The delivery sweep: due outbox events are claimed, then signed, POSTed and settled in the background, every attempt recorded.
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { limits } from '@tunai/client/contract';
@@ -28,8 +28,11 @@ export interface DeliveryDeps {
   resolveAll?: ResolveAll;
 }
 
-/** One attempt at one claimed event; the event's attempts count already includes it. */
-async function attempt(deps: DeliveryDeps, event: OutboxEventRecord, startedAtMs: number): Promise<AttemptOutcome> {
+/**
+ * One attempt at one claimed event; the event's attempts count already includes it. Resolves to true when the event
+ * is due again at once because a re-send was accepted while the attempt was in flight (the worker then sweeps soon).
+ */
+async function attempt(deps: DeliveryDeps, event: OutboxEventRecord, startedAtMs: number): Promise<boolean> {
   const headers = callbackHeaders({ eventId: event.id, body: event.body, privateKey: deps.privateKey, nonceStr: deps.nonce(), nowMs: startedAtMs });
   const sent = await postOutbound({
     url: event.targetUrl,
@@ -52,7 +55,7 @@ async function attempt(deps: DeliveryDeps, event: OutboxEventRecord, startedAtMs
     result = { status: next.status, nextAttemptAtMs: next.status === 'PENDING' ? next.nextAttemptAtMs : null, lastError: error, deliveredAtMs: null };
   }
   // In a transaction of its own so an attempt id another process also drew is drawn again, not a failed sweep.
-  await deps.storage.transaction((storage) =>
+  const settled = await deps.storage.transaction((storage) =>
     storage.outbox.finishAttempt(
       {
         id: deps.ids.numericId(),
@@ -71,30 +74,62 @@ async function attempt(deps: DeliveryDeps, event: OutboxEventRecord, startedAtMs
   const log = { eventId: event.id, eventType: event.eventType, attempt: event.attempts, httpStatus: sent.httpStatus, outcome };
   if (outcome === 'DELIVERED') deps.logger.info(log, 'webhook delivered');
   else deps.logger.warn({ ...log, error }, outcome === 'GAVE_UP' ? 'webhook given up' : 'webhook attempt failed');
-  return outcome;
+  // The attempt's own outcome is recorded; a re-send accepted meanwhile keeps the event due (see finishAttempt).
+  const resent = settled !== null && settled.status === 'PENDING' && settled.nextAttemptAtMs !== null && settled.nextAttemptAtMs <= nowMs;
+  if (resent) deps.logger.info({ eventId: event.id, attempt: event.attempts }, 'webhook re-sent during the attempt: due again');
+  return resent;
+}
+
+/** Attempts one claim phase started: each settles once its attempt is recorded (never rejects). */
+export interface StartedAttempts {
+  /** Per attempt: true when a re-send during it left the event due again at once. */
+  attempts: Promise<boolean>[];
+  /** The due list filled the room it was given: more events may be due than were claimed. */
+  full: boolean;
 }
 
 /**
- * Takes every due event (up to outboxBatchMax) that no other worker holds and attempts it once, concurrently.
- * Returns how many attempts this sweep made. Safe with several sweeps and processes on one database: the claim
- * is one conditional UPDATE, and a worker that dies mid-attempt leaves a lease that lapses (at least once, same id).
+ * Claims due events that no worker holds, at most `slots` of them (and outboxBatchMax), and starts one attempt on each
+ * without waiting for it: resolves once the claims are made. Safe with several sweeps and processes on one database:
+ * each claim is one conditional UPDATE, and a worker that dies mid-attempt leaves a lease that lapses (at least once,
+ * same id). Nothing is claimed that cannot start at once, so a lease is only ever held by an attempt under way.
  */
-export async function deliverDueEvents(deps: DeliveryDeps): Promise<number> {
-  const dueIds = await deps.storage.outbox.dueIds(deps.clock.nowMs(), limits.outboxBatchMax);
-  const attempts = await Promise.all(
-    dueIds.map(async (eventId) => {
+export async function startDueAttempts(deps: DeliveryDeps, slots: number): Promise<StartedAttempts> {
+  const room = Math.min(slots, limits.outboxBatchMax);
+  if (room <= 0) return { attempts: [], full: true };
+  const dueIds = await deps.storage.outbox.dueIds(deps.clock.nowMs(), room);
+  const started = await Promise.all(
+    dueIds.map(async (eventId): Promise<{ done: Promise<boolean> } | null> => {
+      let event: OutboxEventRecord | null;
+      let nowMs: number;
       try {
-        const nowMs = deps.clock.nowMs();
-        const event = await deps.storage.outbox.claim(eventId, nowMs, nowMs + limits.webhookLeaseMs);
-        if (!event) return 0;
-        await attempt(deps, event, nowMs);
-        return 1;
+        nowMs = deps.clock.nowMs();
+        event = await deps.storage.outbox.claim(eventId, nowMs, nowMs + limits.webhookLeaseMs);
       } catch (error) {
-        // One bad event never stops the sweep; its lease lapses and it is tried again.
-        deps.logger.error({ err: error, eventId }, 'webhook delivery failed unexpectedly');
-        return 0;
+        deps.logger.error({ err: error, eventId }, 'webhook claim failed unexpectedly');
+        return null;
       }
+      if (!event) return null;
+      // Wrapped: an attempt's promise must not be awaited here (the claim phase ends before the attempts do).
+      const done = attempt(deps, event, nowMs).catch((error: unknown) => {
+        // One bad event never stops the others; its lease lapses and it is tried again.
+        deps.logger.error({ err: error, eventId }, 'webhook delivery failed unexpectedly');
+        return false;
+      });
+      return { done };
     }),
   );
-  return attempts.reduce((sum: number, n) => sum + n, 0);
+  const attempts: Promise<boolean>[] = [];
+  for (const s of started) if (s) attempts.push(s.done);
+  return { attempts, full: dueIds.length >= room };
+}
+
+/**
+ * Takes every due event (up to outboxBatchMax and webhookInFlightMax) that no other worker holds, attempts each once
+ * concurrently and waits until every attempt is recorded. Returns how many attempts it made.
+ */
+export async function deliverDueEvents(deps: DeliveryDeps): Promise<number> {
+  const { attempts } = await startDueAttempts(deps, limits.webhookInFlightMax);
+  await Promise.all(attempts);
+  return attempts.length;
 }
