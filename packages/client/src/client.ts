@@ -65,6 +65,17 @@ export interface RequestOptions {
   /** Override signing inputs (tests: replay, stale timestamps). */
   nonceStr?: string;
   timestamp?: string;
+  /** Sent as `Idempotency-Key` (tunai's addition; RM ignores it): a retry with the same key gets the first answer. */
+  idempotencyKey?: string;
+}
+
+/** Options of a call that changes something. */
+export interface WriteOptions {
+  /**
+   * tunai runs a POST, PATCH or DELETE once per key (per app, for a day) and answers a retry with the first answer,
+   * marked `Idempotent-Replayed: true`. RM's own hosts ignore the header; there, order ids are what protect a retry.
+   */
+  idempotencyKey?: string;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -152,37 +163,37 @@ export class TunaiClient {
   readonly stores: {
     list(query?: { limit?: number; cursor?: string; filter?: unknown }): Promise<ItemsResponse<Store>>;
     get(storeId: string): Promise<ItemResponse<Store>>;
-    create(input: CreateStoreRequest): Promise<ItemResponse<Store>>;
-    update(storeId: string, input: UpdateStoreRequest): Promise<ItemResponse<Store>>;
-    delete(storeId: string): Promise<CodeResponse>;
+    create(input: CreateStoreRequest, options?: WriteOptions): Promise<ItemResponse<Store>>;
+    update(storeId: string, input: UpdateStoreRequest, options?: WriteOptions): Promise<ItemResponse<Store>>;
+    delete(storeId: string, options?: WriteOptions): Promise<CodeResponse>;
   };
   readonly user: { get(): Promise<ItemResponse<User>> };
   readonly payment: {
-    quickPay(input: QuickPayRequest): Promise<ItemResponse<Transaction>>;
-    refund(input: RefundRequest): Promise<ItemResponse<Transaction>>;
-    reverse(orderId: string): Promise<ItemResponse<Transaction>>;
+    quickPay(input: QuickPayRequest, options?: WriteOptions): Promise<ItemResponse<Transaction>>;
+    refund(input: RefundRequest, options?: WriteOptions): Promise<ItemResponse<Transaction>>;
+    reverse(orderId: string, options?: WriteOptions): Promise<ItemResponse<Transaction>>;
     transactions(query?: { limit?: number; cursor?: string; filter?: unknown }): Promise<ItemsResponse<Transaction>>;
     transaction(transactionId: string): Promise<ItemResponse<Transaction>>;
     transactionByOrderId(orderId: string): Promise<ItemResponse<Transaction>>;
     /** The daily settlement report: CSV text (H, T… and S lines). */
     settlementCsv(input: SettlementCsvRequest): Promise<string>;
     /** Transaction QR (customer scans the merchant's code). */
-    createQrCode(input: CreateQrCodeRequest): Promise<ItemResponse<CreatedQrCode>>;
+    createQrCode(input: CreateQrCodeRequest, options?: WriteOptions): Promise<ItemResponse<CreatedQrCode>>;
     qrCodes(query?: { limit?: number; cursor?: string; filter?: unknown; order?: '-createdAt' | 'createdAt' }): Promise<ItemsResponse<QrCode>>;
     qrCode(code: string): Promise<ItemResponse<QrCode>>;
     qrCodeTransactions(code: string, query?: { limit?: number; cursor?: string; filter?: unknown }): Promise<ItemsResponse<Transaction>>;
     /** Web/mobile checkout: create, read its status, a wallet's QR for it, or pay it directly. */
-    createCheckout(input: CreateCheckoutRequest): Promise<ItemResponse<CreatedCheckout>>;
+    createCheckout(input: CreateCheckoutRequest, options?: WriteOptions): Promise<ItemResponse<CreatedCheckout>>;
     checkout(checkoutId: string): Promise<ItemResponse<Checkout>>;
     checkoutQrCode(checkoutId: string, method: string): Promise<ItemResponse<CheckoutQrCode>>;
-    directCheckout(input: DirectCheckoutRequest): Promise<ItemResponse<DirectCheckout>>;
+    directCheckout(input: DirectCheckoutRequest, options?: WriteOptions): Promise<ItemResponse<DirectCheckout>>;
     fpxBanks(): Promise<ItemResponse<FpxBanks>>;
   };
   /** tunai's own notify-webhook admin (outside /v3; RM has no such endpoints): the calling merchant's events only. */
   readonly webhooks: {
     list(query?: { limit?: number; cursor?: string; status?: WebhookEventStatus }): Promise<ItemsResponse<WebhookEvent>>;
     get(eventId: string): Promise<ItemResponse<WebhookEvent>>;
-    resend(eventId: string): Promise<ItemResponse<WebhookEvent>>;
+    resend(eventId: string, options?: WriteOptions): Promise<ItemResponse<WebhookEvent>>;
   };
   readonly tool: {
     generateSignature(input: GenerateSignatureRequest): Promise<GenerateSignatureResponse>;
@@ -237,15 +248,15 @@ export class TunaiClient {
           },
         }),
       get: (storeId) => this.request('GET', `/v3/store/${encodeURIComponent(storeId)}`),
-      create: (input) => this.request('POST', '/v3/store', { body: input }),
-      update: (storeId, input) => this.request('PATCH', `/v3/store/${encodeURIComponent(storeId)}`, { body: input }),
-      delete: (storeId) => this.request('DELETE', `/v3/store/${encodeURIComponent(storeId)}`),
+      create: (input, options = {}) => this.request('POST', '/v3/store', { body: input, ...options }),
+      update: (storeId, input, options = {}) => this.request('PATCH', `/v3/store/${encodeURIComponent(storeId)}`, { body: input, ...options }),
+      delete: (storeId, options = {}) => this.request('DELETE', `/v3/store/${encodeURIComponent(storeId)}`, { ...options }),
     };
     this.user = { get: () => this.request('GET', '/v3/user') };
     this.payment = {
-      quickPay: (input) => this.request('POST', '/v3/payment/quickpay', { body: input }),
-      refund: (input) => this.request('POST', '/v3/payment/refund', { body: input }),
-      reverse: (orderId) => this.request('POST', '/v3/payment/reverse', { body: { orderId } }),
+      quickPay: (input, options = {}) => this.request('POST', '/v3/payment/quickpay', { body: input, ...options }),
+      refund: (input, options = {}) => this.request('POST', '/v3/payment/refund', { body: input, ...options }),
+      reverse: (orderId, options = {}) => this.request('POST', '/v3/payment/reverse', { body: { orderId }, ...options }),
       transactions: (query = {}) =>
         this.request('GET', '/v3/payment/transactions', {
           query: { limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
@@ -258,7 +269,7 @@ export class TunaiClient {
         if (response.status !== 200 || hasErrorEnvelope(response.body)) throw RmApiError.fromResponse(response.status, response.body);
         return response.rawText;
       },
-      createQrCode: (input) => this.request('POST', '/v3/payment/transaction/qrcode', { body: input }),
+      createQrCode: (input, options = {}) => this.request('POST', '/v3/payment/transaction/qrcode', { body: input, ...options }),
       qrCodes: (query = {}) =>
         this.request('GET', '/v3/payment/transaction/qrcodes', {
           query: { 'order[]': query.order, limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
@@ -268,16 +279,16 @@ export class TunaiClient {
         this.request('GET', `/v3/payment/transaction/qrcode/${encodeURIComponent(code)}/transactions`, {
           query: { limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
         }),
-      createCheckout: (input) => this.request('POST', '/v3/payment/online', { body: input }),
+      createCheckout: (input, options = {}) => this.request('POST', '/v3/payment/online', { body: input, ...options }),
       checkout: (checkoutId) => this.request('GET', '/v3/payment/online', { query: { checkoutId } }),
       checkoutQrCode: (checkoutId, method) => this.request('GET', '/v3/payment/online/qrcode', { query: { checkoutId, method } }),
-      directCheckout: (input) => this.request('POST', '/v3/payment/online/checkout', { body: input }),
+      directCheckout: (input, options = {}) => this.request('POST', '/v3/payment/online/checkout', { body: input, ...options }),
       fpxBanks: () => this.request('GET', '/v3/payment/fpx-bank'),
     };
     this.webhooks = {
       list: (query = {}) => this.request('GET', '/admin/webhooks', { query: { limit: query.limit, cursor: query.cursor, status: query.status } }),
       get: (eventId) => this.request('GET', `/admin/webhooks/${encodeURIComponent(eventId)}`),
-      resend: (eventId) => this.request('POST', `/admin/webhooks/${encodeURIComponent(eventId)}/resend`),
+      resend: (eventId, options = {}) => this.request('POST', `/admin/webhooks/${encodeURIComponent(eventId)}/resend`, { ...options }),
     };
     // The tool endpoints are public helpers on RM: no token and no signature.
     this.tool = {
@@ -396,6 +407,7 @@ export class TunaiClient {
     const accessToken = options.accessToken === undefined ? await this.getAccessToken() : options.accessToken;
     if (accessToken !== null) headers.set('Authorization', `Bearer ${accessToken}`);
     if (hasBody) headers.set('Content-Type', 'application/json');
+    if (options.idempotencyKey !== undefined) headers.set('Idempotency-Key', options.idempotencyKey);
 
     if (options.sign ?? this.#signByDefault) {
       if (this.#privateKey === undefined) throw new TypeError('Signing requested but the client has no privateKeyPem');

@@ -1,6 +1,6 @@
 // Owns the public surface of @tunai/client: the client, its errors, callback verification, the wire contract and signatures.
 export { TunaiClient } from './client.js';
-export type { HttpMethod, RawResponse, RequestOptions, TimestampUnit, TunaiClientOptions } from './client.js';
+export type { HttpMethod, RawResponse, RequestOptions, TimestampUnit, TunaiClientOptions, WriteOptions } from './client.js';
 export { RmApiError, hasErrorEnvelope } from './errors.js';
 export { verifyNotifyCallback } from './callbacks.js';
 export * from './contract/index.js';

@@ -85,7 +85,7 @@ export interface StartOptions {
 }
 
 /** How often expired nonces are swept; they are harmless meanwhile (the claim ignores expired rows). */
-const noncePurgeIntervalMs = 60_000;
+const expiredRowsPurgeIntervalMs = 60_000;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config } = options;
@@ -189,7 +189,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     storage.nonces.purgeExpired(clock.nowMs()).catch((error: unknown) => {
       logger.warn({ err: error }, 'nonce purge failed');
     });
-  }, noncePurgeIntervalMs);
+    storage.idempotency.purgeExpired(clock.nowMs()).catch((error: unknown) => {
+      logger.warn({ err: error }, 'idempotency key purge failed');
+    });
+  }, expiredRowsPurgeIntervalMs);
   purge.unref();
   // The closed loop resumes whatever a previous process left IN_PROCESS: state lives in the database.
   const loop =

@@ -345,9 +345,8 @@ forEachDialect('money audit', (dialect) => {
     await assertLedgerClean();
   });
 
-  // KNOWN GAP, NOT FIXED: shared/DESIGN.md §4 promises an Idempotency-Key header that replays the first answer; no code
-  // reads it, so a client retrying a refund after a timeout refunds twice. Marked todo: it reports, it does not fail the run.
-  test('Idempotency-Key: a refund retried with the same key refunds once', { todo: 'Idempotency-Key is not implemented (DESIGN.md §4)' }, async () => {
+  // shared/DESIGN.md §4: a refund retried with its Idempotency-Key gets the first answer (the full suite is idempotency.test.ts).
+  test('Idempotency-Key: a refund retried with the same key refunds once', async () => {
     const tx = await paid(100);
     const send = () =>
       dev.client.send('POST', '/v3/payment/refund', {

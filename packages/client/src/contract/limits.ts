@@ -90,7 +90,7 @@ export const limits = {
   /** Notify webhooks: a 2xx within the timeout is a delivery; then retries on the documented schedule. */
   webhookTimeoutMsDefault: 10_000,
   webhookTimeoutMsMax: 60_000,
-  /** Delays before attempts 2, 3, …: 10 s, 30 s, 1 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 16 h (12 attempts, ~33 h). */
+  /** Delays before attempts 2, 3, …: 10 s, 30 s, 1 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 16 h (12 attempts, ~32 h). */
   webhookRetryDelaysMs: [10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 57_600_000],
   /** Each retry delay is spread by ±20 % so receivers that come back are not hit by every sender at once. */
   webhookJitterRatio: 0.2,
@@ -112,4 +112,16 @@ export const limits = {
   webhookErrorCharsMax: 500,
   /** Settlement report sequence numbers: RM issues one report per day and method, sequence counts re-issues. */
   settlementSequenceMax: 9_999,
+  /**
+   * Idempotency-Key (tunai's addition, outside RM's shapes): visible ASCII, as long as the IETF draft's examples and
+   * Stripe's 255; a UUID or an order id with a suffix fits many times over.
+   */
+  idempotencyKeyCharsMax: 255,
+  /** A key's first answer is replayed for a day: longer than any client keeps retrying one call. */
+  idempotencyKeyTtlMs: 86_400_000,
+  /**
+   * How long a request holds its key: longer than the 60 s request deadline (QuickPay may wait 30 s for the wallet), so
+   * a retry can tell a request still running from one whose process died. Neither is ever run a second time.
+   */
+  idempotencyLeaseMs: 120_000,
 } as const;

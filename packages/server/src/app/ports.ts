@@ -1,6 +1,7 @@
 // The ports use cases need from storage and the outside world; store/ and main/ provide them.
 import type { Scope } from '@tunai/client/contract';
 import type { CheckoutStorage } from './checkout-ports.js';
+import type { IdempotencyStorage } from './idempotency-ports.js';
 import type { OutboxStorage } from './outbox-ports.js';
 import type { PaymentsStorage, WalletSimulatorStorage } from './payment-ports.js';
 
@@ -231,6 +232,7 @@ export interface Storage {
   walletSimulator: WalletSimulatorStorage;
   checkout: CheckoutStorage;
   outbox: OutboxStorage;
+  idempotency: IdempotencyStorage;
   /**
    * Runs `work` in one database transaction; everything it writes commits together or not at all. When an insert
    * collides with an existing primary key (another process drew the same id), the transaction is rolled back and

@@ -1,11 +1,12 @@
 // The Fastify application: hook order stated once, routes registered, errors mapped to RM's envelope.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
-import { errorMessages, type ErrorBody } from '@tunai/client/contract';
+import { errorMessages } from '@tunai/client/contract';
 import type { OAuthService, OpenApiGuard } from '../app/auth-ports.js';
 import type { PaymentDeps } from '../app/payment-deps.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { registerBodyHandling } from './body.js';
+import { errorBody } from './envelope.js';
 import { RouteTable } from './route-table.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMerchantRoutes } from './routes/merchant.js';
@@ -40,10 +41,6 @@ export interface HttpDeps {
 export interface HttpServer {
   server: FastifyInstance;
   routes: RouteTable;
-}
-
-function errorBody(code: string, message: string, debug?: unknown): ErrorBody {
-  return { error: { code, message, ...(debug === undefined ? {} : { debug }) } };
 }
 
 /** A whole HTTP/1.1 answer in RM's envelope, for the socket-level refusals Node makes before a request exists. */
@@ -91,7 +88,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
-  const ctx = { server, guard: deps.guard, publicUrls: deps.config.publicUrls, routes };
+  const ctx = { server, guard: deps.guard, publicUrls: deps.config.publicUrls, routes, app: deps.app };
   registerHealthRoutes(server, routes, deps.pingDatabase);
   registerOAuthRoutes(server, routes, deps.oauth);
   registerToolRoutes(server, routes);

@@ -1,9 +1,14 @@
 // Declares /v3 routes with their guard in one visible order: authenticate → signature → scope → handler.
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Scope } from '@tunai/client/contract';
+import { canonicalJson } from '@tunai/client/signature';
 import type { AuthContext, OpenApiGuard } from '../app/auth-ports.js';
+import type { AppDeps } from '../app/deps.js';
+import { finishIdempotentRequest, startIdempotentRequest, type IdempotentRequest } from '../app/idempotent-request.js';
 import { hasScope } from '../domain/scopes.js';
 import { CatalogError } from '../lib/catalog-error.js';
+import { errorBody } from './envelope.js';
 import { requestUrlCandidates } from './request-urls.js';
 import type { RouteTable } from './route-table.js';
 
@@ -13,6 +18,11 @@ export interface OpenApiRouteOptions {
   scope: Scope;
   /** Payment routes require a signature; elsewhere it is verified only when present (or the app demands it). */
   signature: 'required' | 'when-present';
+  /**
+   * A POST that changes nothing and streams its answer (the settlement report): Idempotency-Key has no effect there, as
+   * on GET. Every other POST, PATCH and DELETE runs once per key.
+   */
+  readOnly?: boolean;
   handler: (request: FastifyRequest, auth: AuthContext, reply: FastifyReply) => Promise<unknown>;
 }
 
@@ -21,6 +31,8 @@ export interface OpenApiContext {
   guard: OpenApiGuard;
   publicUrls: readonly string[];
   routes: RouteTable;
+  /** Storage, clock and ids for the Idempotency-Key use case. */
+  app: AppDeps;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -51,7 +63,65 @@ export function openApiRoute(ctx: OpenApiContext, options: OpenApiRouteOptions):
       if (!hasScope(auth.scopes, options.scope)) {
         throw new CatalogError('CLIENT_NO_PERMISSION', `Developer application does not have permission to access: scope ${options.scope} is required`);
       }
-      return options.handler(request, auth, reply);
+      const idempotencyKey = header(request, 'idempotency-key');
+      if (idempotencyKey === undefined || options.method === 'GET' || options.readOnly === true) {
+        return options.handler(request, auth, reply);
+      }
+      const idempotent = { clientId: auth.principal.clientId, key: idempotencyKey, fingerprint: requestFingerprint(request) };
+      return answerOnce(ctx.app, idempotent, request, reply, () => options.handler(request, auth, reply));
     },
   });
+}
+
+/** The request a key stands for: method, path with its query as sent, and the body in canonical JSON (key order free). */
+function requestFingerprint(request: FastifyRequest): string {
+  const body = request.json.kind === 'json' ? canonicalJson(request.json.value) : (request.rawBody ?? '');
+  return createHash('sha256').update(`${request.method}\n${request.url}\n`).update(body).digest('hex');
+}
+
+const jsonType = 'application/json; charset=utf-8';
+
+/**
+ * Runs the handler once per key: the first answer (success or a refusal, as the exact JSON text sent) is stored before
+ * it is sent, and a retry gets it again with `Idempotent-Replayed: true`.
+ */
+async function answerOnce(
+  deps: AppDeps,
+  idempotent: IdempotentRequest,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  handler: () => Promise<unknown>,
+): Promise<unknown> {
+  const start = await startIdempotentRequest(deps, idempotent);
+  if (start.kind === 'replay') {
+    return reply.code(start.answer.httpStatus).header('idempotent-replayed', 'true').type(jsonType).send(start.answer.body);
+  }
+  const finish = async (answer: Parameters<typeof finishIdempotentRequest>[3]): Promise<void> => {
+    try {
+      await finishIdempotentRequest(deps, idempotent, start.claimId, answer);
+    } catch (error) {
+      // The outcome stands and is answered. The key is left as claimed: once its lease lapses a retry is told the first
+      // request ended without a stored answer, and is never run a second time.
+      request.log.warn({ err: error }, 'idempotency answer not stored');
+    }
+  };
+  let result: unknown;
+  try {
+    result = await handler();
+  } catch (error) {
+    await finish(
+      error instanceof CatalogError
+        ? { httpStatus: error.httpStatus, body: JSON.stringify(errorBody(error.code, error.message, error.debug)), code: error.code }
+        : null,
+    );
+    throw error;
+  }
+  if (result === undefined || reply.sent) {
+    // Nothing this layer can store was answered (no handler with a key does this today): refuse replays safely.
+    await finish(null);
+    return result;
+  }
+  const body = JSON.stringify(result);
+  await finish({ httpStatus: reply.statusCode, body, code: null });
+  return reply.type(jsonType).send(body);
 }

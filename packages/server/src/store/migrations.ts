@@ -379,6 +379,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('outbox_events').addColumn('resent_at_ms', bigint).execute();
     },
   },
+  '0005_idempotency_keys': {
+    async up(db: Kysely<any>): Promise<void> {
+      // Idempotency-Key: one row per app and key; the answer is stored as the exact JSON text first sent.
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('idempotency_key', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('claim_id', 'text', (c) => c.notNull())
+        .addColumn('http_status', 'integer')
+        .addColumn('response_body', 'text')
+        .addColumn('lease_until_ms', bigint)
+        .addColumn('created_at_ms', bigint, (c) => c.notNull())
+        .addColumn('expires_at_ms', bigint, (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['client_id', 'idempotency_key'])
+        .execute();
+      await db.schema.createIndex('idempotency_keys_by_expiry').on('idempotency_keys').column('expires_at_ms').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -126,6 +126,18 @@ export interface RequestNoncesTable {
   expires_at_ms: number;
 }
 
+export interface IdempotencyKeysTable {
+  client_id: string;
+  idempotency_key: string;
+  fingerprint: string;
+  claim_id: string;
+  http_status: number | null;
+  response_body: string | null;
+  lease_until_ms: number | null;
+  created_at_ms: number;
+  expires_at_ms: number;
+}
+
 export interface ServerKeysTable {
   key_id: string;
   private_key_pem: string;
@@ -335,5 +347,6 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   authorization_codes: AuthorizationCodesTable;
   request_nonces: RequestNoncesTable;
+  idempotency_keys: IdempotencyKeysTable;
   server_keys: ServerKeysTable;
 }

@@ -30,6 +30,7 @@ import type { NonceClaims } from './nonce-claims.js';
 import type { SqliteRecordCache } from './sqlite-record-cache.js';
 import { createCheckoutStorage } from './checkout-storage.js';
 import { createOutboxStorage } from './outbox-storage.js';
+import { createIdempotencyStorage } from './idempotency-storage.js';
 import { createPaymentsStorage, createWalletSimulatorStorage } from './payments-storage.js';
 
 const flag = (value: boolean): number => (value ? 1 : 0);
@@ -635,6 +636,7 @@ export function createStorage(
     walletSimulator: createWalletSimulatorStorage(db),
     outbox: createOutboxStorage(db),
     checkout: createCheckoutStorage(db),
+    idempotency: createIdempotencyStorage(db),
     async transaction(work) {
       if (inTransaction) return work(storage);
       for (let attempt = 1; ; attempt++) {

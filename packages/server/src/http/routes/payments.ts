@@ -89,6 +89,7 @@ export function registerPaymentRoutes(ctx: OpenApiContext, deps: PaymentDeps): v
     ...signed,
     method: 'POST',
     url: '/v3/payment/settlement/csv',
+    readOnly: true,
     handler: async (request, auth, reply) => {
       const lines = await settlementReport(deps, auth.principal, validate(SettlementCsvRequest, jsonBody(request)));
       return reply.type('text/csv; charset=utf-8').send(Readable.from(lines));
