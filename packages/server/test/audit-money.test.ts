@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
 import type { RawResponse } from '@tunai/client';
 import type { Transaction } from '@tunai/client/contract';
+import { advancePayment } from '../src/app/advance-payment.js';
+import type { Storage } from '../src/app/ports.js';
 import { checkLedger } from '../src/app/check-ledger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
@@ -160,6 +162,40 @@ forEachDialect('money audit', (dialect) => {
       assert.equal(row.status, refundedTotal === 100 ? 'FULL_REFUNDED' : refundedTotal > 0 ? 'PARTIAL_REFUNDED' : 'SUCCESS');
       assert.equal(responses.filter((r) => r.status === 200).length, refunds.length);
     }
+    await assertLedgerClean();
+  });
+
+  test('a closed-loop step that finds a payment already final never writes back a balance a refund reserved meanwhile', async () => {
+    const tx = await paid(500);
+    // A stray due check on a final payment: a step whose lease lapsed during a slow wallet call reschedules it.
+    await db.updateTable('payment_transactions').set({ next_check_at_ms: server.clock.nowMs() - 1 }).where('id', '=', tx.transactionId).execute();
+    const deps = server.running.deps;
+    // The real storage, with a refund request's reservation landing right after the step has read the payment: the
+    // interleaving two processes can produce, made deterministic. Nothing is simulated; both writes hit the database.
+    const realPayments = deps.storage.payments;
+    const storage: Storage = {
+      ...deps.storage,
+      payments: {
+        ...realPayments,
+        async getById(id) {
+          const read = await realPayments.getById(id);
+          assert.equal(await realPayments.reserveRefund(id, 200, server.clock.nowMs()), true);
+          return read;
+        },
+      },
+    };
+    assert.equal(await advancePayment({ ...deps, storage }, tx.transactionId), true);
+    const row = await db
+      .selectFrom('payment_transactions')
+      .select(['balance_minor', 'status', 'next_check_at_ms', 'lease_until_ms'])
+      .where('id', '=', tx.transactionId)
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(row.balance_minor), 300, 'the reservation stands');
+    assert.equal(row.status, 'SUCCESS');
+    assert.equal(row.next_check_at_ms, null);
+    assert.equal(row.lease_until_ms, null);
+    // Give the reservation back, as a refund the wallet refused would, so the ledger check sees a settled payment.
+    await realPayments.releaseRefund(tx.transactionId, 200, server.clock.nowMs());
     await assertLedgerClean();
   });
 

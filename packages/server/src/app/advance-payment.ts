@@ -17,8 +17,10 @@ export async function advancePayment(deps: PaymentDeps, transactionId: string): 
     return true;
   }
   if (tx.status !== 'IN_PROCESS') {
-    // Nothing left to do (a reverse arrived after the outcome): release the claim and leave it final.
-    await deps.storage.payments.recordOutcome(tx.id, tx.status, { status: tx.status, balanceMinor: tx.balanceMinor }, nowMs, null);
+    // Nothing left to do (a reverse arrived after the outcome, or a lapsed step rescheduled it): release the claim and
+    // leave it final. Only the lease and the schedule are written: the balance read above may already be stale, since a
+    // refund reserves its amount on a final payment without this step's lease.
+    await deps.storage.payments.releaseFinal(tx.id, tx.status, nowMs);
     return true;
   }
   const action = nextLoopAction(connector.pollProfile, tx.createdAtMs, nowMs, tx.reverseRequested, tx.payDeadlineAtMs);

@@ -138,6 +138,11 @@ export interface PaymentsStorage {
    * (`nextCheckAtMs`, or now when a reverse was requested meanwhile). False when the status had moved on.
    */
   recordOutcome(transactionId: string, from: TransactionStatus, outcome: TransactionOutcome, nowMs: number, nextCheckAtMs: number | null): Promise<boolean>;
+  /**
+   * A step found the transaction already final with nothing to do: releases the lease and clears the next check,
+   * touching nothing else (a refund may be reserving balance at this very moment). False when the status had moved.
+   */
+  releaseFinal(transactionId: string, status: TransactionStatus, nowMs: number): Promise<boolean>;
   /** Releases the lease and sets the next check, counting a query or a reverse attempt. */
   reschedule(transactionId: string, nowMs: number, nextCheckAtMs: number, counters: { queries?: number; reverseAttempts?: number }): Promise<void>;
   /** Marks a reverse as wanted if the transaction is still reversible; true when it now is (or already was) requested. */

@@ -224,6 +224,20 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
         .executeTakeFirst();
       return changed(result);
     },
+    async releaseFinal(transactionId, status, nowMs) {
+      const result = await db
+        .updateTable('payment_transactions')
+        // A reverse requested meanwhile keeps its check due now (as in recordOutcome); nothing else changes.
+        .set({
+          lease_until_ms: null,
+          updated_at_ms: nowMs,
+          next_check_at_ms: sql<number | null>`case when reverse_requested = 1 and status = 'SUCCESS' then cast(${nowMs} as bigint) else null end`,
+        })
+        .where('id', '=', transactionId)
+        .where('status', '=', status)
+        .executeTakeFirst();
+      return changed(result);
+    },
     async reschedule(transactionId, nowMs, nextCheckAtMs, counters) {
       const expedite = counters.reverseAttempts === undefined;
       await db
