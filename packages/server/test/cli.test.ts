@@ -152,6 +152,45 @@ forEachDialect('tunai CLI', (dialect) => {
   });
 });
 
+async function waitForOutput(output: () => string, pattern: RegExp): Promise<RegExpMatchArray> {
+  for (let polls = 0; polls < 300; polls++) {
+    const match = pattern.exec(output());
+    if (match) return match;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`never printed ${pattern}: ${output()}`);
+}
+
+test('tunai start with PORT=0 prints and saves the port it really bound, and that URL works', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tunai-start-any-'));
+  const child = spawn(process.execPath, [bin, 'start', '--data', dataDir], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TUNAI_PUBLIC_URL: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    const [, baseUrl, port] = (await waitForOutput(() => output, /tunai is listening on (http:\/\/127\.0\.0\.1:(\d+))/)) as RegExpMatchArray;
+    assert.notEqual(Number(port), 0);
+    const saved = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as InitOutput;
+    assert.equal(saved.baseUrl, baseUrl);
+    // The saved credentials work against the saved URL as they are.
+    const client = new TunaiClient({
+      clientId: saved.clientId,
+      clientSecret: saved.clientSecret,
+      privateKeyPem: saved.privateKey,
+      oauthBaseUrl: saved.baseUrl,
+      openApiBaseUrl: saved.baseUrl,
+    });
+    assert.equal((await client.merchant.get()).item.companyName, 'Demo Merchant');
+  } finally {
+    const exited = exitOf(child);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('tunai start creates the demo merchant once and prints credentials and URLs', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tunai-start-'));
   const port = await freePort();
@@ -163,6 +202,8 @@ test('tunai start creates the demo merchant once and prints credentials and URLs
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitUntilHealthy(`http://127.0.0.1:${port}`);
+    // The server listens before the demo merchant is made (its base URL needs the bound port): wait for the banner.
+    await waitForOutput(() => output, /tunai is listening on/);
     const exited = exitOf(child);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

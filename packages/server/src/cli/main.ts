@@ -237,11 +237,13 @@ async function setActive(kind: 'merchant' | 'app', action: 'activate' | 'deactiv
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, ...storageOptions } });
   const config = configFrom(values);
-  const baseUrl = config.publicUrls[0] ?? `http://localhost:${config.port}`;
   const credentialsPath = join(config.dataDir, 'demo-credentials.json');
   const probe = await openStorage(databaseTarget(config));
   const firstRun = (await probe.storage.merchants.count()) === 0;
   await probe.storage.close();
+  // Listen first: with --port 0 only the bound port makes a base URL a client can use (and save).
+  const running = await startServer({ config });
+  const baseUrl = running.deps.publicBaseUrl;
   if (firstRun) {
     const credentials = await createCredentials(config, baseUrl, 'Demo Merchant');
     await mkdir(config.dataDir, { recursive: true });
@@ -252,7 +254,6 @@ async function start(args: string[]): Promise<number> {
   } else if (existsSync(credentialsPath)) {
     process.stdout.write(`\nDemo credentials: ${credentialsPath}\n`);
   }
-  const running = await startServer({ config });
   process.stdout.write(
     [
       '',
