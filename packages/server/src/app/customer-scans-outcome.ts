@@ -19,6 +19,10 @@ export async function settleCustomerScans(storage: Storage, deps: PaymentDeps, b
   if (before.checkoutId === null && before.qrCode === null) return false;
   const tx = await storage.payments.getById(before.id);
   if (!tx) return false;
+  // A success the wallet reported after a cancel or reverse was asked for is about to be returned: announcing it
+  // (checkout SUCCESS, notify, QR redeemed) would tell the merchant to deliver for money the payer gets back. The
+  // reverse settles it instead. The flag is read in this commit, after the conditional update that made it final.
+  if (tx.status === 'SUCCESS' && tx.reverseRequested) return false;
   const nowMs = deps.clock.nowMs();
   if (tx.qrCode !== null) {
     if (tx.status === 'SUCCESS') await storage.checkout.qr.redeem(tx.qrCode, tx.id, nowMs);
