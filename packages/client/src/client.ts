@@ -26,7 +26,7 @@ import type {
 } from './contract/tool.js';
 import type { User } from './contract/user.js';
 import type { WebhookEvent, WebhookEventStatus } from './contract/webhooks.js';
-import { RmApiError, hasErrorEnvelope } from './errors.js';
+import { AuthorizationRequiredError, RequestTimeoutError, RmApiError, hasErrorEnvelope } from './errors.js';
 import { generateNonce, parsePrivateKey, signRequest } from './signature/index.js';
 
 export type TimestampUnit = 'seconds' | 'milliseconds';
@@ -36,9 +36,16 @@ export interface TunaiClientOptions {
   clientSecret: string;
   /** PEM (PKCS#1 or PKCS#8). Without it requests are not signed. */
   privateKeyPem?: string;
-  /** e.g. 'https://sb-oauth.revenuemonster.my' or tunai's 'http://127.0.0.1:8080' (client posts to `${oauthBaseUrl}/v1/token`). */
+  /**
+   * e.g. 'https://sb-oauth.revenuemonster.my' or tunai's 'http://127.0.0.1:8080' (client posts to `${oauthBaseUrl}/v1/token`).
+   * RM's docs' form with the version ('https://sb-oauth.revenuemonster.my/v1') is accepted too: one trailing `/v1` is dropped.
+   */
   oauthBaseUrl: string;
-  /** e.g. 'https://sb-open.revenuemonster.my' or 'http://127.0.0.1:8080' (client calls `${openApiBaseUrl}/v3/...`, tools at `${openApiBaseUrl}/tool/...`). */
+  /**
+   * e.g. 'https://sb-open.revenuemonster.my' or 'http://127.0.0.1:8080' (client calls `${openApiBaseUrl}/v3/...`, tools at
+   * `${openApiBaseUrl}/tool/...`). RM's docs' form ('https://sb-open.revenuemonster.my/v3') is accepted too: one trailing
+   * `/v3` is dropped; any other path prefix (a gateway behind a proxy at '/rm') is kept.
+   */
   openApiBaseUrl: string;
   /** When to sign /v3 requests: 'always' (default when a key is given) or 'never'. */
   signing?: 'always' | 'never';
@@ -48,7 +55,43 @@ export interface TunaiClientOptions {
   nowMs?: () => number;
   /** Refresh the access token this many seconds before it expires (Go SDK uses 60). */
   refreshSkewSeconds?: number;
+  /**
+   * Give up on a token request or API call that has no complete answer (headers and body) after this many ms, with a
+   * RequestTimeoutError; each request has its own limit (a call that first needs a token may take two). Default 90,000;
+   * 0 = never.
+   */
+  timeoutMs?: number;
   fetch?: typeof fetch;
+}
+
+/** Options of `adoptToken`. */
+export interface AdoptTokenOptions {
+  /** When the token was issued (epoch ms, the client's clock): give it for a token stored earlier. Default: now. */
+  issuedAtMs?: number;
+  /**
+   * Called with each token the client obtains with the adopted token's refresh token. RM and tunai rotate refresh tokens
+   * on use, so a stored one is spent after a refresh: save this one instead. An error it throws reaches the call that
+   * triggered the refresh; the new token is used all the same.
+   */
+  onRenewed?: (token: TokenResponse, issuedAtMs: number) => void | Promise<void>;
+}
+
+/** `GET`/`POST /sandbox/clock`: the server's (sandbox, movable) clock. */
+export interface SandboxClock {
+  /** ISO 8601 UTC. */
+  now: string;
+  /** The same instant, epoch ms. */
+  nowMs: number;
+}
+
+/** `POST /sandbox/closed-loop/run`: how many payment steps (queries, reversals at the deadline) the run took. */
+export interface SandboxClosedLoopRun {
+  processed: number;
+}
+
+/** `POST /sandbox/outbox/run`: how many notify deliveries the sweep attempted. */
+export interface SandboxOutboxRun {
+  attempted: number;
 }
 
 export interface RequestOptions {
@@ -58,6 +101,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   /** Overrides the client's signing setting for this call. */
   sign?: boolean;
+  /** Overrides the client's timeoutMs for this call (0 = never). */
+  timeoutMs?: number;
   /** Extra or overriding headers, applied last (tests use this to tamper). */
   headers?: Record<string, string>;
   /** Overrides the token; null sends no Authorization header. */
@@ -91,6 +136,23 @@ export interface RawResponse {
 /** The Go SDK's margin: a token is treated as expired this long before its real expiry. */
 const DEFAULT_REFRESH_SKEW_SECONDS = 60;
 
+/**
+ * 90 s: a QuickPay may be held for a wallet's final answer for 30 s (RM's and tunai's TUNAI_QUICKPAY_WAIT_MS default)
+ * before it answers IN_PROCESS, and tunai answers any request still running after 60 s with a 503. A limit above both
+ * lets the server's own answer arrive first, so a timeout means a stuck network or server, not a slow wallet; the other
+ * 30 s cover a slow link or proxy. Callers with a tighter budget set timeoutMs (or 0 to wait for ever).
+ */
+const DEFAULT_TIMEOUT_MS = 90_000;
+/** setTimeout fires at once for delays above 2^31-1 ms, which would turn a long limit into an immediate timeout. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+function checkTimeoutMs(value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0 || value > MAX_TIMEOUT_MS) {
+    throw new TypeError(`${name} must be a number of ms from 0 (no timeout) to ${MAX_TIMEOUT_MS}, got ${value}`);
+  }
+  return value;
+}
+
 interface CachedToken {
   accessToken: string;
   /** When to stop using the access token: refreshSkewSeconds before its expiry, at most half its lifetime early. */
@@ -111,6 +173,21 @@ function usableUntilMs(issuedAtMs: number, lifetimeSeconds: number, skewMs: numb
 
 function trimTrailingSlashes(url: string): string {
   return url.replace(/\/+$/, '');
+}
+
+/**
+ * The base URL the client appends its paths to: trailing slashes dropped, then one trailing version segment (`/v3` for
+ * the Open API, `/v1` for OAuth, as RM's docs write the hosts), so both forms reach the same URLs. Any other path prefix
+ * stays; a query or fragment in a base URL is not supported.
+ */
+function normaliseBaseUrl(url: string, versionSegment: string): string {
+  const trimmed = trimTrailingSlashes(url);
+  // Only the path may lose the segment: a host named like it ('http://v3') stays whole.
+  const parts = /^([^:/?#]+:\/\/[^/?#]*)(.*)$/.exec(trimmed);
+  const origin = parts?.[1];
+  const path = parts?.[2];
+  if (origin === undefined || path === undefined || !path.endsWith(versionSegment)) return trimmed;
+  return trimTrailingSlashes(`${origin}${path.slice(0, -versionSegment.length)}`);
 }
 
 function parseBody(rawText: string): unknown {
@@ -199,6 +276,20 @@ export class TunaiClient {
     generateSignature(input: GenerateSignatureRequest): Promise<GenerateSignatureResponse>;
     verifySignature(input: VerifySignatureRequest): Promise<VerifySignatureResponse>;
   };
+  /**
+   * tunai's sandbox helpers (sandbox mode only; RM has no such endpoints, a production tunai answers 404): no token and
+   * no signature, as the server expects.
+   */
+  readonly sandbox: {
+    /** `GET /sandbox/clock`: the server's current time. */
+    clock(): Promise<ItemResponse<SandboxClock>>;
+    /** `POST /sandbox/clock`: moves the server's clock forward by whole seconds (1 to 31,536,000) and answers the new time. */
+    advanceClock(seconds: number): Promise<ItemResponse<SandboxClock>>;
+    /** `POST /sandbox/closed-loop/run`: queries and reverses due payments now, as the background loop would. */
+    runClosedLoop(): Promise<ItemResponse<SandboxClosedLoopRun>>;
+    /** `POST /sandbox/outbox/run`: one notify delivery sweep, answered once everything due at the server's clock was tried. */
+    runOutbox(): Promise<ItemResponse<SandboxOutboxRun>>;
+  };
 
   readonly #clientId: string;
   readonly #clientSecret: string;
@@ -209,22 +300,31 @@ export class TunaiClient {
   readonly #timestampUnit: TimestampUnit;
   readonly #nowMs: () => number;
   readonly #refreshSkewMs: number;
+  readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
   #token: CachedToken | undefined;
   /** Shared by concurrent getAccessToken callers so a burst of calls costs one token request. */
   #tokenInFlight: Promise<string> | undefined;
+  /**
+   * Set once a token was adopted (authorization-code flow): the client then acts for that merchant only, renews with the
+   * refresh token and never with client_credentials.
+   */
+  #adopted: { onRenewed: AdoptTokenOptions['onRenewed'] } | undefined;
+  /** Bumped by adoptToken, so a token request started before the adoption cannot overwrite the adopted token. */
+  #tokenGeneration = 0;
 
   constructor(options: TunaiClientOptions) {
     this.#clientId = options.clientId;
     this.#clientSecret = options.clientSecret;
     // Parsing up front turns a bad key into an error at construction, not on the first payment.
     this.#privateKey = options.privateKeyPem === undefined ? undefined : parsePrivateKey(options.privateKeyPem);
-    this.#oauthBaseUrl = trimTrailingSlashes(options.oauthBaseUrl);
-    this.#openApiBaseUrl = trimTrailingSlashes(options.openApiBaseUrl);
+    this.#oauthBaseUrl = normaliseBaseUrl(options.oauthBaseUrl, '/v1');
+    this.#openApiBaseUrl = normaliseBaseUrl(options.openApiBaseUrl, '/v3');
     this.#signByDefault = this.#privateKey !== undefined && (options.signing ?? 'always') === 'always';
     this.#timestampUnit = options.timestampUnit ?? 'seconds';
     this.#nowMs = options.nowMs ?? Date.now;
     this.#refreshSkewMs = (options.refreshSkewSeconds ?? DEFAULT_REFRESH_SKEW_SECONDS) * 1000;
+    this.#timeoutMs = checkTimeoutMs(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
     // Bound lazily so a test can stub globalThis.fetch after constructing the client.
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
 
@@ -297,11 +397,35 @@ export class TunaiClient {
       verifySignature: (input) =>
         this.request('POST', '/tool/signature/verify', { body: input, accessToken: null, sign: false }),
     };
+    const unauthenticated = { accessToken: null, sign: false } as const;
+    this.sandbox = {
+      clock: () => this.request('GET', '/sandbox/clock', unauthenticated),
+      advanceClock: (seconds) => this.request('POST', '/sandbox/clock', { body: { advanceSeconds: seconds }, ...unauthenticated }),
+      runClosedLoop: () => this.request('POST', '/sandbox/closed-loop/run', unauthenticated),
+      runOutbox: () => this.request('POST', '/sandbox/outbox/run', unauthenticated),
+    };
+  }
+
+  /**
+   * Makes `token` this client's token, to act as the merchant that consented (authorization-code flow): pass what
+   * `oauth.authorizationCode()` (or `oauth.refresh()`) returned, or a token stored earlier with its `issuedAtMs`. Later
+   * calls send it and renew it with its refresh token; the client never falls back to client_credentials again. A
+   * refused or failed refresh is thrown to the caller, and with no usable refresh token left calls throw
+   * AuthorizationRequiredError. Adopting another token replaces this one.
+   */
+  adoptToken(token: TokenResponse, options: AdoptTokenOptions = {}): void {
+    if (!isTokenResponse(token)) throw new TypeError('adoptToken needs a token response with a string accessToken and a numeric expiresIn');
+    this.#tokenGeneration += 1;
+    // A token request already running answers its own callers but is no longer shared: later calls use this token.
+    this.#tokenInFlight = undefined;
+    this.#adopted = { onRenewed: options.onRenewed };
+    this.#cacheToken(token, options.issuedAtMs ?? this.#nowMs());
   }
 
   /**
    * Cached token; refreshes with the refresh token when within refreshSkewSeconds of expiry, falls back to
-   * client_credentials when refresh fails with 400/401. Concurrent callers share one in-flight token request.
+   * client_credentials when refresh fails with 400/401 (never for an adopted token: see adoptToken). Concurrent callers
+   * share one in-flight token request; a failed or timed-out one is not kept, so the next call asks again.
    */
   getAccessToken(): Promise<string> {
     const cached = this.#token;
@@ -310,7 +434,8 @@ export class TunaiClient {
     }
     if (this.#tokenInFlight !== undefined) return this.#tokenInFlight;
     const inFlight = this.#renewToken(cached).finally(() => {
-      this.#tokenInFlight = undefined;
+      // adoptToken may have replaced it meanwhile; that one is not this request's to clear.
+      if (this.#tokenInFlight === inFlight) this.#tokenInFlight = undefined;
     });
     this.#tokenInFlight = inFlight;
     return inFlight;
@@ -319,23 +444,42 @@ export class TunaiClient {
   async #renewToken(cached: CachedToken | undefined): Promise<string> {
     const canRefresh =
       cached !== undefined && cached.refreshToken !== '' && this.#nowMs() < cached.refreshUsableUntilMs;
+    const adopted = this.#adopted;
+    // adoptToken during this renewal bumps it: nothing this renewal obtains may then replace the adopted token.
+    const generation = this.#tokenGeneration;
+    if (adopted !== undefined) {
+      // Acting for a consenting merchant: client_credentials would silently act as the app owner's merchant instead.
+      if (!canRefresh) throw new AuthorizationRequiredError('the adopted token has expired and has no usable refresh token');
+      const issuedAtMs = this.#nowMs();
+      const token = await this.#tokenRequest({ grantType: 'refresh_token', refreshToken: cached.refreshToken });
+      if (generation !== this.#tokenGeneration) return token.accessToken;
+      this.#cacheToken(token, issuedAtMs);
+      await adopted.onRenewed?.(token, issuedAtMs);
+      return token.accessToken;
+    }
     if (canRefresh) {
       try {
-        return await this.#adoptToken({ grantType: 'refresh_token', refreshToken: cached.refreshToken });
+        return await this.#obtainToken({ grantType: 'refresh_token', refreshToken: cached.refreshToken }, generation);
       } catch (error) {
         // A revoked or expired refresh token is routine; anything else (network, 5xx) is the caller's to see.
         const refused = error instanceof RmApiError && (error.httpStatus === 400 || error.httpStatus === 401);
         if (!refused) throw error;
-        this.#token = undefined;
+        if (generation === this.#tokenGeneration) this.#token = undefined;
       }
     }
-    return this.#adoptToken({ grantType: 'client_credentials' });
+    return this.#obtainToken({ grantType: 'client_credentials' }, generation);
   }
 
-  async #adoptToken(body: { grantType: GrantType; refreshToken?: string }): Promise<string> {
+  async #obtainToken(body: { grantType: GrantType; refreshToken?: string }, generation: number): Promise<string> {
     // Time is read before the request so the computed expiry errs early, never late.
     const issuedAtMs = this.#nowMs();
     const token = await this.#tokenRequest(body);
+    // A token adopted while this request ran wins: this answer serves only the callers that were waiting for it.
+    if (generation === this.#tokenGeneration) this.#cacheToken(token, issuedAtMs);
+    return token.accessToken;
+  }
+
+  #cacheToken(token: TokenResponse, issuedAtMs: number): void {
     this.#token = {
       accessToken: token.accessToken,
       renewAtMs: usableUntilMs(issuedAtMs, token.expiresIn, this.#refreshSkewMs),
@@ -343,17 +487,19 @@ export class TunaiClient {
       refreshUsableUntilMs:
         typeof token.refreshTokenExpiresIn === 'number' ? usableUntilMs(issuedAtMs, token.refreshTokenExpiresIn, this.#refreshSkewMs) : 0,
     };
-    return token.accessToken;
   }
 
   async #tokenRequest(body: { grantType: GrantType; refreshToken?: string; code?: string; redirectUri?: string }): Promise<TokenResponse> {
     const basic = Buffer.from(`${this.#clientId}:${this.#clientSecret}`, 'utf8').toString('base64');
-    const response = await this.#fetch(`${this.#oauthBaseUrl}/v1/token`, {
-      method: 'POST',
-      headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const rawText = await response.text();
+    const { response, rawText } = await this.#exchange(
+      `${this.#oauthBaseUrl}/v1/token`,
+      {
+        method: 'POST',
+        headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      },
+      this.#timeoutMs,
+    );
     const parsed = parseBody(rawText);
     if (response.status !== 200 || hasErrorEnvelope(parsed)) throw RmApiError.fromResponse(response.status, parsed);
     if (!isTokenResponse(parsed)) {
@@ -427,20 +573,55 @@ export class TunaiClient {
     }
     for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
 
-    const response = await this.#fetch(requestUrl, {
-      method: upperMethod,
-      headers,
-      ...(hasBody ? { body: JSON.stringify(options.body) } : {}),
-    });
-    const rawText = await response.text();
+    const timeoutMs = options.timeoutMs === undefined ? this.#timeoutMs : checkTimeoutMs(options.timeoutMs, 'options.timeoutMs');
+    const { response, rawText } = await this.#exchange(
+      requestUrl,
+      { method: upperMethod, headers, ...(hasBody ? { body: JSON.stringify(options.body) } : {}) },
+      timeoutMs,
+    );
     const body = parseBody(rawText);
     // A cached token the server no longer accepts (revoked, server keys rotated) would otherwise be sent until its
     // expiry, which RM sets weeks ahead: forget it so the next call obtains another. Tokens passed in are the caller's.
-    if (response.status === 401 && options.accessToken === undefined && this.#token?.accessToken === accessToken) {
+    const cached = this.#token;
+    if (response.status === 401 && options.accessToken === undefined && cached?.accessToken === accessToken) {
       const refusal = RmApiError.fromResponse(response.status, body);
-      if (TOKEN_REFUSAL_CODES.has(refusal.code)) this.#token = undefined;
+      if (TOKEN_REFUSAL_CODES.has(refusal.code)) {
+        // An adopted token is renewed with its refresh token (the only way back to that merchant); any other is dropped.
+        this.#token = this.#adopted === undefined ? undefined : { ...cached, renewAtMs: 0 };
+      }
     }
     return { status: response.status, headers: response.headers, body, rawText };
+  }
+
+  /**
+   * One fetch with its whole answer read, given up after `timeoutMs` (0 = never): the request is aborted and a
+   * RequestTimeoutError thrown. The limit is also enforced without the fetch's help, so an injected fetch that ignores
+   * the abort signal cannot hang the caller either.
+   */
+  async #exchange(url: string, init: RequestInit, timeoutMs: number): Promise<{ response: Response; rawText: string }> {
+    const run = async (signal?: AbortSignal) => {
+      const response = await this.#fetch(url, signal === undefined ? init : { ...init, signal });
+      return { response, rawText: await response.text() };
+    };
+    if (timeoutMs === 0) return run();
+    const controller = new AbortController();
+    const method = init.method ?? 'GET';
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const error = new RequestTimeoutError({ method, url, timeoutMs });
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    const answered = run(controller.signal);
+    // The fetch's own rejection after the abort is expected and already reported as the timeout.
+    answered.catch(() => undefined);
+    try {
+      return await Promise.race([answered, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #currentTimestamp(): string {

@@ -1,4 +1,4 @@
-// Owns RmApiError: the one error type the client throws for an RM (or tunai) response that is not a success.
+// Owns the client's errors: RmApiError for an RM (or tunai) answer that is not a success, and the two errors with no answer.
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -40,6 +40,42 @@ export class RmApiError extends Error {
     }
     const message = typeof error?.['message'] === 'string' && error['message'] !== '' ? error['message'] : code;
     return new RmApiError({ code, message: `${code}: ${message}`, httpStatus, body, debug });
+  }
+}
+
+/**
+ * Thrown when a token request or an API call got no complete answer within the client's `timeoutMs`: the request was
+ * aborted. Not an RmApiError, because nothing was answered: a timed-out write (QuickPay, refund) may or may not have
+ * happened. Retry it with the same `idempotencyKey` (tunai), or query it by order id and reverse it (RM).
+ */
+export class RequestTimeoutError extends Error {
+  readonly code = 'REQUEST_TIMEOUT';
+  /** The limit that ran out, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Upper-case HTTP method and the full URL of the aborted request. */
+  readonly method: string;
+  readonly url: string;
+
+  constructor(input: { method: string; url: string; timeoutMs: number; cause?: unknown }) {
+    super(`REQUEST_TIMEOUT: ${input.method} ${input.url} got no answer within ${input.timeoutMs} ms`, { cause: input.cause });
+    this.name = 'RequestTimeoutError';
+    this.timeoutMs = input.timeoutMs;
+    this.method = input.method;
+    this.url = input.url;
+  }
+}
+
+/**
+ * Thrown by a client acting for a consenting merchant (`adoptToken`) when it holds no refresh token it can still use:
+ * it never falls back to client_credentials (that would act as the app owner's merchant), so the merchant must go
+ * through /authorize again and the new token be adopted.
+ */
+export class AuthorizationRequiredError extends Error {
+  readonly code = 'AUTHORIZATION_REQUIRED';
+
+  constructor(message: string) {
+    super(`AUTHORIZATION_REQUIRED: ${message}`);
+    this.name = 'AuthorizationRequiredError';
   }
 }
 

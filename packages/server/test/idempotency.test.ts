@@ -177,7 +177,7 @@ forEachDialect('Idempotency-Key', (dialect) => {
     assert.equal(replayed(theirRefund), null);
     assert.equal((theirRefund.body as { item: Transaction }).item.balanceAmount, 170);
     // And the other merchant's app cannot read this merchant's answer through the key.
-    assert.ok(!theirRefund.rawText.includes(mine.transactionId));
+    assert.ok(!theirRefund.rawText.includes(mine.transactionId), 'the other app sees nothing of this merchant');
   });
 
   test('store create and delete with a key: a retried create makes one store, a retried delete answers the first SUCCESS', async () => {
@@ -263,7 +263,8 @@ forEachDialect('Idempotency-Key', (dialect) => {
     assert.equal(await refundRows(tx.transactionId), 2);
     // The purge removes only expired keys.
     await server.running.storage.idempotency.purgeExpired(server.clock.nowMs());
-    assert.ok(await keyRow(dev.clientId, key));
+    // Messages on every assert.ok here: without one, Node re-parses this file to word a failure, which took minutes.
+    assert.ok(await keyRow(dev.clientId, key), 'an unexpired key survives the purge');
     assert.equal(await server.running.storage.idempotency.purgeExpired(server.clock.nowMs() + limits.idempotencyKeyTtlMs + 1) > 0, true);
     assert.equal(await keyRow(dev.clientId, key), undefined);
   });
