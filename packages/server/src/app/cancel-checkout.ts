@@ -22,6 +22,10 @@ export async function cancelCheckout(deps: PaymentDeps, checkoutId: string): Pro
   }
   // The wallet order must be closed so a late confirmation cannot take money for a cancelled checkout.
   if (!(await deps.storage.payments.requestCancel(transactionId, nowMs))) {
+    // The wallet's answer was recorded first. When it already settled the checkout (the payer did pay), that is the
+    // answer the payer should see; only a result still settling is "in process".
+    const settled = await deps.storage.checkout.checkouts.get(checkout.id);
+    if (settled && settled.status !== 'IN_PROCESS') return settled;
     throw new CatalogError('PAYMENT_IN_PROCESS', 'Payment is in process: the wallet already answered; wait for the result');
   }
   await deps.storage.checkout.checkouts.finish(checkout.id, 'CANCELLED', nowMs);
