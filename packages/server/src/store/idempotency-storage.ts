@@ -21,35 +21,24 @@ function recordFromRow(row: Selectable<IdempotencyKeysTable>): IdempotencyKeyRec
 export function createIdempotencyStorage(db: Db): IdempotencyStorage {
   const storage: IdempotencyStorage = {
     async claim(claim) {
+      // What a fresh claim writes, whether it inserts the row or takes over an expired one.
+      const claimed = {
+        fingerprint: claim.fingerprint,
+        claim_id: claim.claimId,
+        http_status: null,
+        response_body: null,
+        lease_until_ms: claim.leaseUntilMs,
+        created_at_ms: claim.nowMs,
+        expires_at_ms: claim.expiresAtMs,
+      };
       // A new key inserts; a row whose day has passed is taken over; anything else leaves the row as it is. A claim
       // whose request ended without an answer (its process died, or it failed with a 5xx) is never run again: money
       // may have moved before it stopped, so only the merchant, after checking, can decide to try with a new key.
       const result = await db
         .insertInto('idempotency_keys')
-        .values({
-          client_id: claim.clientId,
-          idempotency_key: claim.key,
-          fingerprint: claim.fingerprint,
-          claim_id: claim.claimId,
-          http_status: null,
-          response_body: null,
-          lease_until_ms: claim.leaseUntilMs,
-          created_at_ms: claim.nowMs,
-          expires_at_ms: claim.expiresAtMs,
-        })
+        .values({ client_id: claim.clientId, idempotency_key: claim.key, ...claimed })
         .onConflict((oc) =>
-          oc
-            .columns(['client_id', 'idempotency_key'])
-            .doUpdateSet({
-              fingerprint: claim.fingerprint,
-              claim_id: claim.claimId,
-              http_status: null,
-              response_body: null,
-              lease_until_ms: claim.leaseUntilMs,
-              created_at_ms: claim.nowMs,
-              expires_at_ms: claim.expiresAtMs,
-            })
-            .where('idempotency_keys.expires_at_ms', '<=', claim.nowMs),
+          oc.columns(['client_id', 'idempotency_key']).doUpdateSet(claimed).where('idempotency_keys.expires_at_ms', '<=', claim.nowMs),
         )
         .executeTakeFirst();
       if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 1) return { kind: 'claimed' };
