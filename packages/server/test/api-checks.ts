@@ -2,7 +2,7 @@
 // "this request wrote nothing" by row counts.
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import type { RawResponse } from '@tunai/client';
+import type { RawResponse, TunaiClient } from '@tunai/client';
 import type { Database } from '../src/store/schema.js';
 
 export const errorCodeOf = (res: RawResponse): unknown => (res.body as { error?: { code?: unknown } } | null)?.error?.code;
@@ -70,4 +70,28 @@ export function rowCounter(db: () => Kysely<Database>, tables: readonly string[]
     return result;
   }
   return { countRows, writesNothing };
+}
+
+/** A web checkout whose payer picked TNG on the hosted page: its payment is IN_PROCESS, linked, not yet confirmed. */
+export async function openTngCheckout(
+  serverUrl: string,
+  client: TunaiClient,
+  storeId: string,
+  orderId: string,
+  amountMinor: number,
+): Promise<{ checkoutId: string; orderId: string; transactionId: string }> {
+  const created = await client.payment.createCheckout({
+    order: { id: orderId, title: 'Kopi', detail: '', additionalData: '', amount: amountMinor, currencyType: 'MYR' },
+    method: [],
+    type: 'WEB_PAYMENT',
+    storeId,
+    redirectUrl: 'https://shop.example/return',
+    notifyUrl: 'http://127.0.0.1:9/notify',
+    layoutVersion: 'v1',
+  });
+  const pay = await postForm(`${serverUrl}/checkout/pay`, { checkoutId: created.item.checkoutId, method: 'TNG_MY' });
+  assert.equal(pay.status, 303);
+  const transactionId = new URL(pay.headers.get('location') ?? '', serverUrl).searchParams.get('order') ?? '';
+  assert.match(transactionId, /^[0-9]{24}$/);
+  return { checkoutId: created.item.checkoutId, orderId, transactionId };
 }

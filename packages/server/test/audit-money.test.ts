@@ -9,7 +9,7 @@ import type { Storage } from '../src/app/ports.js';
 import { checkLedger } from '../src/app/check-ledger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { assertError, errorCodeOf, postForm, rowCounter } from './api-checks.js';
+import { assertError, errorCodeOf, openTngCheckout, postForm, rowCounter } from './api-checks.js';
 import { createDeveloper, forEachDialect, qrCodeInput, startTestServer, type Developer, type TestServer } from './harness.js';
 
 /** Auth codes are single use: every code here is distinct (WeChat Pay Malaysia shape, magic last four kept). */
@@ -231,23 +231,11 @@ forEachDialect('money audit', (dialect) => {
   // ---- customer-scans payments -----------------------------------------------------------------------------------
 
   async function paidCheckout(amount: number): Promise<{ transactionId: string; orderId: string; checkoutId: string }> {
-    const id = orderId('ck');
-    const created = await dev.client.payment.createCheckout({
-      order: { id, title: 'Kopi', detail: '', additionalData: '', amount, currencyType: 'MYR' },
-      method: [],
-      type: 'WEB_PAYMENT',
-      storeId: dev.merchant.store.id,
-      redirectUrl: 'https://shop.example/return',
-      notifyUrl: 'http://127.0.0.1:9/notify',
-      layoutVersion: 'v1',
-    });
-    const pay = await postForm(`${server.url}/checkout/pay`, { checkoutId: created.item.checkoutId, method: 'TNG_MY' });
-    assert.equal(pay.status, 303);
-    const transactionId = new URL(pay.headers.get('location') ?? '').searchParams.get('order') ?? '';
+    const { transactionId, orderId: id, checkoutId } = await openTngCheckout(server.url, dev.client, dev.merchant.store.id, orderId('ck'), amount);
     const confirm = await postForm(`${server.url}/sandbox/wallet/confirm`, { order: transactionId, outcome: '0000' });
     assert.equal(confirm.status, 303);
     assert.equal((await txRow(transactionId)).status, 'SUCCESS');
-    return { transactionId, orderId: id, checkoutId: created.item.checkoutId };
+    return { transactionId, orderId: id, checkoutId };
   }
 
   test('a paid checkout refunds like a QuickPay; another merchant cannot touch it', async () => {

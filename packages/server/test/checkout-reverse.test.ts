@@ -12,7 +12,7 @@ import type { PaymentDeps } from '../src/app/payment-deps.js';
 import type { PaymentsStorage } from '../src/app/payment-ports.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { postForm } from './api-checks.js';
+import { openTngCheckout, postForm } from './api-checks.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
 
 let serial = 0;
@@ -47,23 +47,7 @@ forEachDialect('checkout payments against cancels and reverses', (dialect) => {
   }
 
   /** A checkout whose payer picked TNG: the transaction is IN_PROCESS and linked. */
-  async function openCheckout(amount: number): Promise<{ checkoutId: string; orderId: string; transactionId: string }> {
-    const id = orderId('ck');
-    const created = await dev.client.payment.createCheckout({
-      order: { id, title: 'Kopi', detail: '', additionalData: '', amount, currencyType: 'MYR' },
-      method: [],
-      type: 'WEB_PAYMENT',
-      storeId: dev.merchant.store.id,
-      redirectUrl: 'https://shop.example/return',
-      notifyUrl: 'http://127.0.0.1:9/notify',
-      layoutVersion: 'v1',
-    });
-    const pay = await postForm(`${server.url}/checkout/pay`, { checkoutId: created.item.checkoutId, method: 'TNG_MY' });
-    assert.equal(pay.status, 303);
-    const transactionId = new URL(pay.headers.get('location') ?? '', server.url).searchParams.get('order') ?? '';
-    assert.match(transactionId, /^[0-9]{24}$/);
-    return { checkoutId: created.item.checkoutId, orderId: id, transactionId };
-  }
+  const openCheckout = (amount: number) => openTngCheckout(server.url, dev.client, dev.merchant.store.id, orderId('ck'), amount);
 
   /**
    * The payer chooses "pay after a short wait" on the wallet screen (scenario 1001): the wallet is paying, and the
