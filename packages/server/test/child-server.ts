@@ -3,7 +3,12 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
-import type { FreshDatabase } from './harness.js';
+import type { Kysely } from 'kysely';
+import { TunaiClient } from '@tunai/client';
+import type { Credentials } from '../src/cli/main.js';
+import { openDatabase } from '../src/store/database.js';
+import type { Database } from '../src/store/schema.js';
+import { freshDatabase, type Dialect, type FreshDatabase } from './harness.js';
 
 const execFileAsync = promisify(execFile);
 const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
@@ -105,4 +110,70 @@ export async function killChildren(): Promise<void> {
         }),
     ),
   );
+}
+
+/** A fresh database with `tunai init` run on it, for suites that spawn `tunai serve` over it. */
+export interface InitialisedDatabase {
+  database: FreshDatabase;
+  /** The `tunai init --json` output: merchant, store and app with its key pair. */
+  credentials: Credentials;
+  /** A direct handle for the assertions. */
+  db: Kysely<Database>;
+  /** Kills every child still running, then closes the handle and drops the database. */
+  close(): Promise<void>;
+}
+
+export async function initialisedDatabase(dialect: Dialect): Promise<InitialisedDatabase> {
+  const database = await freshDatabase(dialect);
+  const init = await tunai(['init', ...database.configArgs, '--json']);
+  assert.equal(init.code, 0, init.stderr);
+  const db = openDatabase(database.target).db;
+  return {
+    database,
+    credentials: JSON.parse(init.stdout) as Credentials,
+    db,
+    async close() {
+      await killChildren();
+      await db.destroy();
+      await database.drop();
+    },
+  };
+}
+
+/** One `tunai serve` child with its own sandbox clock (wall clock + offset, moved over HTTP). */
+export interface ClockedServer extends ServerProcess {
+  /** What this process's clock is ahead of the wall clock, as moved by the test. */
+  offsetMs: number;
+}
+
+/** `tunai serve` with the given environment and a clock the test moves (see advanceClock). */
+export async function startClockedServe(database: FreshDatabase, env: Record<string, string>): Promise<ClockedServer> {
+  const server = await startServe(database, { env });
+  return Object.assign(server, { offsetMs: 0 });
+}
+
+/** POST /sandbox/clock on one process; the test's own notion of that process's time follows. */
+export async function advanceClock(server: ClockedServer, seconds: number): Promise<void> {
+  const response = await fetch(`${server.url}/sandbox/clock`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ advanceSeconds: seconds }),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, text);
+  server.offsetMs += seconds * 1000;
+  const body = JSON.parse(text) as { item: { nowMs: number } };
+  assert.ok(Math.abs(body.item.nowMs - (Date.now() + server.offsetMs)) < 5_000, 'the sandbox clock moved by what was asked');
+}
+
+/** A client for the `tunai init` app that signs with the server's (moved) clock, so the ±300 s window holds. */
+export function clientFor(credentials: Credentials, server: ClockedServer): TunaiClient {
+  return new TunaiClient({
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
+    privateKeyPem: credentials.privateKey,
+    oauthBaseUrl: server.url,
+    openApiBaseUrl: server.url,
+    nowMs: () => Date.now() + server.offsetMs,
+  });
 }

@@ -2,15 +2,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
-import { TunaiClient, type RawResponse } from '@tunai/client';
+import type { RawResponse } from '@tunai/client';
 import { limits, type Transaction } from '@tunai/client/contract';
 import type { Credentials } from '../src/cli/main.js';
 import { checkLedger } from '../src/app/check-ledger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { assertError, rowCounter } from './api-checks.js';
-import { killChildren, killHard, startServe, tunai, waitFor, type ServerProcess } from './child-server.js';
-import { createDeveloper, forEachDialect, freshDatabase, startTestServer, storeInput, type Developer, type TestServer } from './harness.js';
+import { advanceClock, clientFor, initialisedDatabase, killHard, startClockedServe, waitFor, type InitialisedDatabase } from './child-server.js';
+import { createDeveloper, forEachDialect, startTestServer, storeInput, type Developer, type TestServer } from './harness.js';
 
 let codeCounter = 0;
 /** A fresh WeChat Pay MY auth code ending in the simulator's magic `suffix` (codes are single use). */
@@ -271,44 +271,21 @@ forEachDialect('Idempotency-Key', (dialect) => {
 });
 
 forEachDialect('Idempotency-Key across a SIGKILL', (dialect) => {
-  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let world: InitialisedDatabase | undefined;
   let credentials: Credentials;
   let db: Kysely<Database>;
-
   before(async () => {
-    database = await freshDatabase(dialect);
-    const init = await tunai(['init', ...database.configArgs, '--json']);
-    assert.equal(init.code, 0, init.stderr);
-    credentials = JSON.parse(init.stdout) as Credentials;
-    db = openDatabase(database.target).db;
+    world = await initialisedDatabase(dialect);
+    ({ credentials, db } = world);
   });
   after(async () => {
-    await killChildren();
-    await db?.destroy();
-    await database?.drop();
+    await world?.close();
   });
-
-  async function advanceClock(server: ServerProcess, seconds: number): Promise<void> {
-    const response = await fetch(`${server.url}/sandbox/clock`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ advanceSeconds: seconds }),
-    });
-    assert.equal(response.status, 200, await response.text());
-  }
 
   test('a QuickPay whose server is killed mid-request is never run again under its key: 409 while held, 409 after, one charge', async () => {
     // The wallet answers 1001 codes only after 8 s, so the request is still waiting when the process dies.
-    const first = await startServe(database, { env: { TUNAI_CLOSED_LOOP_INTERVAL_MS: '0' } });
-    const clientOf = (server: ServerProcess, offsetMs: number) =>
-      new TunaiClient({
-        clientId: credentials.clientId,
-        clientSecret: credentials.clientSecret,
-        privateKeyPem: credentials.privateKey,
-        oauthBaseUrl: server.url,
-        openApiBaseUrl: server.url,
-        nowMs: () => Date.now() + offsetMs,
-      });
+    const database = (world as InitialisedDatabase).database;
+    const first = await startClockedServe(database, { TUNAI_CLOSED_LOOP_INTERVAL_MS: '0' });
     const body = {
       authCode: authCode('1001'),
       order: { id: orderId('kill'), title: 'killed', detail: 'd', additionalData: '', currencyType: 'MYR', amount: 990 },
@@ -316,20 +293,21 @@ forEachDialect('Idempotency-Key across a SIGKILL', (dialect) => {
       storeId: credentials.storeId,
     };
     const key = `kill-${body.order.id}`;
-    const inFlight = clientOf(first, 0).send('POST', '/v3/payment/quickpay', { body, idempotencyKey: key }).catch((error: unknown) => error);
+    const inFlight = clientFor(credentials, first).send('POST', '/v3/payment/quickpay', { body, idempotencyKey: key }).catch((error: unknown) => error);
     await waitFor('the payment to be stored IN_PROCESS', async () =>
       (await db.selectFrom('payment_transactions').select('id').where('order_id', '=', body.order.id).executeTakeFirst()) ?? undefined,
     );
     await killHard(first);
     assert.ok((await inFlight) instanceof Error, 'the first caller never got an answer');
 
-    const second = await startServe(database, { env: { TUNAI_CLOSED_LOOP_INTERVAL_MS: '0' } });
-    const held = await clientOf(second, 0).send('POST', '/v3/payment/quickpay', { body, idempotencyKey: key });
+    const second = await startClockedServe(database, { TUNAI_CLOSED_LOOP_INTERVAL_MS: '0' });
+    const secondClient = clientFor(credentials, second);
+    const held = await secondClient.send('POST', '/v3/payment/quickpay', { body, idempotencyKey: key });
     assertError(held, 409, 'INVALID_REQUEST');
     assert.match((held.body as { error: { message: string } }).error.message, /still being processed/);
 
     await advanceClock(second, limits.idempotencyLeaseMs / 1000 + 1);
-    const after = await clientOf(second, limits.idempotencyLeaseMs + 1_000).send('POST', '/v3/payment/quickpay', { body, idempotencyKey: key });
+    const after = await secondClient.send('POST', '/v3/payment/quickpay', { body, idempotencyKey: key });
     assertError(after, 409, 'INVALID_REQUEST');
     assert.match((after.body as { error: { message: string } }).error.message, /ended without an answer/);
 

@@ -3,49 +3,24 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { Kysely } from 'kysely';
-import { TunaiClient } from '@tunai/client';
 import type { Credentials } from '../src/cli/main.js';
-import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { killChildren, killHard, startServe, tunai, waitFor, type ServerProcess } from './child-server.js';
-import { forEachDialect, freshDatabase, testDatabaseUrl, type FreshDatabase } from './harness.js';
-
-/** One `tunai serve` child with its own sandbox clock (wall clock + offset, moved over HTTP). */
-interface ClockedServer extends ServerProcess {
-  /** What this process's clock is ahead of the wall clock, as moved by this test. */
-  offsetMs: number;
-}
+import {
+  advanceClock,
+  clientFor,
+  initialisedDatabase,
+  killHard,
+  startClockedServe,
+  tunai,
+  waitFor,
+  type ClockedServer,
+  type InitialisedDatabase,
+} from './child-server.js';
+import { forEachDialect, testDatabaseUrl, type FreshDatabase } from './harness.js';
 
 /** QuickPay answers at once (no inline wait); the closed loop ticks every `closedLoopIntervalMs` (0: off). */
-async function serve(database: FreshDatabase, closedLoopIntervalMs: number): Promise<ClockedServer> {
-  const server = await startServe(database, { env: { TUNAI_QUICKPAY_WAIT_MS: '0', TUNAI_CLOSED_LOOP_INTERVAL_MS: String(closedLoopIntervalMs) } });
-  return Object.assign(server, { offsetMs: 0 });
-}
-
-/** POST /sandbox/clock on one process; the test's own notion of that process's time follows. */
-async function advanceClock(server: ClockedServer, seconds: number): Promise<void> {
-  const response = await fetch(`${server.url}/sandbox/clock`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ advanceSeconds: seconds }),
-  });
-  const text = await response.text();
-  assert.equal(response.status, 200, text);
-  server.offsetMs += seconds * 1000;
-  const body = JSON.parse(text) as { item: { nowMs: number } };
-  assert.ok(Math.abs(body.item.nowMs - (Date.now() + server.offsetMs)) < 5_000, 'the sandbox clock moved by what was asked');
-}
-
-/** A client for the `tunai init` app that signs with the server's (moved) clock, so the ±300 s window holds. */
-function clientFor(credentials: Credentials, server: ClockedServer): TunaiClient {
-  return new TunaiClient({
-    clientId: credentials.clientId,
-    clientSecret: credentials.clientSecret,
-    privateKeyPem: credentials.privateKey,
-    oauthBaseUrl: server.url,
-    openApiBaseUrl: server.url,
-    nowMs: () => Date.now() + server.offsetMs,
-  });
+function serve(database: FreshDatabase, closedLoopIntervalMs: number): Promise<ClockedServer> {
+  return startClockedServe(database, { TUNAI_QUICKPAY_WAIT_MS: '0', TUNAI_CLOSED_LOOP_INTERVAL_MS: String(closedLoopIntervalMs) });
 }
 
 interface Row {
@@ -156,18 +131,14 @@ forEachDialect('payments across crashes and processes', (dialect) => {
   let db: Kysely<Database>;
   let lockClient: pg.Client | null = null;
 
+  let world: InitialisedDatabase | undefined;
   before(async () => {
-    database = await freshDatabase(dialect);
-    const init = await tunai(['init', ...database.configArgs, '--json']);
-    assert.equal(init.code, 0, init.stderr);
-    credentials = JSON.parse(init.stdout) as Credentials;
-    db = openDatabase(database.target).db;
+    world = await initialisedDatabase(dialect);
+    ({ database, credentials, db } = world);
   });
   after(async () => {
-    await killChildren();
     await lockClient?.end().catch(() => undefined);
-    await db?.destroy();
-    await database?.drop();
+    await world?.close();
   });
 
   const quickPayBody = (suffix: string, orderId: string, amount: number) => ({
