@@ -161,6 +161,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     oauth,
     logger,
     pingDatabase: opened.ping,
+    newRequestId: () => randomString(24),
     sandbox: config.sandbox ? { runClosedLoop, runOutbox: () => outbox.runOnce() } : null,
     config: {
       publicUrls: config.publicUrls,

@@ -26,6 +26,11 @@ export const limits = {
   nonceCharsMin: 8,
   signatureHeaderCharsMax: 2_048,
   timestampHeaderCharsMax: 32,
+  /**
+   * X-Request-Id a caller sends is kept (and echoed) when it is at most this long and made of letters, digits and
+   * `._:-`: enough for a UUID or a trace id, and nothing that could mislead a log reader. Otherwise tunai draws one.
+   */
+  requestIdCharsMax: 128,
   /** Default allowed clock skew for X-Timestamp (configurable); RM documents ±120 s, we are kinder. */
   timestampWindowSecondsDefault: 300,
   /** OAuth lifetimes: RM's documented default access token is 2 h; refresh tokens last 30 days. */

@@ -1,7 +1,7 @@
 // The Fastify application: hook order stated once, routes registered, errors mapped to RM's envelope.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
-import { errorMessages } from '@tunai/client/contract';
+import { errorMessages, limits } from '@tunai/client/contract';
 import type { OAuthService, OpenApiGuard } from '../app/auth-ports.js';
 import type { PaymentDeps } from '../app/payment-deps.js';
 import { CatalogError } from '../lib/catalog-error.js';
@@ -36,6 +36,8 @@ export interface HttpDeps {
   logger: Logger;
   config: HttpConfig;
   pingDatabase: () => Promise<void>;
+  /** Draws a request id when the caller sent no usable X-Request-Id. */
+  newRequestId: () => string;
 }
 
 export interface HttpServer {
@@ -49,8 +51,18 @@ function rawErrorResponse(status: number, reason: string, code: string, message:
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
+const requestIdShape = new RegExp(`^[A-Za-z0-9._:-]{1,${limits.requestIdCharsMax}}$`);
+
 export function buildHttpServer(deps: HttpDeps): HttpServer {
   const server: FastifyInstance = Fastify({
+    // Every answer names its request (X-Request-Id) and every log line of it carries the same reqId, so a merchant's
+    // support question can be matched to the logs. A caller's own id is kept when it is well-formed, so one id can
+    // follow a request through a proxy; a per-process counter (Fastify's default) would repeat across processes.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const sent = request.headers['x-request-id'];
+      return typeof sent === 'string' && requestIdShape.test(sent) ? sent : deps.newRequestId();
+    },
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimitBytes,
     trustProxy: deps.config.trustProxy,
@@ -83,6 +95,9 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
 
   // Hook order, once: (1) body limits and parsing, raw text kept → (2) route handler, where /v3 routes run
   // authenticate → signature → scope → validate → use case → envelope (see open-api.ts) → (3) error mapping.
+  server.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   registerBodyHandling(server, deps.config.bodyLimitBytes);
   server.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
