@@ -201,6 +201,18 @@ forEachDialect('every route under random input', (dialect) => {
       { method: 'POST', path: () => '/sandbox/wallet/cancel', form: () => `transactionId=${pathId()}&token=${pathId()}` },
     ];
 
+    // Idempotency-Key and X-Request-Id from a stream of their own, so the bodies and routes drawn stay what they were.
+    // The small key pool makes keys collide across routes and bodies (422s, 409s, replays); some keys are malformed.
+    const headerRandom = seededRandom(seed ^ 0x1d);
+    const keyPool = ['k1', 'k2', 'k3', 'a'.repeat(255), 'a'.repeat(256), 'sp ace', 'caf\u00e9', '', '"quoted"', 'x'.repeat(2_000)];
+    const requestIds = ['ok-id', 'bad id', 'r'.repeat(129), '\u00ff', ''];
+    const extraHeaders = (): Record<string, string> => {
+      const headers: Record<string, string> = {};
+      if (headerRandom() < 0.3) headers['Idempotency-Key'] = keyPool[Math.floor(headerRandom() * keyPool.length)] as string;
+      if (headerRandom() < 0.2) headers['X-Request-Id'] = requestIds[Math.floor(headerRandom() * requestIds.length)] as string;
+      return headers;
+    };
+
     const statuses = new Map<number, number>();
     const outcomes = new Map<string, number>();
     for (let index = 0; index < requestsPerDialect; index++) {
@@ -211,12 +223,13 @@ forEachDialect('every route under random input', (dialect) => {
         const template = route.bodyKey ? bodies[route.bodyKey]?.() : undefined;
         const body = template === undefined ? undefined : random() < 0.15 ? template : mutated(template);
         const caller = random() < 0.85 ? dev : other;
-        const res = await caller.client.send(route.method, path, body === undefined ? {} : { body });
+        const headers = extraHeaders();
+        const res = await caller.client.send(route.method, path, body === undefined ? { headers } : { body, headers });
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         const code = (res.body as { error?: { code?: string } } | null)?.error?.code ?? 'OK';
         const outcome = `${route.method} ${path.split('?')[0]} ${code}`;
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        const shown = `${where}: ${route.method} ${path} ${JSON.stringify(body)?.slice(0, 400)} → ${res.status} ${res.rawText.slice(0, 300)}`;
+        const shown = `${where}: ${route.method} ${path} ${JSON.stringify(headers)} ${JSON.stringify(body)?.slice(0, 400)} → ${res.status} ${res.rawText.slice(0, 300)}`;
         assert.ok(res.status < 500 || (res.status === 503 && /"SYSTEM_ERROR"/.test(res.rawText)), shown);
         if (res.status !== 200) {
           const error = (res.body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
@@ -227,7 +240,8 @@ forEachDialect('every route under random input', (dialect) => {
         const page = pick(pages);
         const path = page.path();
         const form = page.form?.();
-        const res = await rawRequest(server.url, page.method, path, form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }, form);
+        const headers = { ...extraHeaders(), ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }) };
+        const res = await rawRequest(server.url, page.method, path, headers, form);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         assert.ok(res.status < 500, `${where}: ${page.method} ${path} ${form ?? ''} → ${res.status} ${res.text.slice(0, 300)}`);
       }
