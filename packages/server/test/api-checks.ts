@@ -72,14 +72,8 @@ export function rowCounter(db: () => Kysely<Database>, tables: readonly string[]
   return { countRows, writesNothing };
 }
 
-/** A web checkout whose payer picked TNG on the hosted page: its payment is IN_PROCESS, linked, not yet confirmed. */
-export async function openTngCheckout(
-  serverUrl: string,
-  client: TunaiClient,
-  storeId: string,
-  orderId: string,
-  amountMinor: number,
-): Promise<{ checkoutId: string; orderId: string; transactionId: string }> {
+/** A web checkout nobody has paid yet (its notify goes nowhere: port 9 answers nothing). Returns its checkout id. */
+export async function createWebCheckout(client: TunaiClient, storeId: string, orderId: string, amountMinor: number): Promise<string> {
   const created = await client.payment.createCheckout({
     order: { id: orderId, title: 'Kopi', detail: '', additionalData: '', amount: amountMinor, currencyType: 'MYR' },
     method: [],
@@ -89,9 +83,21 @@ export async function openTngCheckout(
     notifyUrl: 'http://127.0.0.1:9/notify',
     layoutVersion: 'v1',
   });
-  const pay = await postForm(`${serverUrl}/checkout/pay`, { checkoutId: created.item.checkoutId, method: 'TNG_MY' });
+  return created.item.checkoutId;
+}
+
+/** A web checkout whose payer picked TNG on the hosted page: its payment is IN_PROCESS, linked, not yet confirmed. */
+export async function openTngCheckout(
+  serverUrl: string,
+  client: TunaiClient,
+  storeId: string,
+  orderId: string,
+  amountMinor: number,
+): Promise<{ checkoutId: string; orderId: string; transactionId: string }> {
+  const checkoutId = await createWebCheckout(client, storeId, orderId, amountMinor);
+  const pay = await postForm(`${serverUrl}/checkout/pay`, { checkoutId, method: 'TNG_MY' });
   assert.equal(pay.status, 303);
   const transactionId = new URL(pay.headers.get('location') ?? '', serverUrl).searchParams.get('order') ?? '';
   assert.match(transactionId, /^[0-9]{24}$/);
-  return { checkoutId: created.item.checkoutId, orderId, transactionId };
+  return { checkoutId, orderId, transactionId };
 }

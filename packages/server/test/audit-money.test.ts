@@ -9,7 +9,7 @@ import type { Storage } from '../src/app/ports.js';
 import { checkLedger } from '../src/app/check-ledger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { assertError, errorCodeOf, openTngCheckout, postForm, rowCounter } from './api-checks.js';
+import { assertError, createWebCheckout, errorCodeOf, openTngCheckout, postForm, rowCounter } from './api-checks.js';
 import { createDeveloper, forEachDialect, qrCodeInput, startTestServer, type Developer, type TestServer } from './harness.js';
 
 /** Auth codes are single use: every code here is distinct (WeChat Pay Malaysia shape, magic last four kept). */
@@ -271,16 +271,7 @@ forEachDialect('money audit', (dialect) => {
   test('a payer cancelling a checkout while a payment is being opened for it: a CANCELLED checkout never ends with a paid transaction', async (t) => {
     let raced = 0;
     for (let round = 0; round < 16; round++) {
-      const created = await dev.client.payment.createCheckout({
-        order: { id: orderId('ck-race'), title: 'Kopi', detail: '', additionalData: '', amount: 700, currencyType: 'MYR' },
-        method: [],
-        type: 'WEB_PAYMENT',
-        storeId: dev.merchant.store.id,
-        redirectUrl: 'https://shop.example/return',
-        notifyUrl: 'http://127.0.0.1:9/notify',
-        layoutVersion: 'v1',
-      });
-      const checkoutId = created.item.checkoutId;
+      const checkoutId = await createWebCheckout(dev.client, dev.merchant.store.id, orderId('ck-race'), 700);
       const pay = () => postForm(`${server.url}/checkout/pay`, { checkoutId, method: 'TNG_MY' });
       const cancel = () => postForm(`${server.url}/checkout/cancel`, { checkoutId });
       const [payResponse] = round % 2 === 0 ? await Promise.all([pay(), cancel()]) : await Promise.all([pay(), cancel()].reverse()).then(([a, b]) => [b, a]);
@@ -305,19 +296,7 @@ forEachDialect('money audit', (dialect) => {
 
   test('a payer confirming in the wallet while cancelling on the checkout page: a checkout announced SUCCESS is never reversed', async () => {
     for (let round = 0; round < 24; round++) {
-      const created = await dev.client.payment.createCheckout({
-        order: { id: orderId('ck-conf'), title: 'Kopi', detail: '', additionalData: '', amount: 900, currencyType: 'MYR' },
-        method: [],
-        type: 'WEB_PAYMENT',
-        storeId: dev.merchant.store.id,
-        redirectUrl: 'https://shop.example/return',
-        notifyUrl: 'http://127.0.0.1:9/notify',
-        layoutVersion: 'v1',
-      });
-      const checkoutId = created.item.checkoutId;
-      const pay = await postForm(`${server.url}/checkout/pay`, { checkoutId, method: 'TNG_MY' });
-      assert.equal(pay.status, 303);
-      const transactionId = new URL(pay.headers.get('location') ?? '').searchParams.get('order') ?? '';
+      const { checkoutId, transactionId } = await openTngCheckout(server.url, dev.client, dev.merchant.store.id, orderId('ck-conf'), 900);
       const confirm = () => postForm(`${server.url}/sandbox/wallet/confirm`, { order: transactionId, outcome: '0000' });
       const cancel = () => postForm(`${server.url}/checkout/cancel`, { checkoutId });
       const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -336,18 +315,7 @@ forEachDialect('money audit', (dialect) => {
   });
 
   test('checkout cancel and expiry without a race: unpaid → CANCELLED or EXPIRED with no payment; with an open payment → CANCELLED and reversed', async () => {
-    const create = async (amount: number) =>
-      (
-        await dev.client.payment.createCheckout({
-          order: { id: orderId('ck-seq'), title: 'Teh', detail: '', additionalData: '', amount, currencyType: 'MYR' },
-          method: [],
-          type: 'WEB_PAYMENT',
-          storeId: dev.merchant.store.id,
-          redirectUrl: 'https://shop.example/return',
-          notifyUrl: 'http://127.0.0.1:9/notify',
-          layoutVersion: 'v1',
-        })
-      ).item.checkoutId;
+    const create = (amount: number) => createWebCheckout(dev.client, dev.merchant.store.id, orderId('ck-seq'), amount);
     const unpaid = await create(300);
     assert.equal((await postForm(`${server.url}/checkout/cancel`, { checkoutId: unpaid })).status, 303);
     assert.deepEqual([(await dev.client.payment.checkout(unpaid)).item.status, (await dev.client.payment.checkout(unpaid)).item.transactionId], ['CANCELLED', '']);

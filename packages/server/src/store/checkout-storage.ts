@@ -74,6 +74,12 @@ function checkoutFromRow(row: Selectable<PaymentCheckoutsTable>): CheckoutRecord
 }
 
 export function createCheckoutStorage(db: Db): CheckoutStorage {
+  /** Moves an IN_PROCESS checkout to a final status; `onlyUnpaid` adds "no payment linked" to the condition. */
+  const finishCheckout = async (checkoutId: string, status: Exclude<CheckoutStatus, 'IN_PROCESS'>, nowMs: number, onlyUnpaid: boolean): Promise<boolean> => {
+    let update = db.updateTable('payment_checkouts').set({ status, updated_at_ms: nowMs }).where('id', '=', checkoutId).where('status', '=', 'IN_PROCESS');
+    if (onlyUnpaid) update = update.where('transaction_id', 'is', null);
+    return changed(await update.executeTakeFirst());
+  };
   const getCheckout = async (checkoutId: string): Promise<CheckoutRecord | null> => {
     const row = await db.selectFrom('payment_checkouts').selectAll().where('id', '=', checkoutId).executeTakeFirst();
     return row ? checkoutFromRow(row) : null;
@@ -212,25 +218,8 @@ export function createCheckoutStorage(db: Db): CheckoutStorage {
           .executeTakeFirst();
         return changed(result);
       },
-      async finish(checkoutId, status, nowMs) {
-        const result = await db
-          .updateTable('payment_checkouts')
-          .set({ status, updated_at_ms: nowMs })
-          .where('id', '=', checkoutId)
-          .where('status', '=', 'IN_PROCESS')
-          .executeTakeFirst();
-        return changed(result);
-      },
-      async finishUnpaid(checkoutId, status, nowMs) {
-        const result = await db
-          .updateTable('payment_checkouts')
-          .set({ status, updated_at_ms: nowMs })
-          .where('id', '=', checkoutId)
-          .where('status', '=', 'IN_PROCESS')
-          .where('transaction_id', 'is', null)
-          .executeTakeFirst();
-        return changed(result);
-      },
+      finish: (checkoutId, status, nowMs) => finishCheckout(checkoutId, status, nowMs, false),
+      finishUnpaid: (checkoutId, status, nowMs) => finishCheckout(checkoutId, status, nowMs, true),
     },
   };
 }
