@@ -20,9 +20,11 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const signedRequestCount = Number(process.env.BENCH_SIGNED_REQUESTS ?? 40_000);
 /** Each QuickPay needs its own order id, auth code and signature, so they are pre-built and used once. */
 const quickPayCount = Number(process.env.BENCH_QUICKPAY_REQUESTS ?? 24_000);
-/** BENCH_ONLY=signed-get,quickpay,tokens (any of them) runs the floor and those scenarios only, for quick iterations. */
+/** QuickPays sent with an Idempotency-Key, to show what the key costs next to the plain line (fewer: same shape). */
+const keyedQuickPayCount = Number(process.env.BENCH_KEYED_QUICKPAY_REQUESTS ?? 12_000);
+/** BENCH_ONLY=signed-get,quickpay,quickpay-key,tokens (any of them) runs the floor and those scenarios only, for quick iterations. */
 const onlyScenarios = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()) ?? null;
-const runs = (scenario: 'signed-get' | 'quickpay' | 'tokens'): boolean => onlyScenarios === null || onlyScenarios.includes(scenario);
+const runs = (scenario: 'signed-get' | 'quickpay' | 'quickpay-key' | 'tokens'): boolean => onlyScenarios === null || onlyScenarios.includes(scenario);
 
 interface Figure {
   name: string;
@@ -200,22 +202,31 @@ async function main(): Promise<void> {
     );
     process.stdout.write('done\n');
 
-    const quickPayRequests = runs('quickpay') ? quickPayCount : 0;
-    process.stdout.write(`pre-signing ${quickPayRequests} QuickPay requests … `);
     const quickPayUrl = `${baseUrl}/v3/payment/quickpay`;
-    const quickPays: Buffer[] = [];
-    for (let i = 0; i < quickPayRequests; i++) {
-      // WeChat (MY) shape with the immediate-success suffix; every code and order id is fresh (codes are single use).
-      const authCode = `13${String(i).padStart(12, '0')}0000`;
-      const bodyValue = {
-        authCode,
-        order: { id: `bench-${i}`, title: 'Bench', detail: 'bench order', additionalData: '', currencyType: 'MYR', amount: 100 + (i % 900) },
-        ipAddress: '127.0.0.1',
-        storeId: credentials.storeId,
-      };
-      const headers = { ...signedHeaders('post', quickPayUrl, bodyValue), 'content-type': 'application/json' };
-      quickPays.push(renderRequest('POST', '/v3/payment/quickpay', host, headers, JSON.stringify(bodyValue)));
-    }
+    /** `count` fresh QuickPays: WeChat (MY) codes with the immediate-success suffix (codes are single use), own order ids. */
+    const preSignQuickPays = (count: number, codePrefix: string, orderPrefix: string, withKey: boolean): Buffer[] => {
+      const requests: Buffer[] = [];
+      for (let i = 0; i < count; i++) {
+        const bodyValue = {
+          authCode: `${codePrefix}${String(i).padStart(12, '0')}0000`,
+          order: { id: `${orderPrefix}-${i}`, title: 'Bench', detail: 'bench order', additionalData: '', currencyType: 'MYR', amount: 100 + (i % 900) },
+          ipAddress: '127.0.0.1',
+          storeId: credentials.storeId,
+        };
+        const headers = {
+          ...signedHeaders('post', quickPayUrl, bodyValue),
+          'content-type': 'application/json',
+          ...(withKey ? { 'idempotency-key': `${orderPrefix}-${i}` } : {}),
+        };
+        requests.push(renderRequest('POST', '/v3/payment/quickpay', host, headers, JSON.stringify(bodyValue)));
+      }
+      return requests;
+    };
+    const quickPayRequests = runs('quickpay') ? quickPayCount : 0;
+    const keyedQuickPayRequests = runs('quickpay-key') ? keyedQuickPayCount : 0;
+    process.stdout.write(`pre-signing ${quickPayRequests} + ${keyedQuickPayRequests} QuickPay requests … `);
+    const quickPays = preSignQuickPays(quickPayRequests, '13', 'bench', false);
+    const keyedQuickPays = preSignQuickPays(keyedQuickPayRequests, '14', 'bench-key', true);
     process.stdout.write('done\n');
 
     // Every scenario is driven the same way: pre-rendered bytes, so the load generator's cost per request is alike.
@@ -230,6 +241,10 @@ async function main(): Promise<void> {
     if (runs('signed-get')) scenarios.push({ tally: signedGetTally, runSlice: (round) => slice(signedGetTally, part(signedGets, round), { kind: 'once' }) });
     const quickPayTally = newTally('signed QuickPay (…0000, SUCCESS)');
     if (runs('quickpay')) scenarios.push({ tally: quickPayTally, runSlice: (round) => slice(quickPayTally, part(quickPays, round), { kind: 'once' }) });
+    const keyedQuickPayTally = newTally('… with an Idempotency-Key');
+    if (runs('quickpay-key')) {
+      scenarios.push({ tally: keyedQuickPayTally, runSlice: (round) => slice(keyedQuickPayTally, part(keyedQuickPays, round), { kind: 'once' }) });
+    }
     const tokenTally = newTally('POST /v1/token client_credentials');
     if (runs('tokens')) scenarios.push({ tally: tokenTally, runSlice: () => slice(tokenTally, tokenRequest, timedSlice) });
     for (let round = 0; round < rounds; round++) {
