@@ -9,7 +9,8 @@ import { cancelCheckout } from '../src/app/cancel-checkout.js';
 import type { CheckoutRecord } from '../src/app/checkout-ports.js';
 import { checkLedger } from '../src/app/check-ledger.js';
 import type { PaymentDeps } from '../src/app/payment-deps.js';
-import type { PaymentsStorage } from '../src/app/payment-ports.js';
+import type { PaymentsStorage, WalletSimulatorStorage } from '../src/app/payment-ports.js';
+import { WalletSimulator } from '../src/providers/wallet-simulator.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { openTngCheckout, postForm } from './api-checks.js';
@@ -180,6 +181,30 @@ forEachDialect('checkout payments against cancels and reverses', (dialect) => {
     });
     assert.equal((await txRow(ck.transactionId)).reverseRequested, false);
     assert.deepEqual((await checkLedger(server.running.storage)).violations, []);
+  });
+
+  test('the sandbox wallet closing an order at the moment its payer pays on the wallet screen: the payment is refunded, never lost', async () => {
+    const ck = await openCheckout(650);
+    const books = server.running.storage.walletSimulator;
+    // The real books, with the payer's confirm committed right after the reverse has read the order (still awaiting
+    // the payer): the interleaving a payer's tap and the closed loop can produce, made deterministic.
+    let payerPaid = false;
+    const racing: WalletSimulatorStorage = {
+      ...books,
+      async getOrder(id) {
+        const read = await books.getOrder(id);
+        if (!payerPaid) {
+          payerPaid = true;
+          assert.equal(await books.decideOrder(id, { status: 'SUCCESS', scenario: '0000', paidAtMs: server.clock.nowMs() }), true);
+        }
+        return read;
+      },
+    };
+    const answer = await new WalletSimulator(racing, server.clock).reverse(ck.transactionId);
+    assert.equal(answer.status, 'REFUNDED', 'the payer paid, so the reverse returns the money');
+    const order = await books.getOrder(ck.transactionId);
+    assert.equal(order?.status, 'REFUNDED');
+    assert.equal(order?.refundedMinor, 650);
   });
 
   test('a merchant reverse (HTTP) lands while the loop records the wallet SUCCESS: the reverse wins, the checkout ends CANCELLED, no SUCCESS notify', async () => {

@@ -204,6 +204,8 @@ export interface WalletSimulatorStorage {
   insertOrder(order: SimulatedOrder): Promise<void>;
   getOrder(upstreamOrderId: string): Promise<SimulatedOrder | null>;
   updateOrder(upstreamOrderId: string, changes: Partial<Pick<SimulatedOrder, 'status' | 'scenario' | 'queryCount' | 'reverseAttempts' | 'refundedMinor' | 'paidAtMs'>>): Promise<void>;
+  /** Closes the order if it is still in `expected` status; false when it moved meanwhile (a payer's decision). */
+  closeOrder(upstreamOrderId: string, expected: SimulatedOrder['status']): Promise<boolean>;
   /** The payer's decision on an order awaiting them; false when they (or a timeout) already decided. */
   decideOrder(upstreamOrderId: string, changes: Pick<SimulatedOrder, 'status' | 'scenario' | 'paidAtMs'>): Promise<boolean>;
   /**

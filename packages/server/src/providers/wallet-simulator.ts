@@ -198,12 +198,19 @@ export class WalletSimulator implements PaymentConnector {
       await this.#books.updateOrder(upstreamOrderId, { status: 'SUCCESS', paidAtMs });
       current = { ...order, status: 'SUCCESS', paidAtMs };
     }
-    if (current.status === 'SUCCESS' || current.status === 'REFUNDED') {
-      await this.#books.updateOrder(upstreamOrderId, { status: 'REFUNDED', refundedMinor: current.amountMinor });
-      return { status: 'REFUNDED', referenceId: current.referenceId, payerId: current.payerId, paidAtMs: current.paidAtMs ?? this.#clock.nowMs() };
+    // Closing is conditional on the status read: a payer who pays at this very moment on the wallet screen is not
+    // overwritten (their money would vanish from the books); the order is read again and refunded instead.
+    for (let reads = 0; ; reads++) {
+      if (current.status === 'SUCCESS' || current.status === 'REFUNDED') {
+        await this.#books.updateOrder(upstreamOrderId, { status: 'REFUNDED', refundedMinor: current.amountMinor });
+        return { status: 'REFUNDED', referenceId: current.referenceId, payerId: current.payerId, paidAtMs: current.paidAtMs ?? this.#clock.nowMs() };
+      }
+      if (current.status === 'CLOSED' || (await this.#books.closeOrder(upstreamOrderId, current.status))) return { status: 'REVERSED' };
+      const now = await this.#books.getOrder(upstreamOrderId);
+      // Only a payer's decision moves an order under a reverse, and only once: a second miss is a wallet error.
+      if (!now || reads >= 2) return { status: 'FAILED', reason: 'the order changed while it was being closed' };
+      current = now;
     }
-    await this.#books.updateOrder(upstreamOrderId, { status: 'CLOSED' });
-    return { status: 'REVERSED' };
   }
 
   async refund(upstreamOrderId: string, refundId: string, amountMinor: number): Promise<UpstreamRefund> {

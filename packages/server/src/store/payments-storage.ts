@@ -540,6 +540,15 @@ export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
       if (Object.keys(set).length === 0) return;
       await db.updateTable('sim_wallet_orders').set(set).where('upstream_order_id', '=', upstreamOrderId).execute();
     },
+    async closeOrder(upstreamOrderId, expected) {
+      const result = await db
+        .updateTable('sim_wallet_orders')
+        .set({ status: 'CLOSED' })
+        .where('upstream_order_id', '=', upstreamOrderId)
+        .where('status', '=', expected)
+        .executeTakeFirst();
+      return changed(result);
+    },
     async decideOrder(upstreamOrderId, changes) {
       const result = await db
         .updateTable('sim_wallet_orders')
