@@ -138,9 +138,9 @@ const DEFAULT_REFRESH_SKEW_SECONDS = 60;
 
 /**
  * 90 s: a QuickPay may be held for a wallet's final answer for 30 s (RM's and tunai's TUNAI_QUICKPAY_WAIT_MS default)
- * before it answers IN_PROCESS, and tunai answers any request still running after 60 s with a 503. A limit above both
- * lets the server's own answer arrive first, so a timeout means a stuck network or server, not a slow wallet; the other
- * 30 s cover a slow link or proxy. Callers with a tighter budget set timeoutMs (or 0 to wait for ever).
+ * before it answers IN_PROCESS. Three times that lets the server's own answer arrive first, so a timeout means a stuck
+ * network or server, not a slow wallet, with room for a slow link or proxy. Callers with a tighter budget set timeoutMs
+ * (or 0 to wait for ever).
  */
 const DEFAULT_TIMEOUT_MS = 90_000;
 /** setTimeout fires at once for delays above 2^31-1 ms, which would turn a long limit into an immediate timeout. */
@@ -452,8 +452,9 @@ export class TunaiClient {
       if (!canRefresh) throw new AuthorizationRequiredError('the adopted token has expired and has no usable refresh token');
       const issuedAtMs = this.#nowMs();
       const token = await this.#tokenRequest({ grantType: 'refresh_token', refreshToken: cached.refreshToken });
-      if (generation !== this.#tokenGeneration) return token.accessToken;
-      this.#cacheToken(token, issuedAtMs);
+      // A token adopted meanwhile stays this client's; but the refresh token used here is spent all the same, so the
+      // adoption it belonged to is still handed the rotated one (or its merchant would have to consent again).
+      if (generation === this.#tokenGeneration) this.#cacheToken(token, issuedAtMs);
       await adopted.onRenewed?.(token, issuedAtMs);
       return token.accessToken;
     }

@@ -125,8 +125,9 @@ export const limits = {
   /** A key's first answer is replayed for a day: longer than any client keeps retrying one call. */
   idempotencyKeyTtlMs: 86_400_000,
   /**
-   * How long a request holds its key: longer than the 60 s request deadline (QuickPay may wait 30 s for the wallet), so
-   * a retry can tell a request still running from one whose process died. Neither is ever run a second time.
+   * How long a request holds its key: well beyond the longest request (QuickPay waits 30 s for the wallet by default),
+   * so a retry can tell a request still running from one whose process died. Neither is ever run a second time, and a
+   * request that outlives the lease still stores its answer for later retries.
    */
   idempotencyLeaseMs: 120_000,
 } as const;

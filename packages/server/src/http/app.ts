@@ -23,7 +23,11 @@ export interface HttpConfig {
   publicUrls: readonly string[];
   bodyLimitBytes: number;
   trustProxy: boolean;
-  /** Per-request deadline; a handler still running after it gets a 503 instead of hanging the client. */
+  /**
+   * Time allowed to receive a whole request (Node's server.requestTimeout): a client that trickles its headers or body
+   * is cut off. It does not bound a handler once the request has arrived; the longest one, QuickPay, waits at most
+   * TUNAI_QUICKPAY_WAIT_MS for the wallet.
+   */
   requestTimeoutMs: number;
 }
 
