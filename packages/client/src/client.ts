@@ -25,6 +25,7 @@ import type {
   VerifySignatureResponse,
 } from './contract/tool.js';
 import type { User } from './contract/user.js';
+import type { SandboxClock, SandboxClosedLoopRun, SandboxOutboxRun } from './contract/sandbox.js';
 import type { WebhookEvent, WebhookEventStatus } from './contract/webhooks.js';
 import { AuthorizationRequiredError, RequestTimeoutError, RmApiError, hasErrorEnvelope } from './errors.js';
 import { generateNonce, parsePrivateKey, signRequest } from './signature/index.js';
@@ -74,24 +75,6 @@ export interface AdoptTokenOptions {
    * triggered the refresh; the new token is used all the same.
    */
   onRenewed?: (token: TokenResponse, issuedAtMs: number) => void | Promise<void>;
-}
-
-/** `GET`/`POST /sandbox/clock`: the server's (sandbox, movable) clock. */
-export interface SandboxClock {
-  /** ISO 8601 UTC. */
-  now: string;
-  /** The same instant, epoch ms. */
-  nowMs: number;
-}
-
-/** `POST /sandbox/closed-loop/run`: how many payment steps (queries, reversals at the deadline) the run took. */
-export interface SandboxClosedLoopRun {
-  processed: number;
-}
-
-/** `POST /sandbox/outbox/run`: how many notify deliveries the sweep attempted. */
-export interface SandboxOutboxRun {
-  attempted: number;
 }
 
 export interface RequestOptions {

@@ -1,10 +1,10 @@
 // Audit reproductions for @tunai/client over real HTTP: a recording node:http server plays RM (or tunai) and answers as each test plans.
 import { Buffer } from 'node:buffer';
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { listenLocal, type LocalServer } from './local-server.js';
 import { RmApiError, TunaiClient, verifyReceivedRequest, type TunaiClientOptions } from '../src/index.js';
 
 interface Recorded {
@@ -26,7 +26,7 @@ let recorded: Recorded[] = [];
 let tokenQueue: Canned[] = [];
 let apiQueue: Canned[] = [];
 let tokenSerial = 0;
-let server: Server;
+let local: LocalServer;
 let origin = '';
 
 const json = (status: number, value: unknown): Canned => ({ status, body: JSON.stringify(value) });
@@ -60,21 +60,17 @@ function makeClient(overrides: Partial<TunaiClientOptions> = {}): TunaiClient {
 }
 
 before(async () => {
-  server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  local = await listenLocal(handle);
+  origin = local.origin;
 });
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => local.close());
 beforeEach(() => {
   recorded = [];
   tokenQueue = [];
   apiQueue = [];
 });
 
-describe('audit: responses that are not RM envelopes', () => {
+describe('responses that are not RM envelopes', () => {
   it('a 200 whose body is not JSON (a proxy or captive page) is an RmApiError, not a string typed as the item', async () => {
     apiQueue.push({ status: 200, body: '<html>maintenance</html>', contentType: 'text/html' });
     const client = makeClient();
@@ -92,7 +88,7 @@ describe('audit: responses that are not RM envelopes', () => {
   });
 });
 
-describe('audit: token cache after the server refuses the token', () => {
+describe('token cache after the server refuses the token', () => {
   it('a 401 TOKEN_INVALID drops the cached token, so the next call fetches a new one instead of failing until expiry', async () => {
     const client = makeClient();
     await client.merchant.get();
@@ -116,7 +112,7 @@ describe('audit: token cache after the server refuses the token', () => {
   });
 });
 
-describe('audit: short token lifetimes', () => {
+describe('short token lifetimes', () => {
   it('a token that lives no longer than refreshSkewSeconds (tunai allows 60 s) is still reused for a while, not renewed on every call', async () => {
     let nowMs = 1_700_000_000_000;
     const client = makeClient({ nowMs: () => nowMs });
@@ -136,7 +132,7 @@ describe('audit: short token lifetimes', () => {
   });
 });
 
-describe('audit: endpoint coverage', () => {
+describe('endpoint coverage', () => {
   it('the /admin/webhooks endpoints tunai serves have typed methods (list, get, resend) on the right paths', async () => {
     const client = makeClient() as unknown as { webhooks?: Record<string, (...args: unknown[]) => Promise<unknown>> };
     assert.equal(typeof client.webhooks?.['list'], 'function', 'client.webhooks.list');
@@ -158,7 +154,7 @@ describe('audit: endpoint coverage', () => {
   });
 });
 
-describe('audit: base URLs and what the server verifies', () => {
+describe('base URLs and what the server verifies', () => {
   it('a base URL with a path prefix and trailing slashes: the request goes under the prefix and the signature verifies against the URL received', async () => {
     const client = makeClient({ openApiBaseUrl: `${origin}/gw/rm//`, oauthBaseUrl: `${origin}/auth/` });
     await client.payment.transactions({ filter: { status: "it's <SUCCESS> & *" }, limit: 5 });

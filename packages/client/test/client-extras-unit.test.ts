@@ -1,10 +1,10 @@
 // Unit tests for the client's request timeouts, RM-docs base URLs, adopted authorization-code tokens and sandbox helpers.
 import { Buffer } from 'node:buffer';
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { listenLocal, type LocalServer } from './local-server.js';
 import {
   AuthorizationRequiredError,
   RequestTimeoutError,
@@ -38,7 +38,7 @@ let apiPlans: Plan[] = [];
 let tokenSerial = 0;
 /** Responses left open by hang plans; ended after each test. */
 let open: ServerResponse[] = [];
-let server: Server;
+let local: LocalServer;
 let origin = '';
 
 const reply = (status: number, value: unknown): Plan => ({ kind: 'reply', status, body: JSON.stringify(value) });
@@ -128,14 +128,10 @@ function assertVerifies(got: Recorded): void {
 }
 
 before(async () => {
-  server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  local = await listenLocal(handle);
+  origin = local.origin;
 });
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => local.close());
 beforeEach(() => {
   recorded = [];
   tokenPlans = [];
@@ -432,5 +428,58 @@ describe('sandbox helpers', () => {
   it('a refusal (fixed clock, production server) is an RmApiError', async () => {
     apiPlans.push(reply(403, { error: { code: 'NOT_PERMITTED', message: 'Not permitted: this server runs on a fixed clock' } }));
     await assert.rejects(makeClient().sandbox.advanceClock(1), { name: 'RmApiError', code: 'NOT_PERMITTED' });
+  });
+});
+
+// A fetch of its own (no local server): the refresh's answer is held until a second token has been adopted.
+const jsonResponse = (status: number, value: unknown) =>
+  new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+
+describe('adopted token renewal racing another adoption', () => {
+  it('a refresh of adopted token A that answers after token B was adopted still hands A’s rotated token to A’s onRenewed', async () => {
+    let nowMs = 1_700_000_000_000;
+    const tokenBodies: string[] = [];
+    let releaseToken: (token: TokenResponse) => void = () => undefined;
+    const tokenAnswer = new Promise<TokenResponse>((resolve) => (releaseToken = resolve));
+    const bearers: (string | null)[] = [];
+    const fake: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url.endsWith('/v1/token')) {
+        tokenBodies.push(String(init?.body));
+        return jsonResponse(200, await tokenAnswer);
+      }
+      bearers.push(new Headers(init?.headers).get('authorization'));
+      return jsonResponse(200, { item: {}, code: 'SUCCESS' });
+    };
+    const client = new TunaiClient({
+      clientId: 'c',
+      clientSecret: 's',
+      oauthBaseUrl: 'http://tunai.test',
+      openApiBaseUrl: 'http://tunai.test',
+      signing: 'never',
+      nowMs: () => nowMs,
+      fetch: fake,
+    });
+    const renewedA: TokenResponse[] = [];
+    const renewedB: TokenResponse[] = [];
+    client.adoptToken(tokenBody('A'), { onRenewed: (token) => void renewedA.push(token) });
+    nowMs += 7200_000;
+    // A's access token has expired: this call refreshes it with refresh-A, which the server then rotates (spends).
+    const call = client.merchant.get();
+    while (tokenBodies.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    client.adoptToken(tokenBody('B'), { onRenewed: (token) => void renewedB.push(token) });
+    releaseToken(tokenBody('A2'));
+    await call;
+    assert.deepEqual(JSON.parse(tokenBodies[0] ?? '{}'), { grantType: 'refresh_token', refreshToken: 'refresh-A' }, 'A was refreshed');
+    // The client now acts for B, as adoptToken promises.
+    await client.merchant.get();
+    assert.equal(bearers.at(-1), 'Bearer access-B', 'later calls use the token adopted last');
+    assert.equal(renewedB.length, 0, 'B was not renewed');
+    // refresh-A is spent at the server; unless A's owner is told of refresh-A2, A's merchant must consent again.
+    assert.deepEqual(
+      renewedA.map((t) => t.refreshToken),
+      ['refresh-A2'],
+      'onRenewed of the adoption whose refresh token was used receives the rotated token',
+    );
   });
 });

@@ -1,11 +1,10 @@
 // Owns the client's unit tests: a recording node:http server checks signing, token caching/refresh, error mapping and callbacks.
 import { Buffer } from 'node:buffer';
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { listenLocal, type LocalServer } from './local-server.js';
 import {
   RmApiError,
   TunaiClient,
@@ -47,7 +46,7 @@ let tokenQueue: CannedResponse[] = [];
 /** Responses for the next non-token calls, consumed in order; when empty `{"item":{},"code":"SUCCESS"}`. */
 let apiQueue: CannedResponse[] = [];
 let tokenSerial = 0;
-let server: Server;
+let local: LocalServer;
 let baseUrl = '';
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -138,14 +137,11 @@ function assertSignedRequest(entry: RecordedRequest, expectedBody?: unknown): st
 }
 
 before(async () => {
-  server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  local = await listenLocal(handle);
+  baseUrl = local.origin;
 });
 
-after(async () => {
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-});
+after(() => local.close());
 
 beforeEach(() => {
   recorded = [];

@@ -29,7 +29,7 @@ forEachDialect('Idempotency-Key claims', (dialect) => {
   test('the conditional upsert: a live row is taken (no write), an expired one is taken over, and the old claim can no longer answer', async () => {
     const store = server.running.storage.idempotency;
     const t0 = 1_900_000_000_000;
-    const key = `review-upsert-${dialect}`;
+    const key = `upsert-${dialect}`;
     assert.deepEqual(await store.claim(claimAt(key, t0, 'c1')), { kind: 'claimed' }, 'a new key is claimed');
     const live = await store.claim(claimAt(key, t0 + limits.idempotencyKeyTtlMs - 1, 'c2', 'fp-2'));
     assert.equal(live.kind, 'taken', 'a key inside its day is not claimed again');
@@ -45,7 +45,7 @@ forEachDialect('Idempotency-Key claims', (dialect) => {
     const other = await createDeveloper(server, { companyName: 'Review Idem Other' });
     const store = server.running.storage.idempotency;
     const nowMs = 1_900_000_000_000;
-    assert.deepEqual(await store.claim(claimAt('review-shared', nowMs, 'a1')), { kind: 'claimed' }, 'first app claims');
-    assert.deepEqual(await store.claim({ ...claimAt('review-shared', nowMs, 'b1'), clientId: other.clientId }), { kind: 'claimed' }, 'second app claims too');
+    assert.deepEqual(await store.claim(claimAt('shared-key', nowMs, 'a1')), { kind: 'claimed' }, 'first app claims');
+    assert.deepEqual(await store.claim({ ...claimAt('shared-key', nowMs, 'b1'), clientId: other.clientId }), { kind: 'claimed' }, 'second app claims too');
   });
 });

@@ -13,7 +13,7 @@ import { createIds } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
 import { generateRsaKeyPairPem } from '../src/lib/rsa-keys.js';
 import { openStorage, startServer, type RunningServer } from '../src/main.js';
-import { deliverDueEvents } from '../src/webhooks/deliver.js';
+import { startDueAttempts } from '../src/webhooks/deliver.js';
 import type { ResolveAll } from '../src/webhooks/outbound-http.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type Dialect, type TestServer } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
@@ -410,19 +410,26 @@ forEachDialect('notify webhooks from the outbox', (dialect: Dialect) => {
       return [{ address: '127.0.0.1', family: 4 }];
     };
     let nonces = 0;
-    const sweep = (outboundPolicy: OutboundPolicy) =>
-      deliverDueEvents({
-        storage: server.running.storage,
-        clock: server.clock,
-        ids: server.running.deps.ids,
-        logger: createLogger('silent'),
-        privateKey: server.running.serverKeys.privateKey,
-        timeoutMs: 2_000,
-        outboundPolicy,
-        random: () => 0.5,
-        nonce: () => `nonce-${++nonces}`.padEnd(32, 'x'),
-        resolveAll,
-      });
+    /** One sweep with this policy and resolver, waiting until its attempts are recorded: how many it made. */
+    const sweep = async (outboundPolicy: OutboundPolicy): Promise<number> => {
+      const { attempts } = await startDueAttempts(
+        {
+          storage: server.running.storage,
+          clock: server.clock,
+          ids: server.running.deps.ids,
+          logger: createLogger('silent'),
+          privateKey: server.running.serverKeys.privateKey,
+          timeoutMs: 2_000,
+          outboundPolicy,
+          random: () => 0.5,
+          nonce: () => `nonce-${++nonces}`.padEnd(32, 'x'),
+          resolveAll,
+        },
+        limits.webhookInFlightMax,
+      );
+      await Promise.all(attempts);
+      return attempts.length;
+    };
     const target = `http://hooks.merchant.test:${hook.port}/notify`;
     const { event } = await enqueue(server, dev.merchant.merchant.id, target);
     assert.equal(await sweep(server.config.outbound), 1);

@@ -6,6 +6,7 @@ export * from './limits.js';
 export * from './merchant.js';
 export * from './oauth.js';
 export * from './payment.js';
+export * from './sandbox.js';
 export * from './scopes.js';
 export * from './store.js';
 export * from './tool.js';

@@ -14,6 +14,9 @@ export interface IdempotentRequest {
   fingerprint: string;
 }
 
+/** How the request ended, as far as a replay is concerned: the status and exact JSON sent, and the catalog code if refused. */
+export type IdempotentAnswer = StoredAnswer & { code: string | null };
+
 /** Visible ASCII only: the key travels in a header and is shown back in messages. */
 const keyShape = /^[\x21-\x7e]+$/;
 
@@ -23,7 +26,7 @@ const keyShape = /^[\x21-\x7e]+$/;
  */
 const retryableCodes: ReadonlySet<string> = new Set(['PAYMENT_IN_PROCESS', 'TOO_MANY_REQUEST_PER_SECOND', 'EXCEEDED_LIMIT']);
 
-export function checkIdempotencyKey(key: string): void {
+function checkIdempotencyKey(key: string): void {
   if (key.length === 0 || key.length > limits.idempotencyKeyCharsMax || !keyShape.test(key)) {
     throw new CatalogError(
       'INVALID_REQUEST',
@@ -78,7 +81,7 @@ export async function finishIdempotentRequest(
   deps: AppDeps,
   request: IdempotentRequest,
   claimId: string,
-  answer: (StoredAnswer & { code: string | null }) | null,
+  answer: IdempotentAnswer | null,
 ): Promise<void> {
   const { idempotency } = deps.storage;
   if (answer === null || answer.httpStatus >= 500) {

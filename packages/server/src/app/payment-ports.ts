@@ -140,9 +140,9 @@ export interface PaymentsStorage {
   recordOutcome(transactionId: string, from: TransactionStatus, outcome: TransactionOutcome, nowMs: number, nextCheckAtMs: number | null): Promise<boolean>;
   /**
    * A step found the transaction already final with nothing to do: releases the lease and clears the next check,
-   * touching nothing else (a refund may be reserving balance at this very moment). False when the status had moved.
+   * touching nothing else (a refund may be reserving balance at this very moment). Nothing happens if the status moved.
    */
-  releaseFinal(transactionId: string, status: TransactionStatus, nowMs: number): Promise<boolean>;
+  releaseFinal(transactionId: string, status: TransactionStatus, nowMs: number): Promise<void>;
   /** Releases the lease and sets the next check, counting a query or a reverse attempt. */
   reschedule(transactionId: string, nowMs: number, nextCheckAtMs: number, counters: { queries?: number; reverseAttempts?: number }): Promise<void>;
   /** Marks a reverse as wanted if the transaction is still reversible; true when it now is (or already was) requested. */

@@ -1,33 +1,9 @@
 // The wire shape of an outbox event and its attempts, shared by the admin endpoints and `tunai webhooks … --json`.
+import type { WebhookAttempt, WebhookEvent } from '@tunai/client/contract';
 import { isoFromMs, isoOrZero } from '../lib/clock.js';
-import type { AttemptOutcome, OutboxAttemptRecord, OutboxEventRecord, OutboxStatus } from './outbox-ports.js';
+import type { OutboxAttemptRecord, OutboxEventRecord } from './outbox-ports.js';
 
-export interface WebhookAttemptView {
-  attempt: number;
-  startedAt: string;
-  durationMs: number;
-  /** 0 when no response came (refused, unreachable, timed out); the error says which. */
-  httpStatus: number;
-  error: string;
-  outcome: AttemptOutcome;
-}
-
-export interface WebhookEventView {
-  id: string;
-  eventType: string;
-  subjectId: string;
-  targetUrl: string;
-  status: OutboxStatus;
-  attempts: number;
-  /** Go's zero time once nothing more is scheduled (delivered or given up). */
-  nextAttemptAt: string;
-  lastError: string;
-  createdAt: string;
-  deliveredAt: string;
-  attemptLog?: WebhookAttemptView[];
-}
-
-export function presentWebhookAttempt(a: OutboxAttemptRecord): WebhookAttemptView {
+export function presentWebhookAttempt(a: OutboxAttemptRecord): WebhookAttempt {
   return {
     attempt: a.attempt,
     startedAt: isoFromMs(a.startedAtMs),
@@ -38,7 +14,7 @@ export function presentWebhookAttempt(a: OutboxAttemptRecord): WebhookAttemptVie
   };
 }
 
-export function presentWebhookEvent(e: OutboxEventRecord, attempts?: readonly OutboxAttemptRecord[]): WebhookEventView {
+export function presentWebhookEvent(e: OutboxEventRecord, attempts?: readonly OutboxAttemptRecord[]): WebhookEvent {
   return {
     id: e.id,
     eventType: e.eventType,

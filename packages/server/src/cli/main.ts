@@ -4,13 +4,13 @@ import { chmod, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allScopes, limits, type Scope } from '@tunai/client/contract';
+import { allScopes, limits, type Scope, type WebhookEvent } from '@tunai/client/contract';
 import { checkLedger } from '../app/check-ledger.js';
 import { getWebhookEvent } from '../app/get-webhook-event.js';
 import { listWebhookEvents } from '../app/list-webhook-events.js';
 import type { OutboxStatus } from '../app/outbox-ports.js';
 import { resendWebhookEvent } from '../app/resend-webhook-event.js';
-import { presentWebhookEvent, type WebhookEventView } from '../app/webhook-event-view.js';
+import { presentWebhookEvent } from '../app/webhook-event-view.js';
 import { createClientApp } from '../app/create-client-app.js';
 import { setAppActive } from '../app/set-app-active.js';
 import { setMerchantActive } from '../app/set-merchant-active.js';
@@ -290,7 +290,7 @@ async function ledgerCheck(args: string[]): Promise<number> {
 
 const outboxStatuses: readonly OutboxStatus[] = ['PENDING', 'DELIVERED', 'FAILED'];
 
-function describeWebhook(e: WebhookEventView): string {
+function describeWebhook(e: WebhookEvent): string {
   const lines = [
     `id            ${e.id}`,
     `eventType     ${e.eventType}`,

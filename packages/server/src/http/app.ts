@@ -97,8 +97,9 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   });
   const routes = new RouteTable();
 
-  // Hook order, once: (1) body limits and parsing, raw text kept → (2) route handler, where /v3 routes run
-  // authenticate → signature → scope → validate → use case → envelope (see open-api.ts) → (3) error mapping.
+  // Hook order, once: (0) the request id echoed as X-Request-Id → (1) body limits and parsing, raw text kept → (2) route
+  // handler, where /v3 routes run authenticate → signature → scope → Idempotency-Key → validate → use case → envelope
+  // (see open-api.ts) → (3) error mapping.
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

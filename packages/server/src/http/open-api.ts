@@ -5,7 +5,7 @@ import type { Scope } from '@tunai/client/contract';
 import { canonicalJson } from '@tunai/client/signature';
 import type { AuthContext, OpenApiGuard } from '../app/auth-ports.js';
 import type { AppDeps } from '../app/deps.js';
-import { finishIdempotentRequest, startIdempotentRequest, type IdempotentRequest } from '../app/idempotent-request.js';
+import { finishIdempotentRequest, startIdempotentRequest, type IdempotentAnswer, type IdempotentRequest } from '../app/idempotent-request.js';
 import { hasScope } from '../domain/scopes.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { errorBody } from './envelope.js';
@@ -96,7 +96,7 @@ async function answerOnce(
   if (start.kind === 'replay') {
     return reply.code(start.answer.httpStatus).header('idempotent-replayed', 'true').type(jsonType).send(start.answer.body);
   }
-  const finish = async (answer: Parameters<typeof finishIdempotentRequest>[3]): Promise<void> => {
+  const finish = async (answer: IdempotentAnswer | null): Promise<void> => {
     try {
       await finishIdempotentRequest(deps, idempotent, start.claimId, answer);
     } catch (error) {

@@ -225,7 +225,7 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
       return changed(result);
     },
     async releaseFinal(transactionId, status, nowMs) {
-      const result = await db
+      await db
         .updateTable('payment_transactions')
         // A reverse requested meanwhile keeps its check due now (as in recordOutcome); nothing else changes.
         .set({
@@ -235,8 +235,7 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
         })
         .where('id', '=', transactionId)
         .where('status', '=', status)
-        .executeTakeFirst();
-      return changed(result);
+        .execute();
     },
     async reschedule(transactionId, nowMs, nextCheckAtMs, counters) {
       const expedite = counters.reverseAttempts === undefined;

@@ -124,12 +124,3 @@ export async function startDueAttempts(deps: DeliveryDeps, slots: number): Promi
   return { attempts, full: dueIds.length >= room };
 }
 
-/**
- * Takes every due event (up to outboxBatchMax and webhookInFlightMax) that no other worker holds, attempts each once
- * concurrently and waits until every attempt is recorded. Returns how many attempts it made.
- */
-export async function deliverDueEvents(deps: DeliveryDeps): Promise<number> {
-  const { attempts } = await startDueAttempts(deps, limits.webhookInFlightMax);
-  await Promise.all(attempts);
-  return attempts.length;
-}

@@ -1,7 +1,7 @@
 // Sandbox-only helpers outside /v3: move the clock forward ("time travel"), run the closed loop or an outbox sweep now.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { limits } from '@tunai/client/contract';
+import { limits, type ItemResponse, type SandboxClock, type SandboxClosedLoopRun, type SandboxOutboxRun } from '@tunai/client/contract';
 import { isMovable, isoFromMs, type Clock } from '../../lib/clock.js';
 import { CatalogError } from '../../lib/catalog-error.js';
 import { jsonBody } from '../body.js';
@@ -21,7 +21,10 @@ export interface SandboxControls {
 }
 
 export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTable, controls: SandboxControls): void {
-  const clockView = () => ({ item: { now: isoFromMs(controls.clock.nowMs()), nowMs: controls.clock.nowMs() }, code: 'SUCCESS' });
+  const clockView = (): ItemResponse<SandboxClock> => {
+    const nowMs = controls.clock.nowMs();
+    return { item: { now: isoFromMs(nowMs), nowMs }, code: 'SUCCESS' };
+  };
   routes.add('GET', '/sandbox/clock');
   server.get('/sandbox/clock', async () => clockView());
   routes.add('POST', '/sandbox/clock');
@@ -33,8 +36,14 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
     return clockView();
   });
   routes.add('POST', '/sandbox/closed-loop/run');
-  server.post('/sandbox/closed-loop/run', async () => ({ item: { processed: await controls.runClosedLoop() }, code: 'SUCCESS' }));
+  server.post('/sandbox/closed-loop/run', async (): Promise<ItemResponse<SandboxClosedLoopRun>> => ({
+    item: { processed: await controls.runClosedLoop() },
+    code: 'SUCCESS',
+  }));
   routes.add('POST', '/sandbox/outbox/run');
   // Everything due at the (moved) clock is attempted before it answers.
-  server.post('/sandbox/outbox/run', async () => ({ item: { attempted: await controls.runOutbox() }, code: 'SUCCESS' }));
+  server.post('/sandbox/outbox/run', async (): Promise<ItemResponse<SandboxOutboxRun>> => ({
+    item: { attempted: await controls.runOutbox() },
+    code: 'SUCCESS',
+  }));
 }
