@@ -43,6 +43,11 @@ export const limits = {
   redirectUriCharsMax: 2_048,
   oauthStateCharsMax: 512,
   scopeParamCharsMax: 512,
+  /**
+   * A leaked refresh token's family is revoked in passes until one finds nothing left; each further pass needs a
+   * rotation racing the last one, so a few passes are plenty and the bound only stops an endless loop.
+   */
+  familyRevokePassesMax: 16,
   /** Tool endpoints take keys in the body; 16 KiB fits an RSA-8192 PEM. */
   pemCharsMax: 16_384,
 

@@ -212,7 +212,8 @@ export interface Storage {
     insert(token: RefreshTokenRecord): Promise<void>;
     /** Marks the client's token used if it was unused, unrevoked and unexpired at `nowMs`; another client's is 'missing'. */
     consume(tokenHash: string, clientId: string, nowMs: number): Promise<ConsumeResult<RefreshTokenRecord>>;
-    revokeFamily(familyId: string, nowMs: number): Promise<void>;
+    /** Revokes every unrevoked token of the family; returns how many it revoked. */
+    revokeFamily(familyId: string, nowMs: number): Promise<number>;
   };
   authorizationCodes: {
     insert(code: AuthorizationCodeRecord): Promise<void>;

@@ -29,7 +29,13 @@ export async function validateAuthorizationRequest(storage: Storage, query: Auth
   if (redirectUri.length === 0 || redirectUri.length > limits.redirectUriCharsMax || !app.redirectUris.includes(redirectUri)) {
     throw new CatalogError('INVALID_GRANT', 'redirectUri must be exactly one of the redirect URIs registered for this application');
   }
-  const requested = parseScopeList((query.scope ?? '').slice(0, limits.scopeParamCharsMax));
+  // Refused whole, never cut: a cut can end inside a name and leave another scope ("manage_loyalty_voucher" →
+  // "manage_loyalty") that the application never asked for.
+  const scopeParam = query.scope ?? '';
+  if (scopeParam.length > limits.scopeParamCharsMax) {
+    throw new CatalogError('INVALID_SCOPE', `scope must be at most ${limits.scopeParamCharsMax} characters`);
+  }
+  const requested = parseScopeList(scopeParam);
   const scopes = requested ? grantedScopes(requested, app.scopes) : null;
   if (!scopes) throw new CatalogError('INVALID_SCOPE', 'scope must be a comma-separated list of scopes granted to this application');
   const state = query.state ?? '';

@@ -69,7 +69,14 @@ export async function grantToken(deps: TokenGrantDeps, app: ClientAppRecord, bod
   } catch (error) {
     if (!(error instanceof CredentialReused)) throw error;
     // A rotated token or a spent code presented again means it leaked: revoke every refresh token descended from it.
-    await deps.storage.refreshTokens.revokeFamily(error.familyId, deps.clock.nowMs());
+    // A rotation of the same family may be in flight. Its new token is not in a statement's view (PostgreSQL
+    // re-checks only the rows a statement started with), but the statement waits on the rotation's lock of the token
+    // it spends, so it ends after that commit. Passes repeat until one revokes nothing: a pass that found no live
+    // token saw no rotation in flight either, since a rotation spends a live token.
+    for (let pass = 0; pass < limits.familyRevokePassesMax; pass += 1) {
+      const revoked = await deps.storage.refreshTokens.revokeFamily(error.familyId, deps.clock.nowMs());
+      if (revoked === 0) break;
+    }
     throw error.refusal;
   }
   return tokenResponse(deps, app, grant, refreshToken);

@@ -532,12 +532,13 @@ export function createStorage(
         return { kind: 'missing' };
       },
       async revokeFamily(familyId, nowMs) {
-        await db
+        const result = await db
           .updateTable('refresh_tokens')
           .set({ revoked_at_ms: nowMs })
           .where('family_id', '=', familyId)
           .where('revoked_at_ms', 'is', null)
-          .execute();
+          .executeTakeFirst();
+        return affected(result);
       },
     },
     authorizationCodes: {
