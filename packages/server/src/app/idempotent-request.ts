@@ -10,8 +10,10 @@ export type IdempotencyStart = { kind: 'run'; claimId: string } | { kind: 'repla
 export interface IdempotentRequest {
   clientId: string;
   key: string;
-  /** Names the request (method, path with query, canonical body): the same key with another request is refused. */
+  /** Names the request (method, merchant, route, query, canonical body): the same key with another request is refused. */
   fingerprint: string;
+  /** How long the request holds its key while it runs (see idempotencyLeaseMs). */
+  leaseMs: number;
 }
 
 /** How the request ended, as far as a replay is concerned: the status and exact JSON sent, and the catalog code if refused. */
@@ -25,6 +27,16 @@ const keyShape = /^[\x21-\x7e]+$/;
  * A 5xx is not replayed either, but its key is kept refused: the request may have moved money before it failed.
  */
 const retryableCodes: ReadonlySet<string> = new Set(['PAYMENT_IN_PROCESS', 'TOO_MANY_REQUEST_PER_SECOND', 'EXCEEDED_LIMIT']);
+
+/**
+ * A key is held while its request runs for longer than that request can take, so a retry is told "still being
+ * processed" until the request has answered or its process has died. The longest a keyed request waits is QuickPay's
+ * configurable wait for the wallet (up to 120 s, the default lease itself): the lease is twice that wait, and never
+ * below limits.idempotencyLeaseMs.
+ */
+export function idempotencyLeaseMs(quickPayWaitMs: number): number {
+  return Math.max(limits.idempotencyLeaseMs, 2 * quickPayWaitMs);
+}
 
 function checkIdempotencyKey(key: string): void {
   if (key.length === 0 || key.length > limits.idempotencyKeyCharsMax || !keyShape.test(key)) {
@@ -40,10 +52,12 @@ export async function startIdempotentRequest(deps: AppDeps, request: IdempotentR
   const nowMs = deps.clock.nowMs();
   const claimId = deps.ids.tokenId();
   const outcome = await deps.storage.idempotency.claim({
-    ...request,
+    clientId: request.clientId,
+    key: request.key,
+    fingerprint: request.fingerprint,
     claimId,
     nowMs,
-    leaseUntilMs: nowMs + limits.idempotencyLeaseMs,
+    leaseUntilMs: nowMs + request.leaseMs,
     expiresAtMs: nowMs + limits.idempotencyKeyTtlMs,
   });
   if (outcome.kind === 'claimed') return { kind: 'run', claimId };
@@ -51,7 +65,7 @@ export async function startIdempotentRequest(deps: AppDeps, request: IdempotentR
   if (record.fingerprint !== request.fingerprint) {
     throw new CatalogError(
       'INVALID_REQUEST',
-      'Invalid request: this Idempotency-Key was already used with a different request (method, path or body); use a new key',
+      'Invalid request: this Idempotency-Key was already used with a different request (method, path, query or body); use a new key',
       { httpStatus: 422 },
     );
   }

@@ -2,10 +2,17 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Scope } from '@tunai/client/contract';
-import { canonicalJson } from '@tunai/client/signature';
+import { canonicalJsonUnwrapped } from '@tunai/client/signature';
 import type { AuthContext, OpenApiGuard } from '../app/auth-ports.js';
 import type { AppDeps } from '../app/deps.js';
-import { finishIdempotentRequest, startIdempotentRequest, type IdempotentAnswer, type IdempotentRequest } from '../app/idempotent-request.js';
+import {
+  finishIdempotentRequest,
+  idempotencyLeaseMs,
+  startIdempotentRequest,
+  type IdempotentAnswer,
+  type IdempotentRequest,
+} from '../app/idempotent-request.js';
+import type { PaymentDeps } from '../app/payment-deps.js';
 import { hasScope } from '../domain/scopes.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { errorBody } from './envelope.js';
@@ -31,8 +38,8 @@ export interface OpenApiContext {
   guard: OpenApiGuard;
   publicUrls: readonly string[];
   routes: RouteTable;
-  /** Storage, clock and ids for the Idempotency-Key use case. */
-  app: AppDeps;
+  /** Storage, clock and ids for the Idempotency-Key use case; the QuickPay wait sets how long a key is held. */
+  app: PaymentDeps;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -67,16 +74,32 @@ export function openApiRoute(ctx: OpenApiContext, options: OpenApiRouteOptions):
       if (idempotencyKey === undefined || options.method === 'GET' || options.readOnly === true) {
         return options.handler(request, auth, reply);
       }
-      const idempotent = { clientId: auth.principal.clientId, key: idempotencyKey, fingerprint: requestFingerprint(request) };
+      const idempotent = {
+        clientId: auth.principal.clientId,
+        key: idempotencyKey,
+        fingerprint: requestFingerprint(request, auth),
+        leaseMs: idempotencyLeaseMs(ctx.app.payments.quickPayWaitMs),
+      };
       return answerOnce(ctx.app, idempotent, request, reply, () => options.handler(request, auth, reply));
     },
   });
 }
 
-/** The request a key stands for: method, path with its query as sent, and the body in canonical JSON (key order free). */
-function requestFingerprint(request: FastifyRequest): string {
-  const body = request.json.kind === 'json' ? canonicalJson(request.json.value) : (request.rawBody ?? '');
-  return createHash('sha256').update(`${request.method}\n${request.url}\n`).update(body).digest('hex');
+/** Canonical JSON (keys sorted at every depth), a top-level array left bare: unlike the signature's form, `[…]` and `{"object":[…]}` stay apart. */
+const canonical = (value: unknown): string => canonicalJsonUnwrapped(value, 'go');
+
+/**
+ * The request a key stands for, as the handler sees it: method, the merchant acted for, the route with its decoded
+ * parameters, the parsed query (names sorted, repeated values in order) and the body in canonical JSON. So a retry
+ * re-signed with a new nonce and timestamp, its query in another order, a trailing slash, a percent-encoded id or
+ * other whitespace is the same request; anything the handler would see differently is not. The merchant is part of
+ * it because a token names the merchant an app acts for: one app's key must never hand one merchant another's answer.
+ */
+function requestFingerprint(request: FastifyRequest, auth: AuthContext): string {
+  const json = request.json;
+  const body = json.kind === 'json' ? `json ${canonical(json.value)}` : json.kind === 'none' ? 'none' : `raw ${request.rawBody ?? ''}`;
+  const named = [request.method, auth.principal.merchantId, request.routeOptions.url ?? request.url, canonical(request.params ?? {}), canonical(request.query ?? {})];
+  return createHash('sha256').update(JSON.stringify(named)).update('\n').update(body).digest('hex');
 }
 
 const jsonType = 'application/json; charset=utf-8';
