@@ -8,7 +8,7 @@ import { limits } from '@tunai/client/contract';
 export interface OutboundPolicy {
   /** Link-local, cloud metadata and unspecified addresses, and metadata host names (isForbiddenAddress, isForbiddenHostname). */
   allowLinkLocal: boolean;
-  /** Loopback, RFC 1918, carrier-grade NAT and unique-local addresses, and localhost names (isPrivateAddress, isPrivateHostname). */
+  /** Loopback, RFC 1918, carrier-grade NAT, unique-local and other non-public addresses, and localhost names (isPrivateAddress, isPrivateHostname). */
   allowPrivate: boolean;
 }
 
@@ -94,23 +94,29 @@ function forbiddenIpv4(octets: readonly number[]): boolean {
  * Private networks: loopback 127.0.0.0/8, RFC 1918 (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) and carrier-grade NAT
  * 100.64.0.0/10 (which also holds the 100.100.100.200 metadata service, refused as metadata already). 0.0.0.0/8 is
  * counted too: it is refused as unspecified already, but connecting to it reaches this host, so allowing link-local
- * targets must not open loopback through it.
+ * targets must not open loopback through it. So are the ranges that are never public but that networks do use inside
+ * (GKE, for one, hands them out as private): benchmarking 198.18.0.0/15 and reserved 240.0.0.0/4 (with the broadcast
+ * address), and multicast 224.0.0.0/4 next to them (TCP cannot reach it; refused rather than attempted).
  */
 function privateIpv4(octets: readonly number[]): boolean {
   const [a, b] = octets as [number, number];
   if (a === 127 || a === 10 || a === 0) return true;
   if (a === 172 && b >= 16 && b <= 31) return true;
   if (a === 192 && b === 168) return true;
+  if (a === 198 && (b === 18 || b === 19)) return true;
+  if (a >= 224) return true;
   return a === 100 && b >= 64 && b <= 127;
 }
 
 /**
  * The IPv4 address an IPv6 address leads to, or null: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64
- * (64:ff9b::a.b.c.d) and the deprecated compatible form (::a.b.c.d) all reach the IPv4 address, so they are judged by it.
+ * (64:ff9b::a.b.c.d), the deprecated compatible form (::a.b.c.d) and 6to4 (2002:aabb:ccdd::/48, tunnelled to a.b.c.d)
+ * all reach the IPv4 address, so they are judged by it.
  */
 function embeddedIpv4(groups: readonly number[]): number[] | null {
   const g = (i: number) => groups[i] as number;
   const zeroUpTo = (n: number) => groups.slice(0, n).every((x) => x === 0);
+  if (g(0) === 0x2002) return [g(1) >> 8, g(1) & 0xff, g(2) >> 8, g(2) & 0xff];
   const embedded = [g(6) >> 8, g(6) & 0xff, g(7) >> 8, g(7) & 0xff];
   if (zeroUpTo(5) && g(5) === 0xffff) return embedded;
   if (zeroUpTo(4) && g(4) === 0xffff && g(5) === 0) return embedded;
@@ -135,6 +141,8 @@ function privateIpv6(groups: readonly number[]): boolean {
   if (groups.slice(0, 7).every((x) => x === 0) && (groups[7] === 1 || groups[7] === 0)) return true;
   // fc00::/7 is unique-local (fc00::/8 and fd00::/8).
   if (((groups[0] as number) & 0xfe00) === 0xfc00) return true;
+  // ff00::/8 is multicast, like 224.0.0.0/4.
+  if (((groups[0] as number) & 0xff00) === 0xff00) return true;
   const embedded = embeddedIpv4(groups);
   return embedded !== null && privateIpv4(embedded);
 }
@@ -159,8 +167,9 @@ export function isForbiddenAddress(ip: string): boolean {
 
 /**
  * True for private-network addresses: IPv4 loopback (127.0.0.0/8), RFC 1918 (10.0.0.0/8, 172.16.0.0/12,
- * 192.168.0.0/16), carrier-grade NAT (100.64.0.0/10), IPv6 loopback (::1), unique-local (fc00::/7), the unspecified
- * addresses that reach this host (0.0.0.0/8, ::) and the IPv4-in-IPv6 forms of the IPv4 ranges. Refused unless the
+ * 192.168.0.0/16), carrier-grade NAT (100.64.0.0/10), benchmarking (198.18.0.0/15), multicast, reserved and broadcast
+ * (224.0.0.0/3, ff00::/8), IPv6 loopback (::1), unique-local (fc00::/7), the unspecified addresses that reach this host
+ * (0.0.0.0/8, ::) and the IPv4-in-IPv6 forms (6to4 included) of the IPv4 ranges. Refused unless the
  * policy allows private targets (sandbox mode does): a failed delivery's answer is shown to the merchant, so it must
  * not become a window onto internal services.
  */

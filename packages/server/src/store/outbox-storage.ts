@@ -113,13 +113,17 @@ export function createOutboxStorage(db: Db): OutboxStorage {
         // A re-send accepted since the claim (resent_at_ms set) outranks this attempt's result: the event stays PENDING
         // and due at the re-send's time, whatever the attempt did. One UPDATE decides it, so a re-send committed at the
         // same moment is either seen here or lands after (and makes the settled event due again itself).
+        // Due at the re-send's time, or at this settling process's now if that is earlier: a re-send stamped by a clock
+        // ahead of this one (another process), or committed after this attempt read its clock, is due now all the same,
+        // so the wake-up this settling asks for finds it (with no interval sweep, nothing else would come for it).
         const resendPending = sql<boolean>`resent_at_ms is not null`;
+        const resendDue = sql<number>`case when resent_at_ms <= cast(${nowMs} as bigint) then resent_at_ms else cast(${nowMs} as bigint) end`;
         const row = await trx
           .updateTable('outbox_events')
           .set({
             status: sql<string>`case when ${resendPending} then 'PENDING' else ${result.status} end`,
             // The casts give the parameters a type on PostgreSQL (a CASE of untyped parameters would be text).
-            next_attempt_at_ms: sql<number | null>`case when ${resendPending} then resent_at_ms else cast(${result.nextAttemptAtMs} as bigint) end`,
+            next_attempt_at_ms: sql<number | null>`case when ${resendPending} then ${resendDue} else cast(${result.nextAttemptAtMs} as bigint) end`,
             delivered_at_ms: sql<number | null>`case when ${resendPending} then null else cast(${result.deliveredAtMs} as bigint) end`,
             last_error: result.lastError,
             resent_at_ms: null,

@@ -36,6 +36,10 @@ export function createOutboxWorker(options: {
   intervalMs: number;
   logger: Pick<Logger, 'error'>;
 }): OutboxWorker {
+  // Below 1 no sweep could ever claim (nothing would be delivered, silently); a fraction or NaN would not cap at all.
+  if (!Number.isInteger(options.inFlightMax) || options.inFlightMax < 1) {
+    throw new RangeError(`inFlightMax must be a whole number of at least 1 (got ${options.inFlightMax})`);
+  }
   const attempts = new Set<Promise<void>>();
   let claiming: Promise<Sweep> | null = null;
   let queued: Promise<Sweep> | null = null;
