@@ -4,4 +4,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { runCli } = await import('../src/cli/main.ts');
-process.exitCode = await runCli(process.argv.slice(2));
+const exitCode = await runCli(process.argv.slice(2));
+// A command that failed may have left a half-started server (a worker, a database pool) behind: do not wait for it.
+if (exitCode !== 0) process.exit(exitCode);
+process.exitCode = exitCode;

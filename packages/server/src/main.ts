@@ -223,8 +223,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // A delivery in flight finishes (bounded by the webhook timeout) so its attempt is recorded, not left to a lease.
       await outbox.close();
       await tickInFlight?.catch(() => 0);
-      // Fastify stops accepting, lets in-flight requests finish, then the database closes.
-      await server.close();
+      // Fastify stops accepting and lets in-flight requests finish, then the database closes. Node closes the sockets
+      // that are idle when closing starts; a request still in flight keeps its keep-alive socket open after its answer
+      // (which says Connection: close, see app.ts) until the client's idle timeout, so idle sockets are dropped as they
+      // appear, and closing ends as soon as the last answer is out.
+      const closing = server.close();
+      const reaper = setInterval(() => server.server.closeIdleConnections(), limits.shutdownIdleSweepMs);
+      try {
+        await closing;
+      } finally {
+        clearInterval(reaper);
+      }
       await rsa.close();
       await storage.close();
     },

@@ -48,6 +48,8 @@ export const limits = {
    * rotation racing the last one, so a few passes are plenty and the bound only stops an endless loop.
    */
   familyRevokePassesMax: 16,
+  /** While the server closes, idle keep-alive sockets are dropped this often, so shutdown ends soon after the last answer. */
+  shutdownIdleSweepMs: 50,
   /** Tool endpoints take keys in the body; 16 KiB fits an RSA-8192 PEM. */
   pemCharsMax: 16_384,
 

@@ -27,10 +27,11 @@ import { databaseTarget, openStorage, startServer, type RunningServer } from '..
 const usage = `tunai — a self-hostable gateway that speaks the Revenue Monster Open API
 
 Usage:
-  tunai start                      serve the embedded default; on first run create a demo merchant and print its credentials
+  tunai start [--port 8080] [--data ./data | --database-url URL]
+                                   serve the embedded default; on first run create a demo merchant and print its credentials
   tunai serve [--port 8080] [--host 0.0.0.0] [--data ./data | --database-url URL] [--public-url URL]...
   tunai init  [--data DIR | --database-url URL] [--base-url URL] [--company NAME] [--json]
-  tunai app create --merchant ID --public-key FILE [--scopes a,b] [--redirect-uri URL]... [--require-signature] [--json]
+  tunai app create --merchant ID --public-key FILE [--name NAME] [--scopes a,b] [--redirect-uri URL]... [--require-signature] [--json]
                    [--data DIR | --database-url URL]
   tunai app activate|deactivate CLIENT_ID [--json] [--data DIR | --database-url URL]
   tunai merchant activate|deactivate MERCHANT_ID [--json] [--data DIR | --database-url URL]
@@ -53,14 +54,39 @@ const storageOptions = {
   'database-url': { type: 'string' },
 } as const;
 
+/** Bad input the user can fix: printed as one line (no stack), exit code 2 like any other usage error. */
+class UsageError extends Error {}
+
 function configFrom(values: { port?: string; host?: string; data?: string; 'database-url'?: string; 'public-url'?: string[] }): Config {
-  return loadConfig(process.env, {
-    port: values.port,
-    host: values.host,
-    data: values.data,
-    databaseUrl: values['database-url'],
-    publicUrls: values['public-url'],
-  });
+  if (values.data !== undefined && values['database-url'] !== undefined) {
+    throw new UsageError('give --data (SQLite) or --database-url (PostgreSQL), not both');
+  }
+  // An explicit --data means SQLite in that directory, even when DATABASE_URL is set in the environment.
+  const env = values.data !== undefined ? { ...process.env, DATABASE_URL: undefined } : process.env;
+  try {
+    return loadConfig(env, {
+      port: values.port,
+      host: values.host,
+      data: values.data,
+      databaseUrl: values['database-url'],
+      publicUrls: values['public-url'],
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/**
+ * Commands that read or change what `tunai init` / `tunai start` made must not create an empty SQLite database
+ * where none was (a mistyped --data would otherwise pass a ledger check, or leave a stray tunai.db behind).
+ */
+function existingDatabaseConfig(values: { data?: string; 'database-url'?: string }): Config {
+  const config = configFrom(values);
+  const target = databaseTarget(config);
+  if (target.kind === 'sqlite' && !existsSync(target.filePath)) {
+    throw new UsageError(`no tunai database at ${target.filePath} (run tunai init or tunai start first, or pass --data DIR or --database-url URL)`);
+  }
+  return config;
 }
 
 function waitForShutdown(running: RunningServer): Promise<number> {
@@ -154,7 +180,11 @@ async function init(args: string[]): Promise<number> {
     options: { ...storageOptions, 'base-url': { type: 'string' }, company: { type: 'string' }, json: { type: 'boolean' } },
   });
   const config = configFrom(values);
-  const baseUrl = (values['base-url'] ?? config.publicUrls[0] ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
+  const givenBaseUrl = values['base-url'];
+  if (givenBaseUrl !== undefined && (!/^https?:\/\//.test(givenBaseUrl) || !URL.canParse(givenBaseUrl))) {
+    throw new UsageError(`--base-url must be an absolute http(s) URL (got "${givenBaseUrl}")`);
+  }
+  const baseUrl = (givenBaseUrl ?? config.publicUrls[0] ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   const credentials = await createCredentials(config, baseUrl, values.company ?? 'Demo Merchant');
   process.stdout.write(values.json ? `${JSON.stringify(credentials)}\n` : `${describeCredentials(credentials)}\n`);
   return 0;
@@ -187,8 +217,8 @@ async function appCreate(args: string[]): Promise<number> {
     }
     scopes = parsed;
   }
-  const publicKeyPem = await readFile(values['public-key'], 'utf8');
-  const config = configFrom(values);
+  const publicKeyPem = await readKeyFile(values['public-key']);
+  const config = existingDatabaseConfig(values);
   const opened = await openStorage(databaseTarget(config));
   try {
     const deps = { storage: opened.storage, clock: systemClock, ids: createIds(systemClock) };
@@ -210,6 +240,18 @@ async function appCreate(args: string[]): Promise<number> {
   }
 }
 
+/** The public key file's text; an unreadable or empty file is the user's mistake, not an app without a key. */
+async function readKeyFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read --public-key ${path}: ${describeError(error)}`);
+  }
+  if (text.trim() === '') throw new UsageError(`--public-key ${path} is empty: give the PEM file of your RSA public key`);
+  return text;
+}
+
 /** `tunai merchant activate|deactivate ID` and `tunai app activate|deactivate CLIENT_ID`: effective on the next request of every process. */
 async function setActive(kind: 'merchant' | 'app', action: 'activate' | 'deactivate', args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...storageOptions, json: { type: 'boolean' } } });
@@ -218,7 +260,7 @@ async function setActive(kind: 'merchant' | 'app', action: 'activate' | 'deactiv
     process.stderr.write(`tunai ${kind} ${action} needs one ${kind === 'merchant' ? 'merchant id' : 'clientId'}\n`);
     return 2;
   }
-  const opened = await openStorage(databaseTarget(configFrom(values)));
+  const opened = await openStorage(databaseTarget(existingDatabaseConfig(values)));
   try {
     const deps = { storage: opened.storage, clock: systemClock };
     const isActive = action === 'activate';
@@ -270,7 +312,7 @@ async function start(args: string[]): Promise<number> {
 
 async function ledgerCheck(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ...storageOptions, json: { type: 'boolean' } } });
-  const config = configFrom(values);
+  const config = existingDatabaseConfig(values);
   const opened = await openStorage(databaseTarget(config));
   try {
     const report = await checkLedger(opened.storage);
@@ -331,7 +373,7 @@ async function webhooks(action: 'list' | 'show' | 'resend', args: string[]): Pro
     process.stderr.write(`tunai webhooks ${action} needs one event ID\n`);
     return 2;
   }
-  const config = configFrom(values);
+  const config = existingDatabaseConfig(values);
   const opened = await openStorage(databaseTarget(config));
   try {
     // The operator sees every merchant (merchantId null). A re-send here is picked up by a running server's sweep.
@@ -361,8 +403,37 @@ async function webhooks(action: 'list' | 'show' | 'resend', args: string[]): Pro
   }
 }
 
+/** One line for an error from the system or a database driver: its message, else its code (an AggregateError's is empty). */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : '';
+  const inner = error instanceof AggregateError ? error.errors.find((e: unknown) => e instanceof Error && e.message) : undefined;
+  const message = error.message || (inner instanceof Error ? inner.message : '') || code || error.name;
+  return message.split('\n')[0] ?? message;
+}
+
+/**
+ * What the user's environment caused (a file, a port, a database that is not there or refuses us): node's system
+ * errors, SQLite's and PostgreSQL's errors all carry a string `code`; a failed migration says so. Anything else is a
+ * bug and keeps its stack trace.
+ */
+function isEnvironmentError(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  // Node's own ERR_* codes mark misuse of an API (our bug), except the argument parser's, handled before this.
+  if ('code' in error && typeof error.code === 'string' && error.code !== '' && !error.code.startsWith('ERR_')) return true;
+  return error.message.startsWith('database migration failed');
+}
+
+const helpHint = '(tunai --help lists every command and option)';
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Errors name the command as typed ("tunai app create: …"), without its options.
+  const commandName = ['app', 'merchant', 'ledger', 'webhooks'].includes(command ?? '') && rest[0] ? `${command} ${rest[0]}` : command;
+  if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'serve':
@@ -391,16 +462,24 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(`${usage}\n`);
         return command === undefined ? 2 : 0;
     }
-    process.stderr.write(`unknown command: ${argv.join(' ')}\n\n${usage}\n`);
+    process.stderr.write(`tunai: unknown command: ${argv.join(' ')} ${helpHint}\n`);
     return 2;
   } catch (error) {
     if (error instanceof CatalogError) {
       process.stderr.write(`${error.code}: ${error.message}\n`);
       return 1;
     }
-    if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${error.message}\n\n${usage}\n`);
+    if (error instanceof UsageError) {
+      process.stderr.write(`tunai ${commandName}: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`tunai ${commandName}: ${error.message} ${helpHint}\n`);
+      return 2;
+    }
+    if (isEnvironmentError(error)) {
+      process.stderr.write(`tunai ${commandName}: ${describeError(error)}\n`);
+      return 1;
     }
     throw error;
   }

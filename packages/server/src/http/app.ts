@@ -104,6 +104,17 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     reply.header('x-request-id', request.id);
   });
   registerBodyHandling(server, deps.config.bodyLimitBytes);
+  // Once the server is closing, an answer still on its way tells the client not to reuse the connection, so the
+  // client does not send its next request into a socket that is about to be closed.
+  let closing = false;
+  server.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  server.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
   server.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
