@@ -166,6 +166,9 @@ export class WalletSimulator implements PaymentConnector {
     const order = await this.#books.getOrder(upstreamOrderId);
     if (!order) return { status: 'NOT_FOUND' };
     if (order.status === 'AWAITING_PAYER') return { status: 'IN_PROCESS' };
+    // Only a reverse closes or refunds an order: one we did not record (the process died after asking) is no payment
+    // failure. Reversing again is safe and answers how it ended (closed, or paid and refunded), so the loop does that.
+    if (order.status === 'CLOSED' || order.status === 'REFUNDED') return { status: 'UNKNOWN', reason: `the order was already ${order.status.toLowerCase()} by a reverse` };
     if (order.scenario === '9999') return { status: 'FAILED', code: 'SYSTEM_ERROR', message: 'Wallet is under maintenance' };
     const queryCount = order.queryCount + 1;
     await this.#books.updateOrder(upstreamOrderId, { queryCount });
