@@ -342,3 +342,20 @@ forEachDialect('tunai CLI audit', (dialect) => {
     },
   );
 });
+
+test('several processes started together on a new SQLite data directory all migrate it and start', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tunai-cli-together-'));
+  try {
+    // Six `tunai init` at once: each migrates the new database, then onboards its own developer.
+    const runs = await Promise.all([0, 1, 2, 3, 4, 5].map(() => tunai(['init', '--data', dataDir, '--json'])));
+    for (const [i, run] of runs.entries()) {
+      assert.equal(run.code, 0, `process ${i} exited 0 (stderr: ${run.stderr})`);
+    }
+    const merchantIds = runs.map((run) => (JSON.parse(run.stdout) as { merchantId: string }).merchantId);
+    assert.equal(new Set(merchantIds).size, 6, 'each process onboarded its own merchant');
+    const check = await tunai(['ledger', 'check', '--data', dataDir, '--json']);
+    assert.equal(check.code, 0, `the database the six made is whole (stderr: ${check.stderr})`);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
