@@ -21,13 +21,12 @@ import {
   transactionKeys,
   twoMerchantSuite,
   type Developer,
-  type TestServer,
-} from './harness.js';
+  type TestServer, rmTime } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 // ---------------------------------------------------------------- HTTP helpers
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = rmTime;
 
 // ---------------------------------------------------------------- PNG and QR decoding (no image library of ours involved)
 

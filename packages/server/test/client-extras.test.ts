@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthorizationRequiredError, RmApiError, type TokenResponse } from '@tunai/client';
-import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer, rmTime } from './harness.js';
 
 const callback = 'https://partner.example/callback';
 
@@ -122,7 +122,7 @@ forEachDialect('@tunai/client extras', (dialect) => {
       const client = dev.clientWith({});
       const clock = (await client.sandbox.clock()).item;
       assert.equal(clock.nowMs, server.clock.nowMs());
-      assert.equal(clock.now, new Date(clock.nowMs).toISOString());
+      assert.equal(clock.now, rmTime(clock.nowMs));
 
       // A QuickPay whose payer never confirms stays IN_PROCESS until the closed loop reverses it at 45 s.
       const orderId = `extras-${Math.floor(Math.random() * 1e9)}`;

@@ -9,12 +9,12 @@ import { checkLedger } from '../src/app/check-ledger.js';
 import type { TransactionRecord } from '../src/app/payment-ports.js';
 import { openDatabase, type OpenedDatabase } from '../src/store/database.js';
 import { assertError, postForm, rowCounter, waitFor } from './api-checks.js';
-import { createDeveloper, forEachDialect, startTestServer, transactionKeys, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, startTestServer, transactionKeys, type Developer, type TestServer, rmTime } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 /** What a Go time.Time that was never set marshals to. */
 const goZeroTime = '0001-01-01T00:00:00Z';
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = rmTime;
 const dayMs = 86_400_000;
 /** What a PERMANENT QR reports as its expiry. */
 const permanent = { type: 'PERMANENT', day: 0, expiredAt: limits.qrPermanentExpiresAt };

@@ -295,3 +295,11 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
+
+/**
+ * A time as RM writes it on the wire (Go's RFC3339Nano: trailing zeros of the fraction dropped, and the dot with
+ * them), written here independently of the server's formatter so the tests check it.
+ */
+export function rmTime(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace(/\.(\d*?)0*Z$/, (_match, fraction: string) => (fraction ? `.${fraction}Z` : 'Z'));
+}

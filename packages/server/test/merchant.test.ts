@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RmApiError, type RawResponse } from '@tunai/client';
-import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer, rmTime } from './harness.js';
 
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -112,8 +112,8 @@ forEachDialect('merchant endpoints', (dialect) => {
       isPartner: m.isPartner,
       partnerId: m.partnerId,
       gstNo: m.gstNo,
-      createdAt: new Date(m.createdAtMs).toISOString(),
-      updatedAt: new Date(m.updatedAtMs).toISOString(),
+      createdAt: rmTime(m.createdAtMs),
+      updatedAt: rmTime(m.updatedAtMs),
     });
   });
 
@@ -151,8 +151,8 @@ forEachDialect('merchant endpoints', (dialect) => {
       const record = stored.find((r) => r.id === s['id']);
       assert.ok(record, `subscription ${String(s['id'])} is stored`);
       assert.equal(s['gracePeriod'], record.gracePeriodDays);
-      assert.equal(s['expiryAt'], new Date(record.expiryAtMs).toISOString());
-      assert.equal(s['terminateAt'], new Date(record.terminateAtMs).toISOString());
+      assert.equal(s['expiryAt'], rmTime(record.expiryAtMs));
+      assert.equal(s['terminateAt'], rmTime(record.terminateAtMs));
       assert.equal(s['status'], record.status);
     }
     assert.deepEqual(body.item.map((s) => s['id']).sort(), [1000, 1001, 1003]);
@@ -234,8 +234,8 @@ forEachDialect('merchant endpoints', (dialect) => {
     const [subsA, subsB] = await Promise.all([a.client.merchant.subscriptions(), b.client.merchant.subscriptions()]);
     const storedA = await server.running.storage.subscriptions.list(a.merchant.merchant.id);
     const storedB = await server.running.storage.subscriptions.list(b.merchant.merchant.id);
-    assert.deepEqual(subsA.item.map((s) => s.expiryAt).sort(), storedA.map((s) => new Date(s.expiryAtMs).toISOString()).sort());
-    assert.deepEqual(subsB.item.map((s) => s.expiryAt).sort(), storedB.map((s) => new Date(s.expiryAtMs).toISOString()).sort());
+    assert.deepEqual(subsA.item.map((s) => s.expiryAt).sort(), storedA.map((s) => rmTime(s.expiryAtMs)).sort());
+    assert.deepEqual(subsB.item.map((s) => s.expiryAt).sort(), storedB.map((s) => rmTime(s.expiryAtMs)).sort());
     const expiriesA = new Set(subsA.item.map((s) => s.expiryAt));
     assert.ok(subsB.item.every((s) => !expiriesA.has(s.expiryAt)), 'B never sees A\'s subscriptions');
   });

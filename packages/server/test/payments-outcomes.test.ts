@@ -7,7 +7,7 @@ import { checkLedger } from '../src/app/check-ledger.js';
 import type { TransactionRecord } from '../src/app/payment-ports.js';
 import { sha256Hex } from '../src/lib/secrets.js';
 import { openDatabase, type OpenedDatabase } from '../src/store/database.js';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer, transactionKeys } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer, transactionKeys, rmTime } from './harness.js';
 
 const zeroTime = '0001-01-01T00:00:00Z';
 
@@ -27,7 +27,7 @@ function authCode(prefix: string, magic: string, length = 18): string {
 const wechatMy = (magic: string): string => authCode('13', magic);
 const orderId = (label: string): string => `oc-${label}-${++serial}`;
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+const iso = rmTime;
 /** yyMMddHHmmss (UTC): the head of every transaction id. */
 function utcStamp(ms: number): string {
   const at = new Date(ms);

@@ -10,11 +10,11 @@ import { generateNonce } from '@tunai/client/signature';
 import { checkLedger } from '../src/app/check-ledger.js';
 import type { Database } from '../src/store/schema.js';
 import { assertError, postForm, rowCounter } from './api-checks.js';
-import { createDeveloper, forEachDialect, rawRequest, storeInput, transactionKeys, twoMerchantSuite, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, storeInput, transactionKeys, twoMerchantSuite, type Developer, type TestServer, rmTime } from './harness.js';
 
 // ---------------------------------------------------------------- helpers
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = rmTime;
 const dayMs = 86_400_000;
 
 /** `ms` as RFC 3339 in Malaysian time with microseconds, the way the go SDK writes a time.Time (the extra digits are below a ms). */

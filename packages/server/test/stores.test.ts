@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { RawResponse } from '@tunai/client';
 import type { Store } from '@tunai/client/contract';
 import type { StoreRecord } from '../src/app/ports.js';
-import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer, rmTime } from './harness.js';
 
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const storeKeys = [
@@ -49,7 +49,7 @@ function without(key: string): Record<string, unknown> {
 }
 
 function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  return rmTime(ms);
 }
 
 function assertError(res: RawResponse, status: number, code: string, what = ''): void {

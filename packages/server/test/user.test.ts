@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawResponse } from '@tunai/client';
 import { allScopes } from '@tunai/client/contract';
-import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer, rmTime } from './harness.js';
 
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -73,8 +73,8 @@ forEachDialect('user endpoint', (dialect) => {
       status: u.status,
       storeId: [dev.merchant.store.id],
       isActive: true,
-      createdAt: new Date(u.createdAtMs).toISOString(),
-      updatedAt: new Date(u.updatedAtMs).toISOString(),
+      createdAt: rmTime(u.createdAtMs),
+      updatedAt: rmTime(u.updatedAtMs),
     });
   });
 

@@ -106,6 +106,28 @@ forEachDialect('wire audit against the spec', (dialect) => {
 
   const pay = (input: Json) => dev.client.send('POST', '/v3/payment/quickpay', { body: input });
 
+  describe('times', () => {
+    test("times are written as RM's Go servers write them: no trailing zeros in the fraction", async () => {
+      // A store created at a whole second, one at .5 s and one at .123 s: RFC3339Nano gives …Z, ….5Z and ….123Z.
+      const wholeSecondMs = Math.ceil(server.clock.nowMs() / 1_000) * 1_000 + 1_000;
+      const cases: Array<[number, string]> = [
+        [wholeSecondMs, 'Z'],
+        [wholeSecondMs + 1_500, '.5Z'],
+        [wholeSecondMs + 3_123, '.123Z'],
+      ];
+      for (const [atMs, ending] of cases) {
+        server.clock.advanceMs(atMs - server.clock.nowMs());
+        const created = assertOk(await dev.client.send('POST', '/v3/store', { body: storeInput(`Times ${ending}`) }), 'store');
+        const item = created.item as Json;
+        const expected = new Date(atMs).toISOString().slice(0, 19) + ending;
+        assert.equal(item.createdAt, expected, `createdAt at ${atMs % 10_000} ms past the 10 s`);
+        assert.equal(item.updatedAt, expected, 'updatedAt likewise');
+        const fetched = assertOk(await dev.client.send('GET', `/v3/store/${String(item.id)}`), 'store read back');
+        assert.equal((fetched.item as Json).createdAt, expected, 'the stored time reads back in the same form');
+      }
+    });
+  });
+
   describe('OAuth, merchant, store, user', () => {
     test('POST /v1/token answers the five fields, lifetimes as JSON numbers', async () => {
       const basic = Buffer.from(`${dev.clientId}:${dev.clientSecret}`).toString('base64');

@@ -47,8 +47,17 @@ export function sleepMs(durationMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, durationMs)));
 }
 
+/**
+ * A time as RM's servers write it: RFC 3339 in UTC the way Go's `time.RFC3339Nano` formats it, which drops trailing
+ * zeros of the fraction and the dot with them (`…:21Z`, `…:21.5Z`, `…:21.123Z`), where JavaScript always writes
+ * three digits (`…:21.000Z`). Both parse the same; this is the form RM's clients have seen.
+ */
 export function isoFromMs(epochMs: number): string {
-  return new Date(epochMs).toISOString();
+  const iso = new Date(epochMs).toISOString();
+  if (iso.endsWith('.000Z')) return `${iso.slice(0, -5)}Z`;
+  if (iso.endsWith('00Z')) return `${iso.slice(0, -3)}Z`;
+  if (iso.endsWith('0Z')) return `${iso.slice(0, -2)}Z`;
+  return iso;
 }
 
 /** RM emits Go's zero time for unset times; strict clients need the field present. */
