@@ -378,3 +378,43 @@ forEachDialect('OAuth audit', (dialect) => {
     });
   });
 });
+
+forEachDialect('redirect URIs an app may register', (dialect) => {
+  let server: TestServer;
+  let db: Kysely<Database>;
+  before(async () => {
+    server = await startTestServer(dialect);
+    db = openDatabase(server.database.target).db;
+  });
+  after(async () => {
+    await db.destroy();
+    await server.close();
+  });
+  const appCount = async () => Number((await db.selectFrom('client_apps').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
+  test('script schemes, fragments and over-long URIs are refused with VALIDATION_ERROR, and no app is stored', async () => {
+    const appsBefore = await appCount();
+    const refused = [
+      'javascript:alert(document.domain)//',
+      'JavaScript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'vbscript:msgbox(1)',
+      'file:///etc/passwd',
+      'https://partner.example/callback#frag',
+      'https://partner.example/callback#',
+      `https://partner.example/${'a'.repeat(2_048)}`,
+      '',
+    ];
+    for (const uri of refused) {
+      await assert.rejects(createDeveloper(server, { companyName: 'Redirects', redirectUris: [uri] }), (error: unknown) => {
+        assert.equal((error as { code?: string }).code, 'VALIDATION_ERROR', `${uri.slice(0, 60)} → VALIDATION_ERROR`);
+        return true;
+      });
+    }
+    assert.equal(await appCount(), appsBefore, 'no refused app was stored');
+    const kept = ['https://partner.example/callback?x=1', 'http://127.0.0.1:8123/cb', 'com.example.app:/oauth2redirect', `https://p.example/${'a'.repeat(2_048 - 18)}`];
+    const dev = await createDeveloper(server, { companyName: 'Redirects ok', redirectUris: kept });
+    const stored = await server.running.deps.storage.apps.get(dev.clientId);
+    assert.deepEqual(stored?.redirectUris, kept, 'the accepted URIs are stored as given');
+  });
+});

@@ -258,6 +258,9 @@ describe('private outbound addresses (refused unless TUNAI_OUTBOUND_ALLOW_PRIVAT
     '64:ff9b::10.0.0.1',
     '64:ff9b::ac10:1',
     '64:ff9b::192.168.0.1',
+    // Local-use NAT64 (RFC 8215) reaches the operator's own IPv4 network, wherever the address sits in it.
+    '64:ff9b:1::10.0.0.1',
+    '64:ff9b:1::8.8.8.8',
     '::10.0.0.1',
     '::127.0.0.1',
   ];
@@ -285,7 +288,6 @@ describe('private outbound addresses (refused unless TUNAI_OUTBOUND_ALLOW_PRIVAT
     '::ffff:172.32.0.0',
     '::ffff:100.128.0.0',
     '64:ff9b::8.8.8.8',
-    '64:ff9b:1::10.0.0.1',
     '::8.8.8.8',
     'localhost',
     'example.com',

@@ -1,5 +1,5 @@
 // Use case: register a developer application (client credentials, scopes, public key) for a merchant.
-import { allScopes, type Scope } from '@tunai/client/contract';
+import { allScopes, limits, type Scope } from '@tunai/client/contract';
 import { parsePublicKey } from '@tunai/client/signature';
 import { CatalogError } from '../lib/catalog-error.js';
 import { sha256Hex } from '../lib/secrets.js';
@@ -29,9 +29,7 @@ export async function createClientApp(deps: AppDeps, input: CreateClientAppInput
       throw new CatalogError('INVALID_PUBLIC_KEY');
     }
   }
-  for (const uri of input.redirectUris ?? []) {
-    if (!URL.canParse(uri)) throw new CatalogError('VALIDATION_ERROR', `redirect URI is not an absolute URL: ${uri}`);
-  }
+  for (const uri of input.redirectUris ?? []) checkRedirectUri(uri);
   const merchant = await deps.storage.merchants.get(input.merchantId);
   if (!merchant) throw new CatalogError('MERCHANT_NOT_FOUND');
   // The app acts for the merchant's owner: the first user created with the merchant.
@@ -64,4 +62,23 @@ async function findOwner(deps: AppDeps, merchantId: string): Promise<string> {
   const ownerId = await deps.storage.users.ownerOf(merchantId);
   if (!ownerId) throw new CatalogError('USER_NOT_FOUND');
   return ownerId;
+}
+
+/**
+ * Schemes a browser runs or reads locally instead of navigating to an app: consent would hand the code to script.
+ * http(s) and an app's own scheme (`com.example.app:/callback`, RFC 8252) are what redirect URIs are for.
+ */
+const scriptSchemes: ReadonlySet<string> = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
+
+/** A registered redirect URI: absolute, no fragment (RFC 6749 §3.1.2), not a script scheme, within the length limit. */
+function checkRedirectUri(uri: string): void {
+  if (uri.length === 0 || uri.length > limits.redirectUriCharsMax) {
+    throw new CatalogError('VALIDATION_ERROR', `redirect URI must be 1 to ${limits.redirectUriCharsMax} characters`);
+  }
+  if (!URL.canParse(uri)) throw new CatalogError('VALIDATION_ERROR', `redirect URI is not an absolute URL: ${uri}`);
+  const url = new URL(uri);
+  if (scriptSchemes.has(url.protocol)) {
+    throw new CatalogError('VALIDATION_ERROR', `redirect URI must not use the ${url.protocol} scheme: ${uri}`);
+  }
+  if (uri.includes('#')) throw new CatalogError('VALIDATION_ERROR', `redirect URI must not contain a fragment (#): ${uri}`);
 }

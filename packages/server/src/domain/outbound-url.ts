@@ -143,6 +143,9 @@ function privateIpv6(groups: readonly number[]): boolean {
   if (((groups[0] as number) & 0xfe00) === 0xfc00) return true;
   // ff00::/8 is multicast, like 224.0.0.0/4.
   if (((groups[0] as number) & 0xff00) === 0xff00) return true;
+  // 64:ff9b:1::/48 is NAT64 for local use (RFC 8215): it translates into the operator's own IPv4 network, at a prefix
+  // length only that network knows, so the IPv4 address it reaches cannot be read from it. Refused as private.
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups[2] === 1) return true;
   const embedded = embeddedIpv4(groups);
   return embedded !== null && privateIpv4(embedded);
 }
