@@ -18,7 +18,7 @@ export interface CheckoutPaymentRequest {
 export async function loadCheckout(deps: PaymentDeps, checkoutId: string, merchantId?: string): Promise<CheckoutRecord> {
   const checkout = /^[0-9]{1,32}$/.test(checkoutId) ? await deps.storage.checkout.checkouts.get(checkoutId) : null;
   if (!checkout || (merchantId !== undefined && checkout.merchantId !== merchantId)) {
-    throw new CatalogError('TRANSACTION_NOT_FOUND', `Transaction not found: no checkout ${checkoutId}`);
+    throw new CatalogError('TRANSACTION_NOT_FOUND', `Transaction not found: no checkout ${checkoutId.slice(0, 64)}`);
   }
   return checkout;
 }

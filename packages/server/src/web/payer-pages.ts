@@ -72,11 +72,18 @@ async function checkoutPage(deps: PaymentDeps, checkout: CheckoutRecord): Promis
     const tx = await deps.storage.payments.getById(checkout.transactionId);
     const payUrl = tx?.payUrl ?? '';
     const wallet = tx ? `${tx.method} (${tx.region})` : '';
+    // No payUrl yet: the wallet order is still being opened, or the wallet did not answer (the closed loop settles
+    // it). There is nothing to show as a QR (an empty one cannot be drawn), but the payer can still cancel or wait.
+    const walletLink =
+      payUrl === ''
+        ? `<p id="waiting">Opening the payment in <strong>${escapeHtml(wallet)}</strong>…</p>
+<p id="opening">The wallet has not answered yet. <a href="${selfUrl}" id="retry">Check again</a>, or cancel the payment.</p>`
+        : `<p id="waiting">Waiting for you to confirm in <strong>${escapeHtml(wallet)}</strong>. Scan this code with the wallet, or open it on this phone.</p>
+<img class="qr" alt="Payment QR code" src="${await qrPngDataUrl(payUrl)}">
+<div class="methods"><a id="open-wallet" href="${escapeHtml(payUrl)}">Open the wallet</a></div>`;
     return page(
       'Complete your payment',
-      `${header}<p id="waiting">Waiting for you to confirm in <strong>${escapeHtml(wallet)}</strong>. Scan this code with the wallet, or open it on this phone.</p>
-<img class="qr" alt="Payment QR code" src="${await qrPngDataUrl(payUrl)}">
-<div class="methods"><a id="open-wallet" href="${escapeHtml(payUrl)}">Open the wallet</a></div>${cancel}${pollScript(statusUrl, selfUrl)}`,
+      `${header}${walletLink}${cancel}${pollScript(statusUrl, selfUrl)}`,
     );
   }
   const offered = checkoutMethodsFor(checkout.type, checkout.methods, checkout.excludeMethods);
