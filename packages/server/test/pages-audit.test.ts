@@ -35,6 +35,11 @@ async function openAndCheckNoScript(url: string, what: string, check: (page: Pag
     dialogs.push(dialog.message());
     void dialog.dismiss();
   });
+  // The page's own stylesheet, poll script and QR image are allowed by the Content-Security-Policy: no refusals.
+  const policyRefusals: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' && message.text().includes('Content Security Policy')) policyRefusals.push(message.text());
+  });
   try {
     const response = await page.goto(url);
     assert.equal(response?.status(), 200, `${what}: the page opens`);
@@ -44,6 +49,11 @@ async function openAndCheckNoScript(url: string, what: string, check: (page: Pag
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned), undefined, `${what}: no injected script ran`);
     assert.deepEqual(dialogs, [], `${what}: no dialog opened`);
     assert.ok((await page.locator('script').count()) <= 1, `${what}: no script element but the page's own poll script`);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(244, 245, 247)', `${what}: the stylesheet applies`);
+    for (const loaded of await page.locator('img.qr').evaluateAll((images) => images.map((i) => (i as HTMLImageElement).naturalWidth > 0))) {
+      assert.ok(loaded, `${what}: the QR image is drawn`);
+    }
+    assert.deepEqual(policyRefusals, [], `${what}: the Content-Security-Policy refused nothing of the page's own`);
   } finally {
     await page.context().close();
   }

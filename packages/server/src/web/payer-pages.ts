@@ -15,7 +15,7 @@ import { fpxBanks } from '../domain/fpx-banks.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { formatMinorUnits } from '../lib/money.js';
 import { qrPngDataUrl } from '../lib/qr-image.js';
-import { escapeHtml, page, pageHeaders } from './html.js';
+import { escapeHtml, page, pageHeaders, pollScript } from './html.js';
 
 export interface PageRoutes {
   add(method: string, url: string): void;
@@ -42,15 +42,6 @@ export function renderPayerError(reply: FastifyReply, error: unknown): FastifyRe
     page('Payment', `<h1 class="error" id="error-code">${escapeHtml(error.code)}</h1><p id="error-message">${escapeHtml(error.message)}</p>`),
     error.httpStatus,
   );
-}
-
-/** While a payment is open the page asks for its status and moves on by itself when it ends. */
-function pollScript(statusUrl: string, doneUrl: string): string {
-  return `<script>
-(function(){var s=${JSON.stringify(statusUrl)},d=${JSON.stringify(doneUrl)};
-function tick(){fetch(s,{cache:'no-store'}).then(function(r){return r.json()}).then(function(b){if(b.status!=='IN_PROCESS'){location.replace(d)}else{setTimeout(tick,1000)}}).catch(function(){setTimeout(tick,2000)})}
-setTimeout(tick,1000)})();
-</script>`;
 }
 
 function amountBlock(amountMinor: number, title: string, storeName: string): string {
