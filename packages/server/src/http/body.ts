@@ -74,8 +74,19 @@ function parseJson(raw: string): ParsedJson {
     if (jsonTextHasNul(raw)) return { kind: 'forbidden', reason: 'NUL characters are not allowed in the body', value };
     return { kind: 'json', value };
   } catch (error) {
-    return { kind: 'malformed', reason: error instanceof Error ? error.message : 'not JSON' };
+    return { kind: 'malformed', reason: error instanceof Error ? withoutSourceExcerpt(error.message) : 'not JSON' };
   }
+}
+
+/**
+ * V8 quotes the text around a fault (`Unexpected token 'X', ..."authCode":X134850717"... is not valid JSON`, a short
+ * body whole): the excerpt can be part of an auth code, refresh token or secret, and the refusal is answered, stored as
+ * an Idempotency-Key answer and shown in tools. The reason keeps V8's words and the offending character, not the text.
+ */
+function withoutSourceExcerpt(message: string): string {
+  if (!message.endsWith(' is not valid JSON')) return message;
+  const token = /^Unexpected token '[\s\S]'(?=, )/u.exec(message);
+  return token ? `${token[0]}: not valid JSON` : 'not valid JSON';
 }
 
 function hasBody(request: FastifyRequest): boolean {
