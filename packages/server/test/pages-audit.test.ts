@@ -233,6 +233,26 @@ forEachDialect('payer and consent pages (audit)', (dialect) => {
     assert.ok(message.length < 120, `the API message stays short (${message.length} characters)`);
   });
 
+  test('JSON refusals at page and API URLs are never cached, sniffed, framed or run as a document', async () => {
+    const refusals: Array<[string, Promise<Response>]> = [
+      ['405 GET /checkout/pay', fetch(`${server.url}/checkout/pay?checkoutId=1`)],
+      ['415 form post as JSON', fetch(`${server.url}/checkout/pay`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })],
+      ['413 body over the limit', fetch(`${server.url}/checkout/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `"${'a'.repeat(1_100_000)}"` })],
+      ['404 unknown route', fetch(`${server.url}/nowhere`)],
+      ['401 /v3 without a token', fetch(`${server.url}/v3/merchant`)],
+    ];
+    for (const [what, pending] of refusals) {
+      const response = await pending;
+      assert.ok(response.status >= 400 && response.status < 500, `${what}: a 4xx (got ${response.status})`);
+      assert.equal(response.headers.get('cache-control'), 'no-store', `${what}: never cached`);
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff', `${what}: never sniffed`);
+      assert.equal(response.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'", `${what}: never framed or run`);
+      await response.arrayBuffer();
+    }
+    const ok = await fetch(`${server.url}/health/live`);
+    assert.equal(ok.headers.get('content-security-policy'), null, 'answers that succeed carry no refusal headers (the hot path stays as it was)');
+  });
+
   test('no query or form input gives a 500; every HTML answer carries the page headers', async () => {
     const checkout = await createCheckout('fuzz');
     const qr = await dev.client.payment.createQrCode(qrCodeInput(storeId));

@@ -105,16 +105,13 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   });
   registerBodyHandling(server, deps.config.bodyLimitBytes);
   // Once the server is closing, an answer still on its way tells the client not to reuse the connection, so the
-  // client does not send its next request into a socket that is about to be closed.
+  // client does not send its next request into a socket that is about to be closed (the onSend hook below).
   let closing = false;
   server.addHook('preClose', (done) => {
     closing = true;
     done();
   });
-  server.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
+
   server.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
@@ -134,6 +131,19 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   // CONNECT (proxy tunnels) never reaches the router: Node hands over the socket. Nothing here is a proxy.
   server.server.on('connect', (_request, socket) => {
     socket.end(rawErrorResponse(405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'Method not allowed: CONNECT; this is not a proxy'));
+  });
+
+  // Refusals are never cached, sniffed, framed or run as a document, wherever they are answered (a refused form post
+  // to a payer page included). Answers that succeed are left alone: they are the hot path, and pages set their own.
+  const refusalHeaders = {
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  } as const;
+  server.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.statusCode >= 400 && !reply.hasHeader('content-security-policy')) reply.headers(refusalHeaders);
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   server.setNotFoundHandler(async (request, reply) => {
