@@ -9,9 +9,9 @@ import { limits } from '@tunai/client/contract';
 import { retryDelayBoundsMs } from '../src/domain/outbox.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openStorage } from '../src/main.js';
-import { startDueAttempts, type DeliveryDeps } from '../src/webhooks/deliver.js';
+import { startDueAttempts } from '../src/webhooks/deliver.js';
 import { createOutboxWorker } from '../src/webhooks/outbox-worker.js';
-import { WebhookReceiver } from './webhook-receiver.js';
+import { WebhookReceiver, deliveryDeps } from './webhook-receiver.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type Dialect, type TestServer } from './harness.js';
 
 let subjectSequence = 0;
@@ -54,21 +54,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
   }
 }
 
-/** What a delivery worker of the test server's own would use (another worker on the same database). */
-function deliveryDeps(server: TestServer, timeoutMs: number): DeliveryDeps {
-  let nonces = 0;
-  return {
-    storage: server.running.storage,
-    clock: server.clock,
-    ids: server.running.deps.ids,
-    logger: createLogger('silent'),
-    privateKey: server.running.serverKeys.privateKey,
-    timeoutMs,
-    outboundPolicy: server.config.outbound,
-    random: () => 0.5,
-    nonce: () => `nonce-${++nonces}`.padEnd(32, 'x'),
-  };
-}
 
 forEachDialect('audit: notify webhooks', (dialect: Dialect) => {
   const servers: TestServer[] = [];

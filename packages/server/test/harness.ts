@@ -7,6 +7,7 @@ import { after, before, describe } from 'node:test';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import pg from 'pg';
 import type { Kysely } from 'kysely';
+import type { DestinationStream } from 'pino';
 import { TunaiClient, type TunaiClientOptions } from '@tunai/client';
 import { allScopes, type CreateQrCodeRequest, type CreateStoreRequest, type Scope } from '@tunai/client/contract';
 import { createClientApp } from '../src/app/create-client-app.js';
@@ -88,6 +89,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /** The server's id source, made from its clock (default: the production generator). */
   ids?: (clock: ManualClock) => Ids;
+  /** Where the server logs, at the config's LOG_LEVEL (default: standard output). */
+  logDestination?: DestinationStream;
 }
 
 export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -106,7 +109,7 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
     { port: '0', host: '127.0.0.1' },
   );
   const opened = await openStorage(database.target);
-  const running = await startServer({ config, clock, ids: (options.ids ?? createIds)(clock), logger: createLogger(config.logLevel), opened });
+  const running = await startServer({ config, clock, ids: (options.ids ?? createIds)(clock), logger: createLogger(config.logLevel, options.logDestination), opened });
   return {
     url: running.url,
     clock,

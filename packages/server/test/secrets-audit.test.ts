@@ -4,38 +4,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext, utf8Base64 } from '@tunai/client/signature';
-import { ManualClock } from '../src/lib/clock.js';
-import { loadConfig } from '../src/lib/config.js';
-import { createIds } from '../src/lib/ids.js';
 import { createLogger, redactUrl } from '../src/lib/logger.js';
-import { openStorage, startServer } from '../src/main.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { postForm } from './api-checks.js';
-import { createDeveloper, forEachDialect, freshDatabase, qrCodeInput, rawRequest, type Developer, type Dialect, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, qrCodeInput, rawRequest, startTestServer, type Developer, type Dialect, type TestServer } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
-/** A test server like startTestServer's, but logging at `level` into `lines` (what an operator's log file would hold). */
-async function startLoggedServer(dialect: Dialect, level: string, lines: string[]): Promise<TestServer> {
-  const database = await freshDatabase(dialect);
-  const clock = new ManualClock(Date.now());
-  const config = loadConfig(
-    { LOG_LEVEL: level, TUNAI_QUICKPAY_WAIT_MS: '0', TUNAI_CLOSED_LOOP_INTERVAL_MS: '0', TUNAI_OUTBOX_INTERVAL_MS: '0' },
-    { port: '0', host: '127.0.0.1' },
-  );
+/** A test server logging at `level` into `lines` (what an operator's log file would hold). */
+function startLoggedServer(dialect: Dialect, level: string, lines: string[]): Promise<TestServer> {
   const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString('utf8')), done()) });
-  const running = await startServer({ config, clock, ids: createIds(clock), logger: createLogger(level, sink), opened: await openStorage(database.target) });
-  return {
-    url: running.url,
-    clock,
-    running,
-    config,
-    database,
-    async close() {
-      await running.close();
-      await database.drop();
-    },
-  };
+  return startTestServer(dialect, { LOG_LEVEL: level }, { logDestination: sink });
 }
 
 /** Every row of every table, as JSON text per table (the nonce file of SQLite included through its own handle). */

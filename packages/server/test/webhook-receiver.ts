@@ -1,6 +1,9 @@
 // A real node:http webhook receiver on 127.0.0.1 for tests: records every request and answers as each test plans.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createLogger } from '../src/lib/logger.js';
+import type { DeliveryDeps } from '../src/webhooks/deliver.js';
+import type { TestServer } from './harness.js';
 
 /** ok: 200; fail: 500 with a body; redirect: 302 to another path here; hang: never answers (until closed). */
 export type Behaviour = 'ok' | 'fail' | 'redirect' | 'hang';
@@ -78,4 +81,20 @@ export class WebhookReceiver {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+}
+
+/** What a delivery worker of the test server's own would use (another worker on the same database). */
+export function deliveryDeps(server: TestServer, timeoutMs: number): DeliveryDeps {
+  let nonces = 0;
+  return {
+    storage: server.running.storage,
+    clock: server.clock,
+    ids: server.running.deps.ids,
+    logger: createLogger('silent'),
+    privateKey: server.running.serverKeys.privateKey,
+    timeoutMs,
+    outboundPolicy: server.config.outbound,
+    random: () => 0.5,
+    nonce: () => `nonce-${++nonces}`.padEnd(32, 'x'),
+  };
 }

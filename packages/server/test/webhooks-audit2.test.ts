@@ -13,11 +13,11 @@ import { ManualClock } from '../src/lib/clock.js';
 import { createIds } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openStorage, startServer, type RunningServer } from '../src/main.js';
-import { startDueAttempts, type DeliveryDeps } from '../src/webhooks/deliver.js';
+import { startDueAttempts } from '../src/webhooks/deliver.js';
 import { postOutbound, type ResolveAll } from '../src/webhooks/outbound-http.js';
 import { createOutboxWorker } from '../src/webhooks/outbox-worker.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type Dialect, type TestServer } from './harness.js';
-import { WebhookReceiver } from './webhook-receiver.js';
+import { WebhookReceiver, deliveryDeps } from './webhook-receiver.js';
 
 const productionPolicy: OutboundPolicy = { allowLinkLocal: false, allowPrivate: false };
 const sandboxPolicy: OutboundPolicy = { allowLinkLocal: false, allowPrivate: true };
@@ -344,20 +344,7 @@ forEachDialect('audit2: outbox delivery across processes and at the cap', (diale
     extra.push(running);
     return { running, clock };
   }
-  function deliveryDeps(server: TestServer, timeoutMs: number): DeliveryDeps {
-    let nonces = 0;
-    return {
-      storage: server.running.storage,
-      clock: server.clock,
-      ids: server.running.deps.ids,
-      logger: createLogger('silent'),
-      privateKey: server.running.serverKeys.privateKey,
-      timeoutMs,
-      outboundPolicy: server.config.outbound,
-      random: () => 0.5,
-      nonce: () => `nonce-${++nonces}`.padEnd(32, 'x'),
-    };
-  }
+
 
   afterEach(async () => {
     for (const r of receivers.splice(0)) await r.stop();
