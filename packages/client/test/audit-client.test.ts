@@ -4,15 +4,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { listenLocal, type LocalServer } from './local-server.js';
-import { RmApiError, TunaiClient, verifyReceivedRequest, type TunaiClientOptions } from '../src/index.js';
+import { listenLocal, verifiedPlaintext, type LocalServer, type Recorded } from './local-server.js';
+import { RmApiError, TunaiClient, type TunaiClientOptions } from '../src/index.js';
 
-interface Recorded {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
 interface Canned {
   status: number;
   body: string;
@@ -162,20 +156,7 @@ describe('base URLs and what the server verifies', () => {
     const got = apiRequests()[0];
     assert.ok(got);
     assert.match(got.url, /^\/gw\/rm\/v3\/payment\/transactions\?/);
-    const signature = String(got.headers['x-signature']).slice('sha256 '.length);
-    const matched = verifyReceivedRequest(
-      {
-        method: got.method,
-        rawBody: got.body,
-        parsedBody: undefined,
-        nonceStr: String(got.headers['x-nonce-str']),
-        timestamp: String(got.headers['x-timestamp']),
-        requestUrls: [`${origin}${got.url}`],
-        signType: 'sha256',
-      },
-      signature,
-      keys.publicKey,
-    );
+    const matched = verifiedPlaintext(got, origin, keys.publicKey);
     assert.ok(matched, 'the server-side verifier finds the plaintext');
   });
 });

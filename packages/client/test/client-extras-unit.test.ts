@@ -4,23 +4,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { listenLocal, type LocalServer } from './local-server.js';
+import { listenLocal, verifiedPlaintext, type LocalServer, type Recorded } from './local-server.js';
 import {
   AuthorizationRequiredError,
   RequestTimeoutError,
   RmApiError,
   TunaiClient,
-  verifyReceivedRequest,
   type TokenResponse,
   type TunaiClientOptions,
 } from '../src/index.js';
-
-interface Recorded {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
 
 /** A planned answer: a response, no answer at all, headers then a body that never ends, or an answer held until released. */
 type Plan =
@@ -111,20 +103,7 @@ function recordingFetch() {
 }
 
 function assertVerifies(got: Recorded): void {
-  const matched = verifyReceivedRequest(
-    {
-      method: got.method,
-      rawBody: got.body,
-      parsedBody: undefined,
-      nonceStr: String(got.headers['x-nonce-str']),
-      timestamp: String(got.headers['x-timestamp']),
-      requestUrls: [`${origin}${got.url}`],
-      signType: 'sha256',
-    },
-    String(got.headers['x-signature']).slice('sha256 '.length),
-    keys.publicKey,
-  );
-  assert.ok(matched, `the signature covers the URL received: ${origin}${got.url}`);
+  assert.ok(verifiedPlaintext(got, origin, keys.publicKey), `the signature covers the URL received: ${origin}${got.url}`);
 }
 
 before(async () => {

@@ -1,6 +1,9 @@
-// Test helper for the client suites: a plain HTTP server on a free loopback port, answering as each suite decides.
+// Test helper for the client suites: a plain HTTP server on a free loopback port, answering as each suite decides,
+// and the server-side check of what a client sent.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { verifyReceivedRequest } from '../src/index.js';
 
 export interface LocalServer {
   server: Server;
@@ -21,4 +24,29 @@ export async function listenLocal(handle: (request: IncomingMessage, response: S
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** A request as the local server received it. */
+export interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** The plaintext the server-side verifier finds for a recorded signed request at `origin`, or null. */
+export function verifiedPlaintext(got: Recorded, origin: string, publicKey: KeyObject): string | null {
+  return verifyReceivedRequest(
+    {
+      method: got.method,
+      rawBody: got.body,
+      parsedBody: undefined,
+      nonceStr: String(got.headers['x-nonce-str']),
+      timestamp: String(got.headers['x-timestamp']),
+      requestUrls: [`${origin}${got.url}`],
+      signType: 'sha256',
+    },
+    String(got.headers['x-signature']).slice('sha256 '.length),
+    publicKey,
+  );
 }

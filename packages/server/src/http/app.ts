@@ -104,14 +104,6 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     reply.header('x-request-id', request.id);
   });
   registerBodyHandling(server, deps.config.bodyLimitBytes);
-  // Once the server is closing, an answer still on its way tells the client not to reuse the connection, so the
-  // client does not send its next request into a socket that is about to be closed (the onSend hook below).
-  let closing = false;
-  server.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-
   server.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
@@ -140,6 +132,13 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     'x-content-type-options': 'nosniff',
     'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   } as const;
+  // Once the server is closing, an answer still on its way tells the client not to reuse the connection, so the
+  // client does not send its next request into a socket that is about to be closed.
+  let closing = false;
+  server.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   server.addHook('onSend', (_request, reply, payload, done) => {
     if (reply.statusCode >= 400 && !reply.hasHeader('content-security-policy')) reply.headers(refusalHeaders);
     if (closing) reply.header('connection', 'close');
