@@ -24,7 +24,15 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`run-tests: ${files.length} files\n${files.map((f) => `  ${relative(root, f)}`).join('\n')}`);
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+// Node runs os.availableParallelism() - 1 files at a time: one on this 2-core machine. Most long files wait on real
+// time (child processes, webhook retries, a browser), and each has its own database, port and directory, so two at a
+// time roughly halves the wall time without crowding the CPU. TUNAI_TEST_CONCURRENCY overrides it (1 = one by one).
+const concurrency = Number(process.env.TUNAI_TEST_CONCURRENCY ?? '2');
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error('run-tests: TUNAI_TEST_CONCURRENCY must be a whole number of at least 1');
+  process.exit(2);
+}
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, NODE_OPTIONS: '' },
