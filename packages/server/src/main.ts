@@ -31,6 +31,8 @@ import { randomFraction } from './lib/random.js';
 export interface OpenedStorage {
   storage: Storage;
   ping: () => Promise<void>;
+  /** Sets where a broken database connection is reported (see OpenedDatabase). */
+  onConnectionError: (listener: (error: Error) => void) => void;
 }
 
 export function databaseTarget(config: Pick<Config, 'dataDir' | 'databaseUrl'>): DatabaseTarget {
@@ -41,7 +43,7 @@ export function databaseTarget(config: Pick<Config, 'dataDir' | 'databaseUrl'>):
 
 /** Opens the database and brings its schema up to date (migrations run on every start). */
 export async function openStorage(target: DatabaseTarget): Promise<OpenedStorage> {
-  const { db, dialect, sqlite } = openDatabase(target);
+  const { db, dialect, sqlite, onConnectionError } = openDatabase(target);
   try {
     await migrateToLatest(db, dialect);
   } catch (error) {
@@ -58,7 +60,7 @@ export async function openStorage(target: DatabaseTarget): Promise<OpenedStorage
     },
     sqlite ? { nonceClaims, recordCache: new SqliteRecordCache(sqlite, monotonicMs) } : {},
   );
-  return { storage, ping: async () => void (await sql`select 1`.execute(db)) };
+  return { storage, ping: async () => void (await sql`select 1`.execute(db)), onConnectionError };
 }
 
 export interface RunningServer {
@@ -95,6 +97,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logger = options.logger ?? createLogger(config.logLevel);
   const opened = options.opened ?? (await openStorage(databaseTarget(config)));
   const { storage } = opened;
+  opened.onConnectionError((error) =>
+    logger.warn({ err: error }, 'a database connection broke; the pool dropped it and the next query opens a new one'),
+  );
   const serverKeys = await loadServerKeys(storage, clock);
   const rsa = startRsaWorker((error) =>
     logger.warn({ err: error }, 'RSA worker stopped; opening signatures and signing tokens on the event loop from now on'),

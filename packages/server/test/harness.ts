@@ -91,6 +91,8 @@ export interface TestServerOptions {
   ids?: (clock: ManualClock) => Ids;
   /** Where the server logs, at the config's LOG_LEVEL (default: standard output). */
   logDestination?: DestinationStream;
+  /** PostgreSQL only: the application_name its connections show in pg_stat_activity (default: the server's own). */
+  applicationName?: string;
 }
 
 export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -108,7 +110,11 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
     },
     { port: '0', host: '127.0.0.1' },
   );
-  const opened = await openStorage(database.target);
+  const target: DatabaseTarget =
+    options.applicationName && database.target.kind === 'postgres'
+      ? { ...database.target, url: `${database.target.url}${database.target.url.includes('?') ? '&' : '?'}application_name=${encodeURIComponent(options.applicationName)}` }
+      : database.target;
+  const opened = await openStorage(target);
   const running = await startServer({ config, clock, ids: (options.ids ?? createIds)(clock), logger: createLogger(config.logLevel, options.logDestination), opened });
   return {
     url: running.url,

@@ -87,6 +87,23 @@ export interface OpenedDatabase {
   dialect: 'sqlite' | 'postgres';
   /** The raw handle, for the few writes that batch below Kysely (SQLite only). */
   sqlite?: BetterSqlite3.Database;
+  /**
+   * Sets where a broken PostgreSQL connection is reported (a restart, a failover, an administrator's
+   * pg_terminate_backend). The process carries on either way: the pool drops the connection and the next query
+   * opens a new one. SQLite has no connections to lose, so it never reports.
+   */
+  onConnectionError(listener: (error: Error) => void): void;
+}
+
+/** What PostgreSQL shows in pg_stat_activity for tunai's connections unless the URL names its own application_name. */
+const defaultApplicationName = 'tunai';
+
+function namesApplication(url: string): boolean {
+  try {
+    return new URL(url).searchParams.has('application_name');
+  } catch {
+    return false;
+  }
 }
 
 export function openDatabase(target: DatabaseTarget): OpenedDatabase {
@@ -99,15 +116,28 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { db, dialect: 'sqlite', sqlite };
+    return { db, dialect: 'sqlite', sqlite, onConnectionError: () => {} };
   }
   const pool = new pg.Pool({
     connectionString: target.url,
     max: 10,
+    ...(namesApplication(target.url) ? {} : { application_name: defaultApplicationName }),
     ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
   });
+  let reportConnectionError: (error: Error) => void = () => {};
+  // A connection that breaks emits 'error' on its client, and an idle one on the pool too. Node throws an
+  // 'error' event nobody listens to, so without these listeners a PostgreSQL restart killed every tunai process.
+  // A connection that breaks while checked out fails its next query, and the pool drops it when it comes back.
+  pool.on('connect', (client) => client.on('error', (error) => reportConnectionError(error)));
+  pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres' };
+  return {
+    db,
+    dialect: 'postgres',
+    onConnectionError: (listener) => {
+      reportConnectionError = listener;
+    },
+  };
 }
 
 export async function migrateToLatest(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<void> {
