@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import type { RawResponse, TunaiClient } from '@tunai/client';
+import type { CreateCheckoutRequest } from '@tunai/client/contract';
 import type { Database } from '../src/store/schema.js';
 
 export const errorCodeOf = (res: RawResponse): unknown => (res.body as { error?: { code?: unknown } } | null)?.error?.code;
@@ -76,9 +77,9 @@ export function rowCounter(db: () => Kysely<Database>, tables: readonly string[]
   return { countRows, writesNothing };
 }
 
-/** A web checkout nobody has paid yet (its notify goes nowhere: port 9 answers nothing). Returns its checkout id. */
-export async function createWebCheckout(client: TunaiClient, storeId: string, orderId: string, amountMinor: number): Promise<string> {
-  const created = await client.payment.createCheckout({
+/** A web checkout body for every wallet; its notify goes nowhere (port 9 answers nothing). */
+export function webCheckoutInput(storeId: string, orderId: string, amountMinor: number): CreateCheckoutRequest {
+  return {
     order: { id: orderId, title: 'Kopi', detail: '', additionalData: '', amount: amountMinor, currencyType: 'MYR' },
     method: [],
     type: 'WEB_PAYMENT',
@@ -86,7 +87,12 @@ export async function createWebCheckout(client: TunaiClient, storeId: string, or
     redirectUrl: 'https://shop.example/return',
     notifyUrl: 'http://127.0.0.1:9/notify',
     layoutVersion: 'v1',
-  });
+  };
+}
+
+/** A web checkout nobody has paid yet. Returns its checkout id. */
+export async function createWebCheckout(client: TunaiClient, storeId: string, orderId: string, amountMinor: number): Promise<string> {
+  const created = await client.payment.createCheckout(webCheckoutInput(storeId, orderId, amountMinor));
   return created.item.checkoutId;
 }
 
