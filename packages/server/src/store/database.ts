@@ -12,11 +12,13 @@ import {
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
+  type DatabaseIntrospector,
   type DialectAdapter,
   type SqliteDatabase,
   type Driver,
 } from 'kysely';
 import pg from 'pg';
+import { CurrentSchemaIntrospector } from './current-schema-introspector.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -58,6 +60,13 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
   override createAdapter(): DialectAdapter {
     return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/** PostgreSQL with introspection of the current schema only (see CurrentSchemaIntrospector). */
+class CurrentSchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db);
   }
 }
 
@@ -130,7 +139,7 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
   // A connection that breaks while checked out fails its next query, and the pool drops it when it comes back.
   pool.on('connect', (client) => client.on('error', (error) => reportConnectionError(error)));
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
   return {
     db,
     dialect: 'postgres',
