@@ -157,7 +157,7 @@ describe('audit2: every attempt is bounded in time and memory', () => {
     const took = Date.now() - started;
     assert.equal(result.httpStatus, null);
     assert.equal(result.error, 'timed out after 400 ms');
-    assert.ok(took < 1_500, `bounded by the timeout (took ${took} ms)`);
+    assert.ok(took < 5_000, `bounded by the timeout (took ${took} ms; unbounded it would drip for 200 s)`);
     await until('the socket to be closed', async () => (receiver.closed() >= 1 ? true : undefined));
   });
 
@@ -170,7 +170,7 @@ describe('audit2: every attempt is bounded in time and memory', () => {
     const started = Date.now();
     const result = await post(receiver.url, 400);
     assert.equal(result.httpStatus, null);
-    assert.ok(Date.now() - started < 1_500, 'bounded by the timeout');
+    assert.ok(Date.now() - started < 5_000, 'bounded by the timeout (unbounded, it never ends)');
   });
 
   test('a huge header is refused by the parser at once (no unbounded buffering)', async () => {
@@ -216,7 +216,7 @@ describe('audit2: every attempt is bounded in time and memory', () => {
     const result = await post(receiver.url, 400);
     assert.equal(result.httpStatus, 503);
     assert.match(result.error, /^HTTP 503: slowz*$/);
-    assert.ok(Date.now() - started < 1_500, 'bounded by the timeout');
+    assert.ok(Date.now() - started < 5_000, 'bounded by the timeout (unbounded, it never ends)');
   });
 
   test('endless 1xx informational answers never count as an answer; the attempt ends at the timeout', async () => {
@@ -235,7 +235,7 @@ describe('audit2: every attempt is bounded in time and memory', () => {
     const started = Date.now();
     const hung = await post('http://hooks.example.test/notify', 300, { policy: productionPolicy, resolveAll: never });
     assert.equal(hung.error, 'timed out after 300 ms');
-    assert.ok(Date.now() - started < 1_500, 'bounded by the timeout');
+    assert.ok(Date.now() - started < 5_000, 'bounded by the timeout (unbounded, it never ends)');
     const late: ResolveAll = async () => {
       await sleep(400);
       return [{ address: '10.0.0.1', family: 4 }];
