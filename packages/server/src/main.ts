@@ -35,9 +35,9 @@ export interface OpenedStorage {
   onConnectionError: (listener: (error: Error) => void) => void;
 }
 
-export function databaseTarget(config: Pick<Config, 'dataDir' | 'databaseUrl'>): DatabaseTarget {
+export function databaseTarget(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseConnectTimeoutMs'>): DatabaseTarget {
   return config.databaseUrl
-    ? { kind: 'postgres', url: config.databaseUrl }
+    ? { kind: 'postgres', url: config.databaseUrl, connectTimeoutMs: config.databaseConnectTimeoutMs }
     : { kind: 'sqlite', filePath: join(config.dataDir, 'tunai.db') };
 }
 

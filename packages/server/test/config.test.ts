@@ -1,12 +1,27 @@
-// Runtime configuration: the outbound allowances (link-local, private) and how the private one follows TUNAI_SANDBOX.
+// Runtime configuration: the database connect timeout, and the outbound allowances (link-local, private) and how the
+// private one follows TUNAI_SANDBOX.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../src/lib/config.js';
+import { databaseTarget } from '../src/main.js';
 
 const execFileAsync = promisify(execFile);
 const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
+
+describe('TUNAI_DATABASE_CONNECT_TIMEOUT_MS', () => {
+  test('defaults to 10 s, takes whole milliseconds within 1..600,000, and reaches the PostgreSQL target', () => {
+    assert.equal(loadConfig({}).databaseConnectTimeoutMs, 10_000);
+    assert.equal(loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '2500' }).databaseConnectTimeoutMs, 2_500);
+    assert.equal(loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '600000' }).databaseConnectTimeoutMs, 600_000);
+    for (const bad of ['0', '600001', '-1', '1.5', 'soon']) {
+      assert.throws(() => loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: bad }), /TUNAI_DATABASE_CONNECT_TIMEOUT_MS/, `"${bad}" is refused, naming the variable`);
+    }
+    const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '2500' });
+    assert.deepEqual(databaseTarget(config), { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', connectTimeoutMs: 2_500 });
+  });
+});
 
 describe('outbound allowances', () => {
   const outbound = (env: Record<string, string>) => loadConfig(env).outbound;

@@ -93,6 +93,8 @@ export interface TestServerOptions {
   logDestination?: DestinationStream;
   /** PostgreSQL only: the application_name its connections show in pg_stat_activity (default: the server's own). */
   applicationName?: string;
+  /** Changes the fresh database's target before the server opens it (e.g. to connect through a proxy). */
+  reshapeTarget?: (target: DatabaseTarget) => DatabaseTarget;
 }
 
 export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -110,11 +112,11 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
     },
     { port: '0', host: '127.0.0.1' },
   );
-  const target: DatabaseTarget =
+  const named: DatabaseTarget =
     options.applicationName && database.target.kind === 'postgres'
       ? { ...database.target, url: `${database.target.url}${database.target.url.includes('?') ? '&' : '?'}application_name=${encodeURIComponent(options.applicationName)}` }
       : database.target;
-  const opened = await openStorage(target);
+  const opened = await openStorage(options.reshapeTarget ? options.reshapeTarget(named) : named);
   const running = await startServer({ config, clock, ids: (options.ids ?? createIds)(clock), logger: createLogger(config.logLevel, options.logDestination), opened });
   return {
     url: running.url,

@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
@@ -163,5 +164,114 @@ describe('PostgreSQL connections that break under a running server [postgres]', 
     } finally {
       await opened.db.destroy();
     }
+  });
+});
+
+/**
+ * A TCP hop in front of PostgreSQL. `forward` relays both ways; `blackhole` accepts connections and never answers,
+ * as a database host behind a firewall that drops packets, or one that hangs, looks to its clients.
+ */
+class DatabaseHop {
+  mode: 'forward' | 'blackhole' = 'forward';
+  private readonly sockets = new Set<Socket>();
+  private server: Server | null = null;
+  port = 0;
+
+  async start(): Promise<this> {
+    const upstream = new URL(testDatabaseUrl);
+    this.server = createServer((client) => {
+      this.sockets.add(client);
+      client.on('close', () => this.sockets.delete(client));
+      client.on('error', () => client.destroy());
+      if (this.mode === 'blackhole') return;
+      const database = createConnection({ host: upstream.hostname, port: Number(upstream.port || 5432) });
+      this.sockets.add(database);
+      database.on('close', () => {
+        this.sockets.delete(database);
+        client.destroy();
+      });
+      database.on('error', () => database.destroy());
+      client.on('close', () => database.destroy());
+      client.pipe(database);
+      database.pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+    return this;
+  }
+
+  /** Cuts every connection through the hop, as a failover or a restart does. */
+  cutAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.cutAll();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** The request's answer, or 'no answer' once `limitMs` passes (so a hang fails the test instead of stalling it). */
+function answerWithin<T>(request: Promise<T>, limitMs: number): Promise<T | 'no answer'> {
+  return Promise.race([request, new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), limitMs).unref())]);
+}
+
+describe('a PostgreSQL that accepts connections but never answers [postgres]', () => {
+  const connectTimeoutMs = 1_500;
+  const hop = new DatabaseHop();
+  let server: TestServer;
+  let dev: Developer;
+  let db: Kysely<Database>;
+
+  before(async () => {
+    await hop.start();
+    server = await startTestServer('postgres', {}, {
+      reshapeTarget: (target) => {
+        assert.equal(target.kind, 'postgres');
+        const url = new URL(target.kind === 'postgres' ? target.url : '');
+        url.host = `127.0.0.1:${hop.port}`;
+        return { ...target, url: url.href, connectTimeoutMs };
+      },
+    });
+    dev = await createDeveloper(server, { companyName: 'Blackhole Co' });
+    db = openDatabase(server.database.target).db;
+  });
+  after(async () => {
+    await db.destroy();
+    await server.close();
+    await hop.stop();
+  });
+
+  test('requests fail with 500 after the connect timeout instead of hanging, write nothing, and succeed once the database answers again', async () => {
+    const token = await dev.client.getAccessToken();
+    assert.equal((await dev.client.merchant.get()).item.id, dev.merchant.merchant.id, 'served through the hop');
+    const storesBefore = (await db.selectFrom('stores').select('id').where('merchant_id', '=', dev.merchant.merchant.id).execute()).length;
+
+    hop.mode = 'blackhole';
+    hop.cutAll();
+    // Let the pool see its connections close (a request handed one first gets an immediate 500, tested above).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = performance.now();
+    const stalled = await answerWithin(dev.client.send('POST', '/v3/store', { body: storeInput('During the outage') }), 20_000);
+    const waitedMs = performance.now() - started;
+    assert.notEqual(stalled, 'no answer', 'the request was answered, not left hanging');
+    const res = stalled as RawResponse;
+    assert.equal(res.status, 500, res.rawText);
+    assert.equal((res.body as { error: { code: string } }).error.code, 'INTERNAL_ERROR', res.rawText);
+    assert.ok(waitedMs >= connectTimeoutMs * 0.9, `it waited for a connection first (${Math.round(waitedMs)} ms)`);
+    const health = await answerWithin(rawRequest(server.url, 'GET', '/health', {}), 20_000);
+    assert.notEqual(health, 'no answer', 'health answers too');
+    if (health === 'no answer') return;
+    assert.equal(health.status, 503);
+    assert.equal(health.json?.database, 'unreachable');
+
+    hop.mode = 'forward';
+    const created = await dev.client.stores.create(storeInput('After the outage'));
+    assert.equal(created.item.name, 'After the outage', 'served again once the database answers');
+    const names = (await db.selectFrom('stores').select('name').where('merchant_id', '=', dev.merchant.merchant.id).execute()).map((r) => r.name);
+    assert.equal(names.length, storesBefore + 1, 'only the store created after the outage was added');
+    assert.ok(!names.includes('During the outage'), 'the refused request wrote nothing');
+    assert.ok(token.length > 0);
   });
 });

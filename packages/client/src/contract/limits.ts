@@ -69,6 +69,12 @@ export const limits = {
   /** An IPv6 address in text is at most 45 characters. */
   ipAddressCharsMax: 45,
   refundReasonCharsMax: 256,
+  /**
+   * How long a request waits for a PostgreSQL connection (a free one in the pool, or a new one) before it fails
+   * with 500 instead of hanging: a database that accepts connections but never answers cannot hold requests forever.
+   */
+  databaseConnectTimeoutMsDefault: 10_000,
+  databaseConnectTimeoutMsMax: 600_000,
   /** How long POST /v3/payment/quickpay waits for a final upstream result before answering IN_PROCESS (configurable). */
   quickPayWaitMsDefault: 30_000,
   /** A merchant may reverse a payment for 15 minutes after it was created (RM: "about 15 min"). */

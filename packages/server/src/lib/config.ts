@@ -8,6 +8,8 @@ export interface Config {
   /** SQLite lives here (tunai.db) unless databaseUrl points at PostgreSQL. */
   dataDir: string;
   databaseUrl: string | null;
+  /** PostgreSQL: how long a query waits for a connection before failing (TUNAI_DATABASE_CONNECT_TIMEOUT_MS). */
+  databaseConnectTimeoutMs: number;
   /** Public base URL(s) clients use to reach tunai; the first is printed and used for links. */
   publicUrls: string[];
   /** False when publicUrls is only the default guess (http://localhost:PORT); links then follow the bound port. */
@@ -78,6 +80,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     host,
     dataDir: resolve(overrides.data ?? env.TUNAI_DATA_DIR ?? './data'),
     databaseUrl: overrides.databaseUrl ?? env.DATABASE_URL ?? null,
+    databaseConnectTimeoutMs: integerSetting(
+      'TUNAI_DATABASE_CONNECT_TIMEOUT_MS',
+      env.TUNAI_DATABASE_CONNECT_TIMEOUT_MS,
+      limits.databaseConnectTimeoutMsDefault,
+      1,
+      limits.databaseConnectTimeoutMsMax,
+    ),
     publicUrls: publicUrls.length > 0 ? publicUrls : [`http://localhost:${port}`],
     publicUrlsConfigured: publicUrls.length > 0,
     accessTokenTtlSeconds: integerSetting(

@@ -18,6 +18,7 @@ import {
   type Driver,
 } from 'kysely';
 import pg from 'pg';
+import { limits } from '@tunai/client/contract';
 import { CurrentSchemaIntrospector } from './current-schema-introspector.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
@@ -89,7 +90,15 @@ function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
-export type DatabaseTarget = { kind: 'sqlite'; filePath: string } | { kind: 'postgres'; url: string; schema?: string };
+export type DatabaseTarget =
+  | { kind: 'sqlite'; filePath: string }
+  | {
+      kind: 'postgres';
+      url: string;
+      schema?: string;
+      /** How long a query waits for a connection, free in the pool or new (default limits.databaseConnectTimeoutMsDefault). */
+      connectTimeoutMs?: number;
+    };
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
@@ -130,6 +139,7 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
   const pool = new pg.Pool({
     connectionString: target.url,
     max: 10,
+    connectionTimeoutMillis: target.connectTimeoutMs ?? limits.databaseConnectTimeoutMsDefault,
     ...(namesApplication(target.url) ? {} : { application_name: defaultApplicationName }),
     ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
   });
