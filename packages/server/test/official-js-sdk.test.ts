@@ -11,7 +11,7 @@ import { generateRsaKeyPairPem } from '../src/lib/rsa-keys.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { webCheckoutInput } from './api-checks.js';
-import { createDeveloper, forEachDialect, qrCodeInput, startTestServer, type Developer, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, qrCodeInput, startTestServer, storeInput, type Developer, type TestServer } from './harness.js';
 
 /** The SDK reports a failure by printing it with console.error and resolving to undefined: keep what it printed. */
 async function sdkFailure(call: () => Promise<unknown>): Promise<unknown[]> {
@@ -88,16 +88,7 @@ forEachDialect("RM's published Node SDK (rm-api-sdk 1.0.10)", (dialect) => {
 
       // A body with characters the SDK signs escaped (\u0026, \u003c) but sends raw.
       const name = `Kopi & Teh <${signAs}>`;
-      const created = await sdk.createStore(accessToken, {
-        name,
-        addressLine1: 'No 1, Jalan SDK',
-        postCode: '50000',
-        city: 'Kuala Lumpur',
-        state: 'Wilayah Persekutuan',
-        country: 'Malaysia',
-        countryCode: '60',
-        phoneNumber: '123456789',
-      });
+      const created = await sdk.createStore(accessToken, storeInput(name));
       assert.equal(created.code, 'SUCCESS', JSON.stringify(created));
       const storeId: string = created.item.id;
       assert.equal((await db.selectFrom('stores').select('name').where('id', '=', storeId).executeTakeFirstOrThrow()).name, name, 'stored as sent');
@@ -173,7 +164,7 @@ forEachDialect("RM's published Node SDK (rm-api-sdk 1.0.10)", (dialect) => {
     const stranger = officialSdk(server, dev, 'rm-host');
     stranger.privateKey = (await generateRsaKeyPairPem()).privateKeyPem;
     const storesBefore = await db.selectFrom('stores').select('id').where('merchant_id', '=', dev.merchant.merchant.id).execute();
-    const printed = await sdkFailure(() => stranger.createStore(accessToken, { name: 'Forged', addressLine1: 'x', postCode: '50000', city: 'KL', state: 'WP', country: 'Malaysia', countryCode: '60', phoneNumber: '123456789' }));
+    const printed = await sdkFailure(() => stranger.createStore(accessToken, storeInput('Forged')));
     const response = (printed[0] as { response?: { status?: number; data?: { error?: { code?: string } } } }).response;
     assert.equal(response?.status, 401);
     assert.equal(response?.data?.error?.code, 'INVALID_REQUEST_SIGNATURE');
