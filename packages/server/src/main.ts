@@ -35,9 +35,16 @@ export interface OpenedStorage {
   onConnectionError: (listener: (error: Error) => void) => void;
 }
 
-export function databaseTarget(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseConnectTimeoutMs'>): DatabaseTarget {
+export function databaseTarget(
+  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseConnectTimeoutMs' | 'databaseIdleInTransactionMs'>,
+): DatabaseTarget {
   return config.databaseUrl
-    ? { kind: 'postgres', url: config.databaseUrl, connectTimeoutMs: config.databaseConnectTimeoutMs }
+    ? {
+        kind: 'postgres',
+        url: config.databaseUrl,
+        connectTimeoutMs: config.databaseConnectTimeoutMs,
+        idleInTransactionMs: config.databaseIdleInTransactionMs,
+      }
     : { kind: 'sqlite', filePath: join(config.dataDir, 'tunai.db') };
 }
 

@@ -10,7 +10,7 @@ import { databaseTarget } from '../src/main.js';
 const execFileAsync = promisify(execFile);
 const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
 
-describe('TUNAI_DATABASE_CONNECT_TIMEOUT_MS', () => {
+describe('PostgreSQL timeouts', () => {
   test('defaults to 10 s, takes whole milliseconds within 1..600,000, and reaches the PostgreSQL target', () => {
     assert.equal(loadConfig({}).databaseConnectTimeoutMs, 10_000);
     assert.equal(loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '2500' }).databaseConnectTimeoutMs, 2_500);
@@ -19,7 +19,18 @@ describe('TUNAI_DATABASE_CONNECT_TIMEOUT_MS', () => {
       assert.throws(() => loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: bad }), /TUNAI_DATABASE_CONNECT_TIMEOUT_MS/, `"${bad}" is refused, naming the variable`);
     }
     const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '2500' });
-    assert.deepEqual(databaseTarget(config), { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', connectTimeoutMs: 2_500 });
+    assert.deepEqual(databaseTarget(config), { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', connectTimeoutMs: 2_500, idleInTransactionMs: 30_000 });
+  });
+
+  test('TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS defaults to 30 s, takes 1..3,600,000, and reaches the PostgreSQL target', () => {
+    assert.equal(loadConfig({}).databaseIdleInTransactionMs, 30_000);
+    assert.equal(loadConfig({ TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: '3600000' }).databaseIdleInTransactionMs, 3_600_000);
+    for (const bad of ['0', '3600001', 'later']) {
+      assert.throws(() => loadConfig({ TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: bad }), /TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS/, `"${bad}" is refused, naming the variable`);
+    }
+    const config = loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: '5000' });
+    const target = databaseTarget(config);
+    assert.equal(target.kind === 'postgres' ? target.idleInTransactionMs : null, 5_000);
   });
 });
 

@@ -13,6 +13,7 @@ import { checkLedger } from '../src/app/check-ledger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { waitFor } from './api-checks.js';
+import { advanceClock, clientFor, initialisedDatabase, killHard, startClockedServe, tunai, waitFor as pollUntil, type InitialisedDatabase } from './child-server.js';
 import { createDeveloper, rawRequest, startTestServer, storeInput, testDatabaseUrl, type Developer, type TestServer } from './harness.js';
 
 /** The server's log lines, parsed, as they are written. */
@@ -273,5 +274,87 @@ describe('a PostgreSQL that accepts connections but never answers [postgres]', (
     assert.equal(names.length, storesBefore + 1, 'only the store created after the outage was added');
     assert.ok(!names.includes('During the outage'), 'the refused request wrote nothing');
     assert.ok(token.length > 0);
+  });
+});
+
+describe('a tunai process frozen inside a transaction [postgres]', () => {
+  const idleInTransactionMs = 1_500;
+  let world: InitialisedDatabase;
+  let locks: pg.Client;
+
+  before(async () => {
+    world = await initialisedDatabase('postgres');
+    locks = new pg.Client({ connectionString: testDatabaseUrl, options: `-c search_path=${world.database.target.kind === 'postgres' ? world.database.target.schema : ''}` });
+    await locks.connect();
+  });
+  after(async () => {
+    await locks.end().catch(() => undefined);
+    await world.close();
+  });
+
+  test('PostgreSQL ends its transaction after TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: another process is not held behind it, and the payment ends reversed', async () => {
+    const env = { TUNAI_QUICKPAY_WAIT_MS: '0', TUNAI_CLOSED_LOOP_INTERVAL_MS: '0', TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: String(idleInTransactionMs) };
+    const frozen = await startClockedServe(world.database, env);
+    const other = await startClockedServe(world.database, env);
+    try {
+      const orderId = 'frozen-0000';
+      const body = {
+        authCode: `13${String(5_500_000_001).padStart(12, '0')}0000`,
+        order: { id: orderId, title: 'Kopi', detail: '', additionalData: '', currencyType: 'MYR', amount: 650 },
+        ipAddress: '127.0.0.1',
+        storeId: world.credentials.storeId,
+      };
+      // The frozen process records SUCCESS (locking the payment's row), then waits on the ledger, which we hold.
+      await locks.query('begin');
+      await locks.query('lock table ledger_entries in exclusive mode');
+      const paying = clientFor(world.credentials, frozen).send('POST', '/v3/payment/quickpay', { body }).catch((error: unknown) => `lost: ${String(error)}`);
+      await pollUntil('the outcome to wait on the ledger', async () => {
+        const result = await locks.query<{ n: number }>("select count(*)::int as n from pg_locks where not granted and relation = 'ledger_entries'::regclass");
+        return (result.rows[0]?.n ?? 0) > 0 ? true : undefined;
+      });
+      // Frozen mid-transaction: it cannot send its next statement or its commit. Then the ledger is free again.
+      frozen.child.kill('SIGSTOP');
+      await locks.query('rollback');
+
+      // Marking the reverse wanted writes the payment's row, which the frozen transaction holds. Before, that waited
+      // for as long as the process stayed frozen. Now PostgreSQL ends the idle transaction and the write goes on;
+      // the payment's step lease (kept by the frozen process) still stands, so the reverse is answered as pending.
+      const started = performance.now();
+      const reversed = await answerWithin(clientFor(world.credentials, other).send('POST', '/v3/payment/reverse', { body: { orderId } }), 45_000);
+      const waitedMs = performance.now() - started;
+      assert.notEqual(reversed, 'no answer', 'the other process was not held behind the frozen one');
+      const res = reversed as RawResponse;
+      assert.equal(res.status, 400, res.rawText);
+      assert.equal((res.body as { error: { code: string } }).error.code, 'FAILED_TO_REVERSE_ORDER', res.rawText);
+      const held = await world.db.selectFrom('payment_transactions').select(['id', 'status', 'reverse_requested']).where('order_id', '=', orderId).executeTakeFirstOrThrow();
+      assert.equal(Number(held.reverse_requested), 1, `the reverse request is stored (answered after ${Math.round(waitedMs)} ms)`);
+      assert.equal(held.status, 'IN_PROCESS', 'the frozen SUCCESS was rolled back with its transaction');
+      assert.deepEqual(await world.db.selectFrom('ledger_entries').select('kind').where('transaction_id', '=', held.id).execute(), [], 'and its PAYMENT entry with it');
+
+      frozen.child.kill('SIGCONT');
+      // Thawed, it finds its session ended: whatever it answers, it is not the SUCCESS it could not commit.
+      const late = await answerWithin(paying, 20_000);
+      if (typeof late !== 'string' && late.status === 200) {
+        assert.notEqual((late.body as { item: { status: string } }).item.status, 'SUCCESS', late.rawText);
+      }
+      await killHard(frozen);
+
+      // Once the frozen process's lease lapses, the other process's closed loop carries out the reverse.
+      await advanceClock(other, 120);
+      await pollUntil('the closed loop to reverse the payment', async () => {
+        const response = await fetch(`${other.url}/sandbox/closed-loop/run`, { method: 'POST' });
+        assert.equal(response.status, 200, await response.text());
+        const row = await world.db.selectFrom('payment_transactions').select('status').where('id', '=', held.id).executeTakeFirstOrThrow();
+        return row.status === 'REVERSED' ? true : undefined;
+      });
+      const wallet = await world.db.selectFrom('sim_wallet_orders').select('status').where('upstream_order_id', '=', held.id).executeTakeFirstOrThrow();
+      assert.notEqual(wallet.status, 'SUCCESS', 'the wallet gave the money back');
+      const check = await tunai(['ledger', 'check', '--json', ...world.database.configArgs]);
+      assert.equal(check.code, 0, `ledger check: ${check.stdout}${check.stderr}`);
+    } finally {
+      frozen.child.kill('SIGCONT');
+      await killHard(frozen);
+      await killHard(other);
+    }
   });
 });

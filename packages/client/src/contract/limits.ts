@@ -75,6 +75,14 @@ export const limits = {
    */
   databaseConnectTimeoutMsDefault: 10_000,
   databaseConnectTimeoutMsMax: 600_000,
+  /**
+   * PostgreSQL ends a tunai session that sits inside a transaction this long without sending its next statement.
+   * tunai never waits on anything outside the database within a transaction, so only a frozen process (stopped,
+   * paused with its container or VM, or with a blocked event loop) gets there. Ending its transaction releases the
+   * rows it locked, so the other processes carry on.
+   */
+  databaseIdleInTransactionMsDefault: 30_000,
+  databaseIdleInTransactionMsMax: 3_600_000,
   /** How long POST /v3/payment/quickpay waits for a final upstream result before answering IN_PROCESS (configurable). */
   quickPayWaitMsDefault: 30_000,
   /** A merchant may reverse a payment for 15 minutes after it was created (RM: "about 15 min"). */

@@ -10,6 +10,8 @@ export interface Config {
   databaseUrl: string | null;
   /** PostgreSQL: how long a query waits for a connection before failing (TUNAI_DATABASE_CONNECT_TIMEOUT_MS). */
   databaseConnectTimeoutMs: number;
+  /** PostgreSQL: a session idle inside a transaction this long is ended (TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS). */
+  databaseIdleInTransactionMs: number;
   /** Public base URL(s) clients use to reach tunai; the first is printed and used for links. */
   publicUrls: string[];
   /** False when publicUrls is only the default guess (http://localhost:PORT); links then follow the bound port. */
@@ -86,6 +88,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       limits.databaseConnectTimeoutMsDefault,
       1,
       limits.databaseConnectTimeoutMsMax,
+    ),
+    databaseIdleInTransactionMs: integerSetting(
+      'TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS',
+      env.TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS,
+      limits.databaseIdleInTransactionMsDefault,
+      1,
+      limits.databaseIdleInTransactionMsMax,
     ),
     publicUrls: publicUrls.length > 0 ? publicUrls : [`http://localhost:${port}`],
     publicUrlsConfigured: publicUrls.length > 0,

@@ -98,6 +98,8 @@ export type DatabaseTarget =
       schema?: string;
       /** How long a query waits for a connection, free in the pool or new (default limits.databaseConnectTimeoutMsDefault). */
       connectTimeoutMs?: number;
+      /** How long PostgreSQL lets a session idle inside a transaction (default limits.databaseIdleInTransactionMsDefault). */
+      idleInTransactionMs?: number;
     };
 
 export interface OpenedDatabase {
@@ -140,6 +142,7 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
     connectionString: target.url,
     max: 10,
     connectionTimeoutMillis: target.connectTimeoutMs ?? limits.databaseConnectTimeoutMsDefault,
+    idle_in_transaction_session_timeout: target.idleInTransactionMs ?? limits.databaseIdleInTransactionMsDefault,
     ...(namesApplication(target.url) ? {} : { application_name: defaultApplicationName }),
     ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
   });
