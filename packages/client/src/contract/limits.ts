@@ -82,6 +82,8 @@ export const limits = {
    * rows it locked, so the other processes carry on.
    */
   databaseIdleInTransactionMsDefault: 30_000,
+  /** A one-time setup claim (the demo merchant) older than this is taken over: its process died before finishing. */
+  setupClaimLapseMs: 60_000,
   databaseIdleInTransactionMsMax: 3_600_000,
   /** How long POST /v3/payment/quickpay waits for a final upstream result before answering IN_PROCESS (configurable). */
   quickPayWaitMsDefault: 30_000,

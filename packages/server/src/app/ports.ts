@@ -229,6 +229,13 @@ export interface Storage {
     /** Inserts unless a key already exists; returns the newest key either way (several processes may race). */
     insertIfNone(key: ServerKeyRecord): Promise<ServerKeyRecord>;
   };
+  setupClaims: {
+    /**
+     * Claims a one-time setup step: true for the one caller that inserts its row, or that takes over a claim made
+     * before `lapsedBeforeMs` (its process died before finishing); false while another caller's claim stands.
+     */
+    claim(name: string, nowMs: number, lapsedBeforeMs: number): Promise<boolean>;
+  };
   payments: PaymentsStorage;
   walletSimulator: WalletSimulatorStorage;
   checkout: CheckoutStorage;

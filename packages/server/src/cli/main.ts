@@ -282,7 +282,11 @@ async function start(args: string[]): Promise<number> {
   const config = configFrom(values);
   const credentialsPath = join(config.dataDir, 'demo-credentials.json');
   const probe = await openStorage(databaseTarget(config));
-  const firstRun = (await probe.storage.merchants.count()) === 0;
+  // Several `tunai start` on a new database at once: each sees no merchant, only the one that claims makes the demo.
+  const claimedAtMs = systemClock.nowMs();
+  const firstRun =
+    (await probe.storage.merchants.count()) === 0 &&
+    (await probe.storage.setupClaims.claim('demo-merchant', claimedAtMs, claimedAtMs - limits.setupClaimLapseMs));
   await probe.storage.close();
   // Listen first: with --port 0 only the bound port makes a base URL a client can use (and save).
   const running = await startServer({ config });

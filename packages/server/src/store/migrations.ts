@@ -398,6 +398,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('idempotency_keys_by_expiry').on('idempotency_keys').column('expires_at_ms').execute();
     },
   },
+  '0006_setup_claims': {
+    async up(db: Kysely<any>): Promise<void> {
+      // One-time setup steps several processes may start at once (the demo merchant of `tunai start`): the first
+      // to insert the row does it; a claim older than its lapse may be taken over (its process died half-way).
+      await db.schema
+        .createTable('setup_claims')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('claimed_at_ms', bigint, (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -138,6 +138,11 @@ export interface IdempotencyKeysTable {
   expires_at_ms: number;
 }
 
+export interface SetupClaimsTable {
+  name: string;
+  claimed_at_ms: number;
+}
+
 export interface ServerKeysTable {
   key_id: string;
   private_key_pem: string;
@@ -349,4 +354,5 @@ export interface Database {
   request_nonces: RequestNoncesTable;
   idempotency_keys: IdempotencyKeysTable;
   server_keys: ServerKeysTable;
+  setup_claims: SetupClaimsTable;
 }

@@ -633,6 +633,23 @@ export function createStorage(
         return newest;
       },
     },
+    setupClaims: {
+      async claim(name, nowMs, lapsedBeforeMs) {
+        const inserted = await db
+          .insertInto('setup_claims')
+          .values({ name, claimed_at_ms: nowMs })
+          .onConflict((oc) => oc.column('name').doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return true;
+        const taken = await db
+          .updateTable('setup_claims')
+          .set({ claimed_at_ms: nowMs })
+          .where('name', '=', name)
+          .where('claimed_at_ms', '<', lapsedBeforeMs)
+          .executeTakeFirst();
+        return Number(taken.numUpdatedRows) > 0;
+      },
+    },
     payments: createPaymentsStorage(db),
     walletSimulator: createWalletSimulatorStorage(db),
     outbox: createOutboxStorage(db),
