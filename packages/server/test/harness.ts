@@ -91,8 +91,6 @@ export interface TestServerOptions {
   ids?: (clock: ManualClock) => Ids;
   /** Where the server logs, at the config's LOG_LEVEL (default: standard output). */
   logDestination?: DestinationStream;
-  /** PostgreSQL only: the application_name its connections show in pg_stat_activity (default: the server's own). */
-  applicationName?: string;
   /** Changes the fresh database's target before the server opens it (e.g. to connect through a proxy). */
   reshapeTarget?: (target: DatabaseTarget) => DatabaseTarget;
 }
@@ -112,11 +110,7 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
     },
     { port: '0', host: '127.0.0.1' },
   );
-  const named: DatabaseTarget =
-    options.applicationName && database.target.kind === 'postgres'
-      ? { ...database.target, url: `${database.target.url}${database.target.url.includes('?') ? '&' : '?'}application_name=${encodeURIComponent(options.applicationName)}` }
-      : database.target;
-  const opened = await openStorage(options.reshapeTarget ? options.reshapeTarget(named) : named);
+  const opened = await openStorage(options.reshapeTarget ? options.reshapeTarget(database.target) : database.target);
   const running = await startServer({ config, clock, ids: (options.ids ?? createIds)(clock), logger: createLogger(config.logLevel, options.logDestination), opened });
   return {
     url: running.url,
@@ -181,6 +175,26 @@ export async function createDeveloper(server: TestServer, options: DeveloperOpti
     client: clientWith({}),
     clientWith,
   };
+}
+
+/** A suite's test server and a direct handle on its database; the fields are set once `before` ran. */
+export interface ServerSuite {
+  server: TestServer;
+  db: Kysely<Database>;
+}
+
+/** Registers the hooks that start a test server (and open its database) before the suite's tests and close both after. */
+export function serverSuite(dialect: Dialect): ServerSuite {
+  const suite = {} as ServerSuite;
+  before(async () => {
+    suite.server = await startTestServer(dialect);
+    suite.db = openDatabase(suite.server.database.target).db;
+  });
+  after(async () => {
+    await suite.db.destroy();
+    await suite.server.close();
+  });
+  return suite;
 }
 
 /** A suite's world: a test server, a direct handle on its database, and two merchants (the second proves isolation). */

@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import { setAppActive } from '../src/app/set-app-active.js';
 import { setMerchantActive } from '../src/app/set-merchant-active.js';
-import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type RawResponse, type TestServer } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, serverSuite, type Developer, type RawResponse, type TestServer } from './harness.js';
 
 const callback = 'https://partner.example/callback';
 
@@ -80,17 +79,13 @@ async function credentialSnapshot(db: Kysely<Database>): Promise<string> {
 }
 
 forEachDialect('OAuth audit', (dialect) => {
+  const suite = serverSuite(dialect);
   let server: TestServer;
   let db: Kysely<Database>;
   let dev: Developer;
   before(async () => {
-    server = await startTestServer(dialect);
-    db = openDatabase(server.database.target).db;
+    ({ server, db } = suite);
     dev = await createDeveloper(server, { companyName: 'Audit Sdn Bhd', redirectUris: [callback] });
-  });
-  after(async () => {
-    await db.destroy();
-    await server.close();
   });
 
   describe('refresh-token family revocation under races', () => {
@@ -380,16 +375,10 @@ forEachDialect('OAuth audit', (dialect) => {
 });
 
 forEachDialect('redirect URIs an app may register', (dialect) => {
+  const suite = serverSuite(dialect);
   let server: TestServer;
   let db: Kysely<Database>;
-  before(async () => {
-    server = await startTestServer(dialect);
-    db = openDatabase(server.database.target).db;
-  });
-  after(async () => {
-    await db.destroy();
-    await server.close();
-  });
+  before(() => void ({ server, db } = suite));
   const appCount = async () => Number((await db.selectFrom('client_apps').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 
   test('script schemes, fragments and over-long URIs are refused with VALIDATION_ERROR, and no app is stored', async () => {

@@ -6,10 +6,9 @@ import type { RawResponse, TunaiClient } from '@tunai/client';
 import { allScopes, errorMessages, type QuickPayRequest, type Transaction } from '@tunai/client/contract';
 import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext, signRequest, utf8Base64 } from '@tunai/client/signature';
 import { checkLedger } from '../src/app/check-ledger.js';
-import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { rowCounter } from './api-checks.js';
-import { createDeveloper, forEachDialect, rawRequest, startTestServer, type Developer, type TestServer, seededRandom, transactionKeys, rmTime } from './harness.js';
+import { createDeveloper, forEachDialect, rawRequest, serverSuite, type Developer, type TestServer, seededRandom, transactionKeys, rmTime } from './harness.js';
 
 // ---------------------------------------------------------------- unique auth codes and order ids (single use across the file)
 
@@ -111,16 +110,10 @@ function randomValue(rng: () => number, depth = 0): unknown {
 }
 
 forEachDialect('payment queries, bad input and settlement', (dialect) => {
+  const suite = serverSuite(dialect);
   let server: TestServer;
   let db: Kysely<Database>;
-  before(async () => {
-    server = await startTestServer(dialect);
-    db = openDatabase(server.database.target).db;
-  });
-  after(async () => {
-    await db.destroy();
-    await server.close();
-  });
+  before(() => void ({ server, db } = suite));
 
   /** `writesNothing(act)` runs `act` and asserts no payment, refund, ledger or simulator row was added. */
   const { countRows, writesNothing } = rowCounter(() => db, [

@@ -63,7 +63,10 @@ describe('PostgreSQL connections that break under a running server [postgres]', 
     });
 
   before(async () => {
-    server = await startTestServer('postgres', { LOG_LEVEL: 'warn' }, { applicationName, logDestination: logs });
+    server = await startTestServer('postgres', { LOG_LEVEL: 'warn' }, {
+      logDestination: logs,
+      reshapeTarget: (target) => (target.kind === 'postgres' ? { ...target, url: `${target.url}${target.url.includes('?') ? '&' : '?'}application_name=${applicationName}` } : target),
+    });
     dev = await createDeveloper(server, { companyName: 'Reconnect Co' });
     db = openDatabase(server.database.target).db;
     admin = new pg.Client({ connectionString: testDatabaseUrl });
@@ -245,7 +248,6 @@ describe('a PostgreSQL that accepts connections but never answers [postgres]', (
   });
 
   test('requests fail with 500 after the connect timeout instead of hanging, write nothing, and succeed once the database answers again', async () => {
-    const token = await dev.client.getAccessToken();
     assert.equal((await dev.client.merchant.get()).item.id, dev.merchant.merchant.id, 'served through the hop');
     const storesBefore = (await db.selectFrom('stores').select('id').where('merchant_id', '=', dev.merchant.merchant.id).execute()).length;
 
@@ -262,8 +264,7 @@ describe('a PostgreSQL that accepts connections but never answers [postgres]', (
     assert.equal((res.body as { error: { code: string } }).error.code, 'INTERNAL_ERROR', res.rawText);
     assert.ok(waitedMs >= connectTimeoutMs * 0.9, `it waited for a connection first (${Math.round(waitedMs)} ms)`);
     const health = await answerWithin(rawRequest(server.url, 'GET', '/health', {}), 20_000);
-    assert.notEqual(health, 'no answer', 'health answers too');
-    if (health === 'no answer') return;
+    assert.ok(health !== 'no answer', 'health answers too');
     assert.equal(health.status, 503);
     assert.equal(health.json?.database, 'unreachable');
 
@@ -273,7 +274,6 @@ describe('a PostgreSQL that accepts connections but never answers [postgres]', (
     const names = (await db.selectFrom('stores').select('name').where('merchant_id', '=', dev.merchant.merchant.id).execute()).map((r) => r.name);
     assert.equal(names.length, storesBefore + 1, 'only the store created after the outage was added');
     assert.ok(!names.includes('During the outage'), 'the refused request wrote nothing');
-    assert.ok(token.length > 0);
   });
 });
 

@@ -7,7 +7,7 @@ import { buildPlaintext, generateNonce, parsePrivateKey, signPlaintext, utf8Base
 import { createLogger, redactUrl } from '../src/lib/logger.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
-import { postForm } from './api-checks.js';
+import { postForm, webCheckoutInput } from './api-checks.js';
 import { createDeveloper, forEachDialect, qrCodeInput, rawRequest, startTestServer, type Developer, type Dialect, type TestServer } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
@@ -153,14 +153,7 @@ forEachDialect('secrets audit', (dialect) => {
     await client.payment.refund({ transactionId: paid.item.transactionId, refund: { type: 'PARTIAL', currencyType: 'MYR', amount: 100 }, reason: 'less sugar' }, { idempotencyKey: `rf-${serial}` });
 
     // Checkout paid on the sandbox wallet (the notify goes out), a Transaction QR page.
-    const checkout = await client.payment.createCheckout({
-      order: { id: `sa-${++serial}`, title: 'Kopi', detail: '', additionalData: '', amount: 500, currencyType: 'MYR' },
-      method: [],
-      type: 'WEB_PAYMENT',
-      storeId,
-      redirectUrl: 'https://shop.example/return',
-      notifyUrl: `http://127.0.0.1:${receiver.port}/notify`,
-    });
+    const checkout = await client.payment.createCheckout({ ...webCheckoutInput(storeId, `sa-${++serial}`, 500), notifyUrl: `http://127.0.0.1:${receiver.port}/notify` });
     await fetch(checkout.item.url);
     const pay = await postForm(`${server.url}/checkout/pay`, { checkoutId: checkout.item.checkoutId, method: 'TNG_MY' });
     const wallet = new URL(pay.headers.get('location') ?? '', server.url);
@@ -265,14 +258,7 @@ forEachDialect('secrets audit', (dialect) => {
       { authCode: authCode('0000'), storeId, order: { id: `iso-${++serial}`, title: 'Kopi', detail: '', additionalData: '', currencyType: 'MYR', amount: 450 }, ipAddress: '127.0.0.1' },
       { idempotencyKey: 'shared-key' },
     );
-    const checkout = await dev.client.payment.createCheckout({
-      order: { id: `iso-${++serial}`, title: 'Kopi', detail: '', additionalData: '', amount: 500, currencyType: 'MYR' },
-      method: [],
-      type: 'WEB_PAYMENT',
-      storeId,
-      redirectUrl: 'https://shop.example/return',
-      notifyUrl: `http://127.0.0.1:${receiver.port}/notify`,
-    });
+    const checkout = await dev.client.payment.createCheckout({ ...webCheckoutInput(storeId, `iso-${++serial}`, 500), notifyUrl: `http://127.0.0.1:${receiver.port}/notify` });
     const events = await dev.client.webhooks.list();
     const eventId = (events.items[0] as { id?: string } | undefined)?.id ?? '';
     assert.ok(eventId !== '', 'this merchant has a webhook event');
