@@ -12,6 +12,7 @@ import { buildHttpServer } from './http/app.js';
 import { monotonicMs, OffsetClock, sleepMs, systemClock, type Clock } from './lib/clock.js';
 import type { Config } from './lib/config.js';
 import { createIds, type Ids } from './lib/ids.js';
+import { failureStreak } from './lib/failure-streak.js';
 import { createLogger } from './lib/logger.js';
 import { limits } from '@tunai/client/contract';
 import { migrateToLatest, openDatabase, type DatabaseTarget } from './store/database.js';
@@ -36,7 +37,7 @@ export interface OpenedStorage {
 }
 
 export function databaseTarget(
-  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseConnectTimeoutMs' | 'databaseIdleInTransactionMs'>,
+  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseConnectTimeoutMs' | 'databaseIdleInTransactionMs' | 'databaseQueryTimeoutMs'>,
 ): DatabaseTarget {
   return config.databaseUrl
     ? {
@@ -44,15 +45,16 @@ export function databaseTarget(
         url: config.databaseUrl,
         connectTimeoutMs: config.databaseConnectTimeoutMs,
         idleInTransactionMs: config.databaseIdleInTransactionMs,
+        queryTimeoutMs: config.databaseQueryTimeoutMs,
       }
     : { kind: 'sqlite', filePath: join(config.dataDir, 'tunai.db') };
 }
 
 /** Opens the database and brings its schema up to date (migrations run on every start). */
 export async function openStorage(target: DatabaseTarget): Promise<OpenedStorage> {
-  const { db, dialect, sqlite, onConnectionError } = openDatabase(target);
+  const { db, dialect, sqlite, onConnectionError, unbounded } = openDatabase(target);
   try {
-    await migrateToLatest(db, dialect);
+    await unbounded(() => migrateToLatest(db, dialect));
   } catch (error) {
     await db.destroy();
     throw error;
@@ -208,10 +210,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }, expiredRowsPurgeIntervalMs);
   purge.unref();
   // The closed loop resumes whatever a previous process left IN_PROCESS: state lives in the database.
+  const closedLoopFailures = failureStreak({ logger, what: 'closed-loop tick', nowMs: monotonicMs, repeatEveryMs: limits.backgroundFailureLogRepeatMs });
   const loop =
     config.closedLoopIntervalMs > 0
       ? setInterval(() => {
-          runClosedLoop().catch((error: unknown) => logger.error({ err: error }, 'closed-loop tick failed'));
+          runClosedLoop().then(
+            () => closedLoopFailures.succeeded(),
+            (error: unknown) => closedLoopFailures.failed(error),
+          );
         }, config.closedLoopIntervalMs)
       : null;
   loop?.unref();

@@ -19,7 +19,7 @@ describe('PostgreSQL timeouts', () => {
       assert.throws(() => loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: bad }), /TUNAI_DATABASE_CONNECT_TIMEOUT_MS/, `"${bad}" is refused, naming the variable`);
     }
     const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '2500' });
-    assert.deepEqual(databaseTarget(config), { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', connectTimeoutMs: 2_500, idleInTransactionMs: 30_000 });
+    assert.deepEqual(databaseTarget(config), { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', connectTimeoutMs: 2_500, idleInTransactionMs: 30_000, queryTimeoutMs: 60_000 });
   });
 
   test('TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS defaults to 30 s, takes 1..3,600,000, and reaches the PostgreSQL target', () => {
@@ -31,6 +31,17 @@ describe('PostgreSQL timeouts', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: '5000' });
     const target = databaseTarget(config);
     assert.equal(target.kind === 'postgres' ? target.idleInTransactionMs : null, 5_000);
+  });
+
+  test('TUNAI_DATABASE_QUERY_TIMEOUT_MS defaults to 60 s, takes 1..3,600,000, and reaches the PostgreSQL target', () => {
+    assert.equal(loadConfig({}).databaseQueryTimeoutMs, 60_000);
+    assert.equal(loadConfig({ TUNAI_DATABASE_QUERY_TIMEOUT_MS: '1' }).databaseQueryTimeoutMs, 1);
+    assert.equal(loadConfig({ TUNAI_DATABASE_QUERY_TIMEOUT_MS: '3600000' }).databaseQueryTimeoutMs, 3_600_000);
+    for (const bad of ['0', '3600001', '2.5', 'never']) {
+      assert.throws(() => loadConfig({ TUNAI_DATABASE_QUERY_TIMEOUT_MS: bad }), /TUNAI_DATABASE_QUERY_TIMEOUT_MS/, `"${bad}" is refused, naming the variable`);
+    }
+    const target = databaseTarget(loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', TUNAI_DATABASE_QUERY_TIMEOUT_MS: '7000' }));
+    assert.equal(target.kind === 'postgres' ? target.queryTimeoutMs : null, 7_000);
   });
 });
 

@@ -9,6 +9,7 @@ import { createMerchant } from '../src/app/create-merchant.js';
 import { ManualClock } from '../src/lib/clock.js';
 import { loadConfig } from '../src/lib/config.js';
 import { createIds } from '../src/lib/ids.js';
+import { failureStreak } from '../src/lib/failure-streak.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openStorage, startServer, type RunningServer } from '../src/main.js';
 import { forEachDialect, freshDatabase, testKeyPair, type FreshDatabase } from './harness.js';
@@ -26,6 +27,32 @@ test('the logger redacts credential fields wherever they appear', () => {
   const text = lines.join('');
   for (const secret of ['SECRET-A', 'SECRET-B', 'SECRET-C', 'SECRET-D', 'SECRET-E', 'SECRET-F']) assert.ok(!text.includes(secret), secret);
   assert.match(text, /\[redacted\]/);
+});
+
+test('a failing background job logs its streak: the first failure, a reminder per interval with the count, one recovery line', () => {
+  const lines: { level: number; msg: string; failures?: number; failingForMs?: number; err?: { message: string } }[] = [];
+  const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(JSON.parse(chunk.toString())), done()) }));
+  let nowMs = 1_000;
+  const streak = failureStreak({ logger, what: 'closed-loop tick', nowMs: () => nowMs, repeatEveryMs: 60_000 });
+  streak.succeeded();
+  assert.equal(lines.length, 0, 'a success outside a streak says nothing');
+  for (let run = 1; run <= 150; run++) {
+    streak.failed(new Error(`down ${run}`));
+    nowMs += 1_000;
+  }
+  // Runs at 1 s apart for 150 s: the first failure at 0 s, reminders at 60 s and 120 s.
+  assert.deepEqual(lines.map((line) => [line.level, line.msg, line.err?.message, line.failures]), [
+    [50, 'closed-loop tick failed', 'down 1', undefined],
+    [50, 'closed-loop tick still failing', 'down 61', 61],
+    [50, 'closed-loop tick still failing', 'down 121', 121],
+  ]);
+  assert.equal(lines[2]?.failingForMs, 120_000, 'the reminder says how long the streak has lasted');
+  streak.succeeded();
+  streak.succeeded();
+  assert.equal(lines.length, 4, 'one recovery line, however many successes follow');
+  assert.deepEqual([lines[3]?.level, lines[3]?.msg, lines[3]?.failures, lines[3]?.failingForMs], [30, 'closed-loop tick recovered', 150, 150_000]);
+  streak.failed(new Error('down again'));
+  assert.equal(lines.at(-1)?.msg, 'closed-loop tick failed', 'a new streak is logged from its first failure');
 });
 
 forEachDialect('server logs', (dialect) => test('a busy server at trace level logs no credential it handled', async () => {

@@ -82,9 +82,16 @@ export const limits = {
    * rows it locked, so the other processes carry on.
    */
   databaseIdleInTransactionMsDefault: 30_000,
+  databaseIdleInTransactionMsMax: 3_600_000,
+  /**
+   * A PostgreSQL query that gets no answer this long closes its connection: the request fails with 500 instead of
+   * holding a connection forever on a database that went silent mid-query. Longer than the idle-in-transaction bound,
+   * so a query waiting on rows a frozen process holds sees them freed first. Migrations are not bounded.
+   */
+  databaseQueryTimeoutMsDefault: 60_000,
+  databaseQueryTimeoutMsMax: 3_600_000,
   /** A one-time setup claim (the demo merchant) older than this is taken over: its process died before finishing. */
   setupClaimLapseMs: 60_000,
-  databaseIdleInTransactionMsMax: 3_600_000,
   /** How long POST /v3/payment/quickpay waits for a final upstream result before answering IN_PROCESS (configurable). */
   quickPayWaitMsDefault: 30_000,
   /** A merchant may reverse a payment for 15 minutes after it was created (RM: "about 15 min"). */
@@ -97,6 +104,8 @@ export const limits = {
   refundRetryMs: 5_000,
   /** How often the closed loop looks for due payments by default (configurable; 0 turns the loop off). */
   closedLoopIntervalMsDefault: 1_000,
+  /** While a background job (closed-loop tick, outbox sweep) keeps failing, one reminder line per this long. */
+  backgroundFailureLogRepeatMs: 60_000,
   /** Sandbox time travel moves the clock at most a year per call. */
   sandboxClockAdvanceSecondsMax: 31_536_000,
   /** Online checkout: RM's default lifetime is 600 s (go SDK expiresInSeconds); a merchant may ask for 60 s to 1 day. */

@@ -12,6 +12,8 @@ export interface Config {
   databaseConnectTimeoutMs: number;
   /** PostgreSQL: a session idle inside a transaction this long is ended (TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS). */
   databaseIdleInTransactionMs: number;
+  /** PostgreSQL: a query unanswered this long closes its connection (TUNAI_DATABASE_QUERY_TIMEOUT_MS). */
+  databaseQueryTimeoutMs: number;
   /** Public base URL(s) clients use to reach tunai; the first is printed and used for links. */
   publicUrls: string[];
   /** False when publicUrls is only the default guess (http://localhost:PORT); links then follow the bound port. */
@@ -95,6 +97,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       limits.databaseIdleInTransactionMsDefault,
       1,
       limits.databaseIdleInTransactionMsMax,
+    ),
+    databaseQueryTimeoutMs: integerSetting(
+      'TUNAI_DATABASE_QUERY_TIMEOUT_MS',
+      env.TUNAI_DATABASE_QUERY_TIMEOUT_MS,
+      limits.databaseQueryTimeoutMsDefault,
+      1,
+      limits.databaseQueryTimeoutMsMax,
     ),
     publicUrls: publicUrls.length > 0 ? publicUrls : [`http://localhost:${port}`],
     publicUrlsConfigured: publicUrls.length > 0,

@@ -19,6 +19,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { limits } from '@tunai/client/contract';
+import { boundedClientClass, type QueryBound } from './bounded-postgres-client.js';
 import { CurrentSchemaIntrospector } from './current-schema-introspector.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
@@ -100,6 +101,8 @@ export type DatabaseTarget =
       connectTimeoutMs?: number;
       /** How long PostgreSQL lets a session idle inside a transaction (default limits.databaseIdleInTransactionMsDefault). */
       idleInTransactionMs?: number;
+      /** How long a query may go unanswered before its connection is closed (default limits.databaseQueryTimeoutMsDefault). */
+      queryTimeoutMs?: number;
     };
 
 export interface OpenedDatabase {
@@ -113,6 +116,8 @@ export interface OpenedDatabase {
    * opens a new one. SQLite has no connections to lose, so it never reports.
    */
   onConnectionError(listener: (error: Error) => void): void;
+  /** Runs work with no bound on how long a query may take (migrations); the bound applies again afterwards. */
+  unbounded<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** What PostgreSQL shows in pg_stat_activity for tunai's connections unless the URL names its own application_name. */
@@ -136,9 +141,12 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { db, dialect: 'sqlite', sqlite, onConnectionError: () => {} };
+    // better-sqlite3 runs in this process: a query cannot be left without an answer, so there is nothing to bound.
+    return { db, dialect: 'sqlite', sqlite, onConnectionError: () => {}, unbounded: (work) => work() };
   }
+  const queryBound: QueryBound = { ms: target.queryTimeoutMs ?? limits.databaseQueryTimeoutMsDefault };
   const pool = new pg.Pool({
+    Client: boundedClientClass(queryBound) as unknown as pg.PoolConfig['Client'],
     connectionString: target.url,
     max: 10,
     connectionTimeoutMillis: target.connectTimeoutMs ?? limits.databaseConnectTimeoutMsDefault,
@@ -158,6 +166,15 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
     dialect: 'postgres',
     onConnectionError: (listener) => {
       reportConnectionError = listener;
+    },
+    unbounded: async (work) => {
+      const boundMs = queryBound.ms;
+      queryBound.ms = 0;
+      try {
+        return await work();
+      } finally {
+        queryBound.ms = boundMs;
+      }
     },
   };
 }

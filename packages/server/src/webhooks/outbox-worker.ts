@@ -1,6 +1,9 @@
 // Runs delivery sweeps per process: on an interval, when woken after a commit, or on demand. A sweep only claims; the
 // attempts it starts run on their own (at most inFlightMax at once), so a hanging receiver never holds up the next sweep.
 import type { Logger } from 'pino';
+import { limits } from '@tunai/client/contract';
+import { monotonicMs } from '../lib/clock.js';
+import { failureStreak } from '../lib/failure-streak.js';
 import type { StartedAttempts } from './deliver.js';
 
 export interface OutboxWorker {
@@ -34,12 +37,14 @@ export function createOutboxWorker(options: {
   inFlightMax: number;
   /** 0: no periodic sweep (wake-ups and runOnce still deliver). */
   intervalMs: number;
-  logger: Pick<Logger, 'error'>;
+  logger: Pick<Logger, 'error' | 'info'>;
 }): OutboxWorker {
   // Below 1 no sweep could ever claim (nothing would be delivered, silently); a fraction or NaN would not cap at all.
   if (!Number.isInteger(options.inFlightMax) || options.inFlightMax < 1) {
     throw new RangeError(`inFlightMax must be a whole number of at least 1 (got ${options.inFlightMax})`);
   }
+  // Interval and wake-up sweeps report how they ended here: one log line per outage, not one per sweep.
+  const sweepFailures = failureStreak({ logger: options.logger, what: 'outbox sweep', nowMs: monotonicMs, repeatEveryMs: limits.backgroundFailureLogRepeatMs });
   const attempts = new Set<Promise<void>>();
   let claiming: Promise<Sweep> | null = null;
   let queued: Promise<Sweep> | null = null;
@@ -111,7 +116,10 @@ export function createOutboxWorker(options: {
 
   const background = (): void => {
     if (closed) return;
-    nextSweep().catch((error: unknown) => options.logger.error({ err: error }, 'outbox sweep failed'));
+    nextSweep().then(
+      () => sweepFailures.succeeded(),
+      (error: unknown) => sweepFailures.failed(error),
+    );
   };
 
   function wake(): void {
