@@ -1,10 +1,12 @@
 // `npm run bench`: throughput and latency of the hot paths, each next to a same-run floor (a bare route).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
+import pg from 'pg';
 import { buildPlaintext, dataBase64, generateNonce, parsePrivateKey, signPlaintext } from '@tunai/client/signature';
 import { latencyPercentileMs, renderRequest, runLoad, type LoadOptions } from './load.js';
 
@@ -153,17 +155,52 @@ function row(figure: Figure, floor: Figure): string {
   ].join(' ');
 }
 
+/**
+ * BENCH_DATABASE_URL=postgres://… runs the bench on PostgreSQL instead of a SQLite file: in a schema of its own,
+ * created for the run and dropped after it, so the database's other contents are left alone.
+ */
+async function benchDatabase(): Promise<{ label: string; args: string[]; drop: () => Promise<void> }> {
+  const url = process.env.BENCH_DATABASE_URL;
+  if (!url) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tunai-bench-'));
+    return { label: 'SQLite', args: ['--data', dataDir], drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const schema = `tunai_bench_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`create schema ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  const scoped = new URL(url);
+  scoped.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    label: `PostgreSQL (schema ${schema})`,
+    args: ['--database-url', scoped.href],
+    drop: async () => {
+      const dropper = new pg.Client({ connectionString: url });
+      await dropper.connect();
+      try {
+        await dropper.query(`drop schema ${schema} cascade`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tunai-bench-'));
+  const database = await benchDatabase();
   const port = await freePort();
   serverPort = port;
   const baseUrl = `http://127.0.0.1:${port}`;
   const credentials = JSON.parse(
-    execFileSync(process.execPath, [binPath, 'init', '--data', dataDir, '--base-url', baseUrl, '--json'], { encoding: 'utf8' }),
+    execFileSync(process.execPath, [binPath, 'init', ...database.args, '--base-url', baseUrl, '--json'], { encoding: 'utf8' }),
   ) as { clientId: string; clientSecret: string; privateKey: string; storeId: string };
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server (open it in Chrome DevTools) to find where time goes.
   const profileArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const server: ChildProcess = spawn(process.execPath, [...profileArgs, binPath, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
+  const server: ChildProcess = spawn(process.execPath, [...profileArgs, binPath, 'serve', '--port', String(port), '--host', '127.0.0.1', ...database.args], {
     env: { ...process.env, LOG_LEVEL: 'warn', TUNAI_PUBLIC_URL: baseUrl },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -253,18 +290,18 @@ async function main(): Promise<void> {
     }
     const floor = figureOf(floorTally);
 
-    console.log(`\ntunai bench — ${connections} connections, ${durationSeconds} s per timed line in ${rounds} interleaved rounds, SQLite, one server process, Node ${process.version}`);
+    console.log(`\ntunai bench — ${connections} connections, ${durationSeconds} s per timed line in ${rounds} interleaved rounds, ${database.label}, one server process, Node ${process.version}`);
     console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)} ${'main µs'.padStart(8)} ${'all µs'.padStart(8)} ${'load µs'.padStart(8)}`);
     for (const tally of [floorTally, ...scenarios.map((scenario) => scenario.tally)]) console.log(row(figureOf(tally), floor));
     console.log('main µs / all µs: server CPU per request on its event-loop thread / on all its threads (workers, GC);');
     console.log('load µs: the load generator\'s CPU per request (it shares the two cores with the server)');
     console.log('\ntargets: signed GET ≥ 50% of floor; QuickPay ≥ 1,500 payments/s with p99 ≤ 50 ms; client_credentials ≥ 1,500 tokens/s');
-    const ledger = spawnSync(process.execPath, [binPath, 'ledger', 'check', '--data', dataDir], { encoding: 'utf8' });
+    const ledger = spawnSync(process.execPath, [binPath, 'ledger', 'check', ...database.args], { encoding: 'utf8' });
     console.log(`after the run: ${ledger.stdout.trim()} (exit ${ledger.status})`);
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+    await database.drop();
   }
 }
 
