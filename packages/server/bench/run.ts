@@ -34,6 +34,8 @@ interface Figure {
   /** Server CPU per request: its event-loop thread, and all its threads (workers, GC); null where /proc is missing. */
   mainThreadMicros: number | null;
   allThreadsMicros: number | null;
+  /** CPU a local PostgreSQL spent per request (null on SQLite). */
+  databaseMicros: number | null;
   /** CPU the load generator (this process) spent per request. */
   generatorMicros: number;
   p50Ms: number;
@@ -88,6 +90,30 @@ function serverCpuMicros(): { main: number; all: number } | null {
   return { main: threadMicros(String(serverPid)), all };
 }
 
+/**
+ * CPU time used so far by every PostgreSQL process on this machine, in µs; null on SQLite or where /proc shows none
+ * (a PostgreSQL elsewhere). A local PostgreSQL shares the two cores with the server and the load generator, so its
+ * share per request belongs next to theirs.
+ */
+function databaseCpuMicros(): number | null {
+  if (!process.env.BENCH_DATABASE_URL || !existsSync('/proc')) return null;
+  let micros = 0;
+  let seen = false;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes(' (postgres) ')) continue;
+      const fields = stat.split(') ')[1]?.split(' ') ?? [];
+      micros += (Number(fields[11]) + Number(fields[12])) * microsPerClockTick;
+      seen = true;
+    } catch {
+      // a process that ended between listing and reading
+    }
+  }
+  return seen ? micros : null;
+}
+
 /** One scenario's measurements, summed over its slices. */
 interface Tally {
   name: string;
@@ -95,25 +121,29 @@ interface Tally {
   seconds: number;
   mainMicros: number | null;
   allMicros: number | null;
+  databaseMicros: number | null;
   generatorMicros: number;
   latencies: Float64Array[];
   non2xx: number;
 }
 
-const newTally = (name: string): Tally => ({ name, requests: 0, seconds: 0, mainMicros: 0, allMicros: 0, generatorMicros: 0, latencies: [], non2xx: 0 });
+const newTally = (name: string): Tally => ({ name, requests: 0, seconds: 0, mainMicros: 0, allMicros: 0, databaseMicros: 0, generatorMicros: 0, latencies: [], non2xx: 0 });
 
 /** Runs one slice of a scenario, reading the server's and the generator's CPU time around it. */
 async function slice(tally: Tally, requests: readonly Buffer[], mode: LoadOptions['mode']): Promise<void> {
   if (requests.length === 0) return;
   const cpuBefore = serverCpuMicros();
+  const databaseBefore = databaseCpuMicros();
   const generatorBefore = process.cpuUsage();
   const result = await runLoad({ host: '127.0.0.1', port: serverPort, connections, requests, mode });
   const cpuAfter = serverCpuMicros();
+  const databaseAfter = databaseCpuMicros();
   const generatorCpu = process.cpuUsage(generatorBefore);
   tally.requests += result.requestsTotal;
   tally.seconds += result.durationSeconds;
   tally.mainMicros = cpuBefore && cpuAfter && tally.mainMicros !== null ? tally.mainMicros + cpuAfter.main - cpuBefore.main : null;
   tally.allMicros = cpuBefore && cpuAfter && tally.allMicros !== null ? tally.allMicros + cpuAfter.all - cpuBefore.all : null;
+  tally.databaseMicros = databaseBefore !== null && databaseAfter !== null && tally.databaseMicros !== null ? tally.databaseMicros + databaseAfter - databaseBefore : null;
   tally.generatorMicros += generatorCpu.user + generatorCpu.system;
   tally.latencies.push(result.latenciesMs);
   tally.non2xx += result.non2xx;
@@ -126,6 +156,7 @@ function figureOf(tally: Tally): Figure {
     requestsPerSecond: tally.requests / tally.seconds,
     mainThreadMicros: perRequest(tally.mainMicros),
     allThreadsMicros: perRequest(tally.allMicros),
+    databaseMicros: perRequest(tally.databaseMicros),
     generatorMicros: perRequest(tally.generatorMicros) ?? 0,
     p50Ms: latencyPercentileMs(tally.latencies, 0.5),
     p99Ms: latencyPercentileMs(tally.latencies, 0.99),
@@ -151,6 +182,7 @@ function row(figure: Figure, floor: Figure): string {
     (figure.mainThreadMicros?.toFixed(0) ?? '-').padStart(8),
     (figure.allThreadsMicros?.toFixed(0) ?? '-').padStart(8),
     figure.generatorMicros.toFixed(0).padStart(8),
+    ...(figure.databaseMicros === null ? [] : [figure.databaseMicros.toFixed(0).padStart(8)]),
     figure.non2xx > 0 ? `  (non-2xx ${figure.non2xx})` : '',
   ].join(' ');
 }
@@ -291,10 +323,11 @@ async function main(): Promise<void> {
     const floor = figureOf(floorTally);
 
     console.log(`\ntunai bench — ${connections} connections, ${durationSeconds} s per timed line in ${rounds} interleaved rounds, ${database.label}, one server process, Node ${process.version}`);
-    console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)} ${'main µs'.padStart(8)} ${'all µs'.padStart(8)} ${'load µs'.padStart(8)}`);
+    console.log(`${'scenario'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'floor req/s'.padStart(11)} ${'ratio'.padStart(7)} ${'main µs'.padStart(8)} ${'all µs'.padStart(8)} ${'load µs'.padStart(8)}${floor.databaseMicros === null ? '' : ` ${'db µs'.padStart(8)}`}`);
     for (const tally of [floorTally, ...scenarios.map((scenario) => scenario.tally)]) console.log(row(figureOf(tally), floor));
     console.log('main µs / all µs: server CPU per request on its event-loop thread / on all its threads (workers, GC);');
     console.log('load µs: the load generator\'s CPU per request (it shares the two cores with the server)');
+    if (floor.databaseMicros !== null) console.log('db µs: the local PostgreSQL\'s CPU per request, all its processes (it shares the cores too)');
     console.log('\ntargets: signed GET ≥ 50% of floor; QuickPay ≥ 1,500 payments/s with p99 ≤ 50 ms; client_credentials ≥ 1,500 tokens/s');
     const ledger = spawnSync(process.execPath, [binPath, 'ledger', 'check', ...database.args], { encoding: 'utf8' });
     console.log(`after the run: ${ledger.stdout.trim()} (exit ${ledger.status})`);
