@@ -17,7 +17,7 @@ import { createLogger } from './lib/logger.js';
 import { limits } from '@tunai/client/contract';
 import { migrateToLatest, openDatabase, type DatabaseTarget } from './store/database.js';
 import { createStorage } from './store/storage.js';
-import { SqliteRecordCache } from './store/sqlite-record-cache.js';
+import { postgresRecordVersion, RecordCache, sqliteRecordVersion } from './store/record-cache.js';
 import { nonceFilePath, startNonceWorker } from './store/nonce-claims.js';
 import { createConnectorRegistry } from './providers/registry.js';
 import { payerCancelScenario, payerOutcomes, WalletSimulator } from './providers/wallet-simulator.js';
@@ -67,7 +67,9 @@ export async function openStorage(target: DatabaseTarget): Promise<OpenedStorage
       await nonceClaims?.close();
       await db.destroy();
     },
-    sqlite ? { nonceClaims, recordCache: new SqliteRecordCache(sqlite, monotonicMs) } : {},
+    sqlite
+      ? { nonceClaims, recordCache: new RecordCache(sqliteRecordVersion(sqlite), monotonicMs) }
+      : { recordCache: new RecordCache(postgresRecordVersion(db), monotonicMs) },
   );
   return { storage, ping: async () => void (await sql`select 1`.execute(db)), onConnectionError };
 }

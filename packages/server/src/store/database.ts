@@ -187,7 +187,7 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: 'sqlite' | 
     const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
     migrationTableSchema = result.rows[0]?.schema;
   }
-  const migrator = new Migrator({ db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

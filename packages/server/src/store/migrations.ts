@@ -411,6 +411,42 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
-};
+/**
+ * 0007: a version the app and merchant cache (store/record-cache.ts) reads to know whether its rows may be stale. On
+ * PostgreSQL, statement-level triggers add one in every transaction that writes client_apps or merchants, whoever
+ * writes (a server, the CLI, an operator's SQL); the function names the table's own schema, so several tunai schemas
+ * in one database keep their own counts. SQLite needs no trigger (PRAGMA data_version does this), but gets the table
+ * so both dialects keep one schema.
+ */
+function recordVersions(dialect: 'sqlite' | 'postgres'): Migration {
+  return {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('record_versions')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('version', bigint, (c) => c.notNull())
+        .execute();
+      await db.insertInto('record_versions').values({ name: 'records', version: 0 }).execute();
+      if (dialect !== 'postgres') return;
+      await sql`
+        create function tunai_count_record_change() returns trigger language plpgsql as $body$
+        begin
+          execute format('update %I.record_versions set version = version + 1 where name = ''records''', tg_table_schema);
+          return null;
+        end
+        $body$`.execute(db);
+      for (const table of ['client_apps', 'merchants']) {
+        await sql`
+          create trigger ${sql.id(`${table}_count_record_change`)}
+          after insert or update or delete or truncate on ${sql.table(table)}
+          for each statement execute function tunai_count_record_change()`.execute(db);
+      }
+    },
+  };
+}
+
+export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
+  return {
+    getMigrations: async () => ({ ...migrations, '0007_record_versions': recordVersions(dialect) }),
+  };
+}

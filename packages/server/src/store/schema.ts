@@ -143,6 +143,12 @@ export interface SetupClaimsTable {
   claimed_at_ms: number;
 }
 
+/** One row, 'records': moved by every commit that writes client_apps or merchants (PostgreSQL triggers). */
+export interface RecordVersionsTable {
+  name: string;
+  version: number;
+}
+
 export interface ServerKeysTable {
   key_id: string;
   private_key_pem: string;
@@ -355,4 +361,5 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   server_keys: ServerKeysTable;
   setup_claims: SetupClaimsTable;
+  record_versions: RecordVersionsTable;
 }

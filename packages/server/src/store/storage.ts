@@ -27,7 +27,7 @@ import type {
 } from './schema.js';
 import type { Selectable } from 'kysely';
 import type { NonceClaims } from './nonce-claims.js';
-import type { SqliteRecordCache } from './sqlite-record-cache.js';
+import type { RecordCache } from './record-cache.js';
 import { createCheckoutStorage } from './checkout-storage.js';
 import { createOutboxStorage } from './outbox-storage.js';
 import { createIdempotencyStorage } from './idempotency-storage.js';
@@ -185,19 +185,20 @@ function selectApp(db: Kysely<Database> | Transaction<Database>) {
     .select('merchants.is_active as merchant_is_active');
 }
 
-export interface SqliteAids {
+/** What a store may have besides its database handle: the SQLite nonce file, the app and merchant cache. */
+export interface StorageAids {
   nonceClaims?: NonceClaims;
-  recordCache?: SqliteRecordCache;
+  recordCache?: RecordCache;
 }
 
 export function createStorage(
   db: Kysely<Database> | Transaction<Database>,
   dialect: 'sqlite' | 'postgres',
   closeDb: () => Promise<void>,
-  sqliteAids: SqliteAids = {},
+  aids: StorageAids = {},
 ): Storage {
   const inTransaction = db.isTransaction;
-  const { nonceClaims, recordCache } = sqliteAids;
+  const { nonceClaims, recordCache } = aids;
   const storage: Storage = {
     dialect,
     merchants: {
@@ -659,7 +660,7 @@ export function createStorage(
       if (inTransaction) return work(storage);
       for (let attempt = 1; ; attempt++) {
         try {
-          return await (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb, sqliteAids)));
+          return await (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb, aids)));
         } catch (error) {
           // Rolled back: a fresh run draws fresh ids. A collision that is not about a drawn id repeats and is thrown.
           if (attempt >= generatedIdAttemptsMax || !isPrimaryKeyCollision(error)) throw error;
