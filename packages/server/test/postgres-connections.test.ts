@@ -10,7 +10,7 @@ import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import type { RawResponse } from '@tunai/client';
 import { checkLedger } from '../src/app/check-ledger.js';
-import { openDatabase } from '../src/store/database.js';
+import { openDatabase, type DatabaseTarget } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
 import { waitFor } from './api-checks.js';
 import { advanceClock, clientFor, initialisedDatabase, killHard, startClockedServe, tunai, waitFor as pollUntil, type InitialisedDatabase } from './child-server.js';
@@ -223,6 +223,16 @@ class DatabaseHop {
     return this;
   }
 
+  /** A harness reshapeTarget that sends the server's PostgreSQL connections through this hop, with extra settings. */
+  route(settings: { connectTimeoutMs?: number; queryTimeoutMs?: number }): (target: DatabaseTarget) => DatabaseTarget {
+    return (target) => {
+      assert.equal(target.kind, 'postgres');
+      const url = new URL(target.kind === 'postgres' ? target.url : '');
+      url.host = `127.0.0.1:${this.port}`;
+      return { ...target, url: url.href, ...settings } as DatabaseTarget;
+    };
+  }
+
   /** Cuts every connection through the hop, as a failover or a restart does. */
   cutAll(): void {
     for (const socket of this.sockets) socket.destroy();
@@ -249,12 +259,7 @@ describe('a PostgreSQL that accepts connections but never answers [postgres]', (
   before(async () => {
     await hop.start();
     server = await startTestServer('postgres', {}, {
-      reshapeTarget: (target) => {
-        assert.equal(target.kind, 'postgres');
-        const url = new URL(target.kind === 'postgres' ? target.url : '');
-        url.host = `127.0.0.1:${hop.port}`;
-        return { ...target, url: url.href, connectTimeoutMs };
-      },
+      reshapeTarget: hop.route({ connectTimeoutMs }),
     });
     dev = await createDeveloper(server, { companyName: 'Blackhole Co' });
     db = openDatabase(server.database.target).db;
@@ -308,12 +313,7 @@ describe('a PostgreSQL connection that goes silent mid-query [postgres]', () => 
     await hop.start();
     server = await startTestServer('postgres', { LOG_LEVEL: 'warn' }, {
       logDestination: logs,
-      reshapeTarget: (target) => {
-        assert.equal(target.kind, 'postgres');
-        const url = new URL(target.kind === 'postgres' ? target.url : '');
-        url.host = `127.0.0.1:${hop.port}`;
-        return { ...target, url: url.href, connectTimeoutMs, queryTimeoutMs };
-      },
+      reshapeTarget: hop.route({ connectTimeoutMs, queryTimeoutMs }),
     });
     dev = await createDeveloper(server, { companyName: 'Silent Co' });
     db = openDatabase(server.database.target).db;
@@ -383,12 +383,8 @@ describe('background jobs during a PostgreSQL outage [postgres]', () => {
     await hop.start();
     server = await startTestServer('postgres', { LOG_LEVEL: 'info', TUNAI_CLOSED_LOOP_INTERVAL_MS: '50', TUNAI_OUTBOX_INTERVAL_MS: '50' }, {
       logDestination: logs,
-      reshapeTarget: (target) => {
-        assert.equal(target.kind, 'postgres');
-        const url = new URL(target.kind === 'postgres' ? target.url : '');
-        url.host = `127.0.0.1:${hop.port}`;
-        return { ...target, url: url.href, connectTimeoutMs: 200 };
-      },
+      // Long enough that a connection made while the machine is busy (PostgreSQL forks a backend) is not a failure.
+      reshapeTarget: hop.route({ connectTimeoutMs: 800 }),
     });
   });
   after(async () => {
@@ -403,19 +399,20 @@ describe('background jobs during a PostgreSQL outage [postgres]', () => {
 
     hop.mode = 'blackhole';
     hop.cutAll();
-    // Each run now fails after the 200 ms connect timeout; at a run every 50 ms both jobs fail again and again.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Each run now fails after the 800 ms connect timeout; with a run due every 50 ms both jobs fail again and again.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
     hop.mode = 'forward';
     await waitFor(() => linesAbout('closed-loop tick recovered').length > 0 && linesAbout('outbox sweep recovered').length > 0, 'both jobs to recover');
 
+    const story = logs.lines.filter((line) => /closed-loop|outbox/.test(line.msg)).map((line) => line.msg).join(' | ');
     for (const what of ['closed-loop tick', 'outbox sweep']) {
       const failed = linesAbout(`${what} failed`);
-      assert.equal(failed.length, 1, `${what}: one line when the outage starts (${failed.length})`);
+      assert.equal(failed.length, 1, `${what}: one line when the outage starts: ${story}`);
       assert.equal(failed[0]?.level, 50, `${what}: logged as an error`);
       assert.match(String(failed[0]?.err?.message), /timeout|terminated/i, `${what}: the line carries the cause`);
       assert.deepEqual(linesAbout(`${what} still failing`), [], `${what}: no reminder within the first minute`);
       const recovered = linesAbout(`${what} recovered`) as unknown as { level: number; failures: number; failingForMs: number }[];
-      assert.equal(recovered.length, 1, `${what}: one line when it ends`);
+      assert.equal(recovered.length, 1, `${what}: one line when it ends: ${story}`);
       assert.equal(recovered[0]?.level, 30, `${what}: recovery is info`);
       assert.ok((recovered[0]?.failures ?? 0) >= 3, `${what}: the recovery line counts the failed runs (${recovered[0]?.failures})`);
       assert.ok((recovered[0]?.failingForMs ?? 0) >= 1_000, `${what}: and how long they went on (${recovered[0]?.failingForMs} ms)`);
