@@ -37,7 +37,7 @@ export interface OpenedStorage {
 }
 
 export function databaseTarget(
-  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseConnectTimeoutMs' | 'databaseIdleInTransactionMs' | 'databaseQueryTimeoutMs'>,
+  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseConnectTimeoutMs' | 'databaseIdleInTransactionMs' | 'databaseQueryTimeoutMs' | 'databasePoolMax'>,
 ): DatabaseTarget {
   return config.databaseUrl
     ? {
@@ -46,6 +46,7 @@ export function databaseTarget(
         connectTimeoutMs: config.databaseConnectTimeoutMs,
         idleInTransactionMs: config.databaseIdleInTransactionMs,
         queryTimeoutMs: config.databaseQueryTimeoutMs,
+        poolMax: config.databasePoolMax,
       }
     : { kind: 'sqlite', filePath: join(config.dataDir, 'tunai.db') };
 }

@@ -19,7 +19,7 @@ describe('PostgreSQL timeouts', () => {
       assert.throws(() => loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: bad }), /TUNAI_DATABASE_CONNECT_TIMEOUT_MS/, `"${bad}" is refused, naming the variable`);
     }
     const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '2500' });
-    assert.deepEqual(databaseTarget(config), { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', connectTimeoutMs: 2_500, idleInTransactionMs: 30_000, queryTimeoutMs: 60_000 });
+    assert.deepEqual(databaseTarget(config), { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', connectTimeoutMs: 2_500, idleInTransactionMs: 30_000, queryTimeoutMs: 60_000, poolMax: 10 });
   });
 
   test('TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS defaults to 30 s, takes 1..3,600,000, and reaches the PostgreSQL target', () => {
@@ -42,6 +42,19 @@ describe('PostgreSQL timeouts', () => {
     }
     const target = databaseTarget(loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', TUNAI_DATABASE_QUERY_TIMEOUT_MS: '7000' }));
     assert.equal(target.kind === 'postgres' ? target.queryTimeoutMs : null, 7_000);
+  });
+});
+
+describe('PostgreSQL pool', () => {
+  test('TUNAI_DATABASE_POOL_MAX defaults to 10, takes 1..1,000, and reaches the PostgreSQL target', () => {
+    assert.equal(loadConfig({}).databasePoolMax, 10);
+    assert.equal(loadConfig({ TUNAI_DATABASE_POOL_MAX: '1' }).databasePoolMax, 1);
+    assert.equal(loadConfig({ TUNAI_DATABASE_POOL_MAX: '1000' }).databasePoolMax, 1_000);
+    for (const bad of ['0', '1001', '2.5', 'many']) {
+      assert.throws(() => loadConfig({ TUNAI_DATABASE_POOL_MAX: bad }), /TUNAI_DATABASE_POOL_MAX/, `"${bad}" is refused, naming the variable`);
+    }
+    const target = databaseTarget(loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', TUNAI_DATABASE_POOL_MAX: '40' }));
+    assert.equal(target.kind === 'postgres' ? target.poolMax : null, 40);
   });
 });
 

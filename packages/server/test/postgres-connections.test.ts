@@ -420,6 +420,34 @@ describe('background jobs during a PostgreSQL outage [postgres]', () => {
   });
 });
 
+describe('the PostgreSQL pool size [postgres]', () => {
+  test('TUNAI_DATABASE_POOL_MAX bounds the connections one process opens; queries beyond it wait their turn and succeed', async () => {
+    const applicationName = `tunai-pool-${randomBytes(4).toString('hex')}`;
+    const opened = openDatabase({ kind: 'postgres', url: `${testDatabaseUrl}?application_name=${applicationName}`, poolMax: 3 });
+    const admin = new pg.Client({ connectionString: testDatabaseUrl });
+    await admin.connect();
+    try {
+      let most = 0;
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          const result = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [applicationName]);
+          most = Math.max(most, result.rows[0]?.n ?? 0);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => sql<{ i: number }>`select ${i}::int as i, pg_sleep(0.05)`.execute(opened.db)));
+      watching = false;
+      await watcher;
+      assert.deepEqual(answers.map((answer) => answer.rows[0]?.i), Array.from({ length: 12 }, (_, i) => i), 'all twelve answered');
+      assert.equal(most, 3, `at most three connections at once, and all three used (${most})`);
+    } finally {
+      await admin.end();
+      await opened.db.destroy();
+    }
+  });
+});
+
 describe('a tunai process frozen inside a transaction [postgres]', () => {
   const idleInTransactionMs = 1_500;
   let world: InitialisedDatabase;

@@ -90,6 +90,12 @@ export const limits = {
    */
   databaseQueryTimeoutMsDefault: 60_000,
   databaseQueryTimeoutMsMax: 3_600_000,
+  /**
+   * PostgreSQL connections one tunai process keeps at most. Several processes on one database each keep their own, so
+   * processes × this must stay below the server's max_connections (PostgreSQL's default is 100).
+   */
+  databasePoolMaxDefault: 10,
+  databasePoolMaxMax: 1_000,
   /** A one-time setup claim (the demo merchant) older than this is taken over: its process died before finishing. */
   setupClaimLapseMs: 60_000,
   /** How long POST /v3/payment/quickpay waits for a final upstream result before answering IN_PROCESS (configurable). */

@@ -14,6 +14,8 @@ export interface Config {
   databaseIdleInTransactionMs: number;
   /** PostgreSQL: a query unanswered this long closes its connection (TUNAI_DATABASE_QUERY_TIMEOUT_MS). */
   databaseQueryTimeoutMs: number;
+  /** PostgreSQL: connections this process keeps at most (TUNAI_DATABASE_POOL_MAX). */
+  databasePoolMax: number;
   /** Public base URL(s) clients use to reach tunai; the first is printed and used for links. */
   publicUrls: string[];
   /** False when publicUrls is only the default guess (http://localhost:PORT); links then follow the bound port. */
@@ -105,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       1,
       limits.databaseQueryTimeoutMsMax,
     ),
+    databasePoolMax: integerSetting('TUNAI_DATABASE_POOL_MAX', env.TUNAI_DATABASE_POOL_MAX, limits.databasePoolMaxDefault, 1, limits.databasePoolMaxMax),
     publicUrls: publicUrls.length > 0 ? publicUrls : [`http://localhost:${port}`],
     publicUrlsConfigured: publicUrls.length > 0,
     accessTokenTtlSeconds: integerSetting(

@@ -103,6 +103,8 @@ export type DatabaseTarget =
       idleInTransactionMs?: number;
       /** How long a query may go unanswered before its connection is closed (default limits.databaseQueryTimeoutMsDefault). */
       queryTimeoutMs?: number;
+      /** Connections this process keeps open at most (default limits.databasePoolMaxDefault). */
+      poolMax?: number;
     };
 
 export interface OpenedDatabase {
@@ -148,7 +150,7 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
   const pool = new pg.Pool({
     Client: boundedClientClass(queryBound) as unknown as pg.PoolConfig['Client'],
     connectionString: target.url,
-    max: 10,
+    max: target.poolMax ?? limits.databasePoolMaxDefault,
     connectionTimeoutMillis: target.connectTimeoutMs ?? limits.databaseConnectTimeoutMsDefault,
     idle_in_transaction_session_timeout: target.idleInTransactionMs ?? limits.databaseIdleInTransactionMsDefault,
     ...(namesApplication(target.url) ? {} : { application_name: defaultApplicationName }),
