@@ -96,6 +96,11 @@ export const limits = {
    */
   databasePoolMaxDefault: 10,
   databasePoolMaxMax: 1_000,
+  /**
+   * How long a SQLite query waits for a write lock another process holds before its request fails with 500. The
+   * wait is asynchronous: the process serves everything that does not need its database meanwhile.
+   */
+  sqliteBusyWaitMs: 5_000,
   /** A one-time setup claim (the demo merchant) older than this is taken over: its process died before finishing. */
   setupClaimLapseMs: 60_000,
   /** How long POST /v3/payment/quickpay waits for a final upstream result before answering IN_PROCESS (configurable). */

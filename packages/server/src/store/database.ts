@@ -12,6 +12,7 @@ import {
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
+  type QueryResult,
   type DatabaseIntrospector,
   type DialectAdapter,
   type SqliteDatabase,
@@ -27,12 +28,56 @@ import type { Database } from './schema.js';
 // BIGINT columns hold epoch milliseconds and minor units, all far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (value: string) => Number(value));
 
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The longest pause between tries of a statement refused with SQLITE_BUSY. */
+const busyPauseMsMax = 50;
+const isBusy = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+
+/**
+ * better-sqlite3 runs on the event loop, so SQLite's own busy handler (busy_timeout) sleeps there: while another
+ * process held the write lock (a long transaction, or a process frozen mid-write), every write here stopped the whole
+ * process, health checks and timers included, for up to five seconds at a time. The main connection therefore runs
+ * with busy_timeout 0, and a statement refused with SQLITE_BUSY (it did nothing) is tried again after an
+ * asynchronous pause, doubling from 1 ms to 50 ms, until limits.sqliteBusyWaitMs has passed. Then the error stands
+ * and the request fails as before. Only a process's own queries wait meanwhile (one connection per process).
+ */
+class BusyRetryingConnection implements DatabaseConnection {
+  constructor(
+    private readonly inner: DatabaseConnection,
+    private readonly waitMs: number,
+  ) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const giveUpAtMs = performance.now() + this.waitMs;
+    for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, busyPauseMsMax)) {
+      try {
+        return await this.inner.executeQuery<R>(query);
+      } catch (error) {
+        if (!isBusy(error) || performance.now() >= giveUpAtMs) throw error;
+        await sleepMs(pauseMs);
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
 /**
  * SQLite's default deferred BEGIN can fail with SQLITE_BUSY when two processes upgrade a read
  * transaction to a write at once; BEGIN IMMEDIATE takes the write lock up front and then waits
- * politely under busy_timeout instead.
+ * politely (BusyRetryingConnection) instead.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  private retrying: BusyRetryingConnection | null = null;
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    this.retrying ??= new BusyRetryingConnection(connection, limits.sqliteBusyWaitMs);
+    return this.retrying;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
@@ -140,8 +185,11 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
     sqlite.pragma('journal_mode = WAL');
     // NORMAL in WAL mode is durable across process crashes (only an OS crash can lose the last commits).
     sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('busy_timeout = 5000');
+    // Opening waits in SQLite's own busy handler (there is nothing else to serve yet); queries then wait
+    // asynchronously instead (BusyRetryingConnection).
+    sqlite.pragma(`busy_timeout = ${limits.sqliteBusyWaitMs}`);
     sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 0');
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     // better-sqlite3 runs in this process: a query cannot be left without an answer, so there is nothing to bound.
     return { db, dialect: 'sqlite', sqlite, onConnectionError: () => {}, unbounded: (work) => work() };
