@@ -1,4 +1,4 @@
-// Runtime configuration: the database connect timeout, and the outbound allowances (link-local, private) and how the
+// Runtime configuration: the PostgreSQL settings (timeouts, pool), and the outbound allowances (link-local, private) and how the
 // private one follows TUNAI_SANDBOX.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -10,51 +10,31 @@ import { databaseTarget } from '../src/main.js';
 const execFileAsync = promisify(execFile);
 const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
 
-describe('PostgreSQL timeouts', () => {
-  test('defaults to 10 s, takes whole milliseconds within 1..600,000, and reaches the PostgreSQL target', () => {
-    assert.equal(loadConfig({}).databaseConnectTimeoutMs, 10_000);
-    assert.equal(loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '2500' }).databaseConnectTimeoutMs, 2_500);
-    assert.equal(loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '600000' }).databaseConnectTimeoutMs, 600_000);
-    for (const bad of ['0', '600001', '-1', '1.5', 'soon']) {
-      assert.throws(() => loadConfig({ TUNAI_DATABASE_CONNECT_TIMEOUT_MS: bad }), /TUNAI_DATABASE_CONNECT_TIMEOUT_MS/, `"${bad}" is refused, naming the variable`);
-    }
+/** A PostgreSQL setting: its variable, its Config field and DatabaseTarget field, its default and its range. */
+const postgresSettings = [
+  { variable: 'TUNAI_DATABASE_CONNECT_TIMEOUT_MS', field: 'databaseConnectTimeoutMs', targetField: 'connectTimeoutMs', fallback: 10_000, max: 600_000 },
+  { variable: 'TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS', field: 'databaseIdleInTransactionMs', targetField: 'idleInTransactionMs', fallback: 30_000, max: 3_600_000 },
+  { variable: 'TUNAI_DATABASE_QUERY_TIMEOUT_MS', field: 'databaseQueryTimeoutMs', targetField: 'queryTimeoutMs', fallback: 60_000, max: 3_600_000 },
+  { variable: 'TUNAI_DATABASE_POOL_MAX', field: 'databasePoolMax', targetField: 'poolMax', fallback: 10, max: 1_000 },
+] as const;
+
+describe('PostgreSQL settings', () => {
+  for (const { variable, field, targetField, fallback, max } of postgresSettings) {
+    test(`${variable} defaults to ${fallback}, takes whole numbers within 1..${max} (max and max+1), and reaches the PostgreSQL target`, () => {
+      assert.equal(loadConfig({})[field], fallback);
+      assert.equal(loadConfig({ [variable]: '1' })[field], 1);
+      assert.equal(loadConfig({ [variable]: String(max) })[field], max);
+      for (const bad of ['0', String(max + 1), '-1', '2.5', 'soon']) {
+        assert.throws(() => loadConfig({ [variable]: bad }), new RegExp(variable), `"${bad}" is refused, naming the variable`);
+      }
+      const target = databaseTarget(loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', [variable]: '7' }));
+      assert.equal(target.kind === 'postgres' ? target[targetField] : null, 7);
+    });
+  }
+
+  test('every setting reaches the target, each at its default when unset', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', TUNAI_DATABASE_CONNECT_TIMEOUT_MS: '2500' });
     assert.deepEqual(databaseTarget(config), { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', connectTimeoutMs: 2_500, idleInTransactionMs: 30_000, queryTimeoutMs: 60_000, poolMax: 10 });
-  });
-
-  test('TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS defaults to 30 s, takes 1..3,600,000, and reaches the PostgreSQL target', () => {
-    assert.equal(loadConfig({}).databaseIdleInTransactionMs, 30_000);
-    assert.equal(loadConfig({ TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: '3600000' }).databaseIdleInTransactionMs, 3_600_000);
-    for (const bad of ['0', '3600001', 'later']) {
-      assert.throws(() => loadConfig({ TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: bad }), /TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS/, `"${bad}" is refused, naming the variable`);
-    }
-    const config = loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', TUNAI_DATABASE_IDLE_IN_TRANSACTION_MS: '5000' });
-    const target = databaseTarget(config);
-    assert.equal(target.kind === 'postgres' ? target.idleInTransactionMs : null, 5_000);
-  });
-
-  test('TUNAI_DATABASE_QUERY_TIMEOUT_MS defaults to 60 s, takes 1..3,600,000, and reaches the PostgreSQL target', () => {
-    assert.equal(loadConfig({}).databaseQueryTimeoutMs, 60_000);
-    assert.equal(loadConfig({ TUNAI_DATABASE_QUERY_TIMEOUT_MS: '1' }).databaseQueryTimeoutMs, 1);
-    assert.equal(loadConfig({ TUNAI_DATABASE_QUERY_TIMEOUT_MS: '3600000' }).databaseQueryTimeoutMs, 3_600_000);
-    for (const bad of ['0', '3600001', '2.5', 'never']) {
-      assert.throws(() => loadConfig({ TUNAI_DATABASE_QUERY_TIMEOUT_MS: bad }), /TUNAI_DATABASE_QUERY_TIMEOUT_MS/, `"${bad}" is refused, naming the variable`);
-    }
-    const target = databaseTarget(loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', TUNAI_DATABASE_QUERY_TIMEOUT_MS: '7000' }));
-    assert.equal(target.kind === 'postgres' ? target.queryTimeoutMs : null, 7_000);
-  });
-});
-
-describe('PostgreSQL pool', () => {
-  test('TUNAI_DATABASE_POOL_MAX defaults to 10, takes 1..1,000, and reaches the PostgreSQL target', () => {
-    assert.equal(loadConfig({}).databasePoolMax, 10);
-    assert.equal(loadConfig({ TUNAI_DATABASE_POOL_MAX: '1' }).databasePoolMax, 1);
-    assert.equal(loadConfig({ TUNAI_DATABASE_POOL_MAX: '1000' }).databasePoolMax, 1_000);
-    for (const bad of ['0', '1001', '2.5', 'many']) {
-      assert.throws(() => loadConfig({ TUNAI_DATABASE_POOL_MAX: bad }), /TUNAI_DATABASE_POOL_MAX/, `"${bad}" is refused, naming the variable`);
-    }
-    const target = databaseTarget(loadConfig({ DATABASE_URL: 'postgres://db.example/tunai', TUNAI_DATABASE_POOL_MAX: '40' }));
-    assert.equal(target.kind === 'postgres' ? target.poolMax : null, 40);
   });
 });
 
