@@ -409,12 +409,15 @@ describe('background jobs during a PostgreSQL outage [postgres]', () => {
       const failed = linesAbout(`${what} failed`);
       assert.equal(failed.length, 1, `${what}: one line when the outage starts: ${story}`);
       assert.equal(failed[0]?.level, 50, `${what}: logged as an error`);
-      assert.match(String(failed[0]?.err?.message), /timeout|terminated/i, `${what}: the line carries the cause`);
+      // The cause depends on where the outage caught the run (a connect timeout, a reset, a terminated connection).
+      assert.ok((failed[0]?.err?.message ?? '').length > 0, `${what}: the line carries the cause: ${JSON.stringify(failed[0]?.err)}`);
       assert.deepEqual(linesAbout(`${what} still failing`), [], `${what}: no reminder within the first minute`);
       const recovered = linesAbout(`${what} recovered`) as unknown as { level: number; failures: number; failingForMs: number }[];
       assert.equal(recovered.length, 1, `${what}: one line when it ends: ${story}`);
       assert.equal(recovered[0]?.level, 30, `${what}: recovery is info`);
       assert.ok((recovered[0]?.failures ?? 0) >= 3, `${what}: the recovery line counts the failed runs (${recovered[0]?.failures})`);
+      // Each failed run took the 800 ms connect timeout, so 5 s hold a handful; calls that joined a run are not runs.
+      assert.ok((recovered[0]?.failures ?? 0) <= 12, `${what}: it counts runs, not the interval calls that joined one (${recovered[0]?.failures})`);
       assert.ok((recovered[0]?.failingForMs ?? 0) >= 1_000, `${what}: and how long they went on (${recovered[0]?.failingForMs} ms)`);
     }
   });

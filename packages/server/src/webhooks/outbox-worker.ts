@@ -114,9 +114,14 @@ export function createOutboxWorker(options: {
     return sweep.started;
   };
 
+  // Wake-ups and ticks that come while a sweep is queued join it; each sweep is reported once, so the streak counts sweeps.
+  const reportedSweeps = new WeakSet<Promise<Sweep>>();
   const background = (): void => {
     if (closed) return;
-    nextSweep().then(
+    const sweep = nextSweep();
+    if (reportedSweeps.has(sweep)) return;
+    reportedSweeps.add(sweep);
+    sweep.then(
       () => sweepFailures.succeeded(),
       (error: unknown) => sweepFailures.failed(error),
     );
