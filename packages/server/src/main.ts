@@ -214,20 +214,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   purge.unref();
   // The closed loop resumes whatever a previous process left IN_PROCESS: state lives in the database.
   const closedLoopFailures = failureStreak({ logger, what: 'closed-loop tick', nowMs: monotonicMs, repeatEveryMs: limits.backgroundFailureLogRepeatMs });
-  // A slow tick is joined by the interval's later calls; each tick is reported once, so the streak counts ticks.
-  const reportedTicks = new WeakSet<Promise<number>>();
-  const loop =
-    config.closedLoopIntervalMs > 0
-      ? setInterval(() => {
-          const tick = runClosedLoop();
-          if (reportedTicks.has(tick)) return;
-          reportedTicks.add(tick);
-          tick.then(
-            () => closedLoopFailures.succeeded(),
-            (error: unknown) => closedLoopFailures.failed(error),
-          );
-        }, config.closedLoopIntervalMs)
-      : null;
+  const loop = config.closedLoopIntervalMs > 0 ? setInterval(() => closedLoopFailures.watch(runClosedLoop()), config.closedLoopIntervalMs) : null;
   loop?.unref();
   outbox.start();
 

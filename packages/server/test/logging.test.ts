@@ -55,6 +55,23 @@ test('a failing background job logs its streak: the first failure, a reminder pe
   assert.equal(lines.at(-1)?.msg, 'closed-loop tick failed', 'a new streak is logged from its first failure');
 });
 
+test('a watched run counts once however often it is handed to watch(); how it ends is what is logged', async () => {
+  const lines: { level: number; msg: string; failures?: number }[] = [];
+  const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(JSON.parse(chunk.toString())), done()) }));
+  const streak = failureStreak({ logger, what: 'outbox sweep', nowMs: () => 0, repeatEveryMs: 60_000 });
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  const slowFailure = Promise.reject(new Error('down'));
+  for (let call = 0; call < 5; call++) streak.watch(slowFailure); // five interval calls joined one run
+  streak.watch(Promise.reject(new Error('down again')));
+  await settle();
+  streak.watch(Promise.resolve());
+  await settle();
+  assert.deepEqual(lines.map((line) => [line.msg, line.failures]), [
+    ['outbox sweep failed', undefined],
+    ['outbox sweep recovered', 2],
+  ], 'two runs failed, not six calls');
+});
+
 forEachDialect('server logs', (dialect) => test('a busy server at trace level logs no credential it handled', async () => {
   const lines: string[] = [];
   const sink = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });

@@ -249,28 +249,40 @@ function answerWithin<T>(request: Promise<T>, limitMs: number): Promise<T | 'no 
   return Promise.race([request, new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), limitMs).unref())]);
 }
 
-describe('a PostgreSQL that accepts connections but never answers [postgres]', () => {
-  const connectTimeoutMs = 1_500;
-  const hop = new DatabaseHop();
-  let server: TestServer;
-  let dev: Developer;
-  let db: Kysely<Database>;
+/** A test server whose PostgreSQL connections pass through a hop, a developer on it, and a direct handle on its database. */
+interface HopWorld {
+  hop: DatabaseHop;
+  server: TestServer;
+  dev: Developer;
+  db: Kysely<Database>;
+}
 
+/** Registers the hooks that open a HopWorld before the suite's tests and close it after; fields are set once `before` ran. */
+function hopWorld(options: { companyName: string; route: Parameters<DatabaseHop['route']>[0]; env?: Record<string, string>; logs?: LogLines }): HopWorld {
+  const world = { hop: new DatabaseHop() } as HopWorld;
   before(async () => {
-    await hop.start();
-    server = await startTestServer('postgres', {}, {
-      reshapeTarget: hop.route({ connectTimeoutMs }),
+    await world.hop.start();
+    world.server = await startTestServer('postgres', options.env ?? {}, {
+      ...(options.logs ? { logDestination: options.logs } : {}),
+      reshapeTarget: world.hop.route(options.route),
     });
-    dev = await createDeveloper(server, { companyName: 'Blackhole Co' });
-    db = openDatabase(server.database.target).db;
+    world.dev = await createDeveloper(world.server, { companyName: options.companyName });
+    world.db = openDatabase(world.server.database.target).db;
   });
   after(async () => {
-    await db.destroy();
-    await server.close();
-    await hop.stop();
+    await world.db.destroy();
+    await world.server.close();
+    await world.hop.stop();
   });
+  return world;
+}
+
+describe('a PostgreSQL that accepts connections but never answers [postgres]', () => {
+  const connectTimeoutMs = 1_500;
+  const world = hopWorld({ companyName: 'Blackhole Co', route: { connectTimeoutMs } });
 
   test('requests fail with 500 after the connect timeout instead of hanging, write nothing, and succeed once the database answers again', async () => {
+    const { hop, server, dev, db } = world;
     assert.equal((await dev.client.merchant.get()).item.id, dev.merchant.merchant.id, 'served through the hop');
     const storesBefore = (await db.selectFrom('stores').select('id').where('merchant_id', '=', dev.merchant.merchant.id).execute()).length;
 
@@ -303,28 +315,11 @@ describe('a PostgreSQL that accepts connections but never answers [postgres]', (
 describe('a PostgreSQL connection that goes silent mid-query [postgres]', () => {
   const queryTimeoutMs = 1_500;
   const connectTimeoutMs = 1_500;
-  const hop = new DatabaseHop();
   const logs = new LogLines();
-  let server: TestServer;
-  let dev: Developer;
-  let db: Kysely<Database>;
-
-  before(async () => {
-    await hop.start();
-    server = await startTestServer('postgres', { LOG_LEVEL: 'warn' }, {
-      logDestination: logs,
-      reshapeTarget: hop.route({ connectTimeoutMs, queryTimeoutMs }),
-    });
-    dev = await createDeveloper(server, { companyName: 'Silent Co' });
-    db = openDatabase(server.database.target).db;
-  });
-  after(async () => {
-    await db.destroy();
-    await server.close();
-    await hop.stop();
-  });
+  const world = hopWorld({ companyName: 'Silent Co', route: { connectTimeoutMs, queryTimeoutMs }, env: { LOG_LEVEL: 'warn' }, logs });
 
   test('requests on connections that stopped answering fail with 500 after TUNAI_DATABASE_QUERY_TIMEOUT_MS, free the pool, write nothing, and later requests succeed', async () => {
+    const { hop, dev, db } = world;
     // Fill the pool: with all ten connections open, the requests below are sent on connections that then go silent.
     await Promise.all(Array.from({ length: 12 }, () => dev.client.merchant.get()));
     const storesBefore = (await db.selectFrom('stores').select('id').where('merchant_id', '=', dev.merchant.merchant.id).execute()).length;
@@ -359,6 +354,7 @@ describe('a PostgreSQL connection that goes silent mid-query [postgres]', () => 
   });
 
   test('the bound ends a slow query too, and is lifted only inside unbounded() (migrations), then applies again', async () => {
+    const { server } = world;
     const opened = openDatabase({ ...server.database.target, queryTimeoutMs: 300 } as typeof server.database.target);
     try {
       const sleep = () => sql<{ slept: string }>`select pg_sleep(0.8)::text as slept`.execute(opened.db);
@@ -375,24 +371,17 @@ describe('a PostgreSQL connection that goes silent mid-query [postgres]', () => 
 });
 
 describe('background jobs during a PostgreSQL outage [postgres]', () => {
-  const hop = new DatabaseHop();
   const logs = new LogLines();
-  let server: TestServer;
-
-  before(async () => {
-    await hop.start();
-    server = await startTestServer('postgres', { LOG_LEVEL: 'info', TUNAI_CLOSED_LOOP_INTERVAL_MS: '50', TUNAI_OUTBOX_INTERVAL_MS: '50' }, {
-      logDestination: logs,
-      // Long enough that a connection made while the machine is busy (PostgreSQL forks a backend) is not a failure.
-      reshapeTarget: hop.route({ connectTimeoutMs: 800 }),
-    });
-  });
-  after(async () => {
-    await server.close();
-    await hop.stop();
+  const world = hopWorld({
+    companyName: 'Outage Co',
+    // Long enough that a connection made while the machine is busy (PostgreSQL forks a backend) is not a failure.
+    route: { connectTimeoutMs: 800 },
+    env: { LOG_LEVEL: 'info', TUNAI_CLOSED_LOOP_INTERVAL_MS: '50', TUNAI_OUTBOX_INTERVAL_MS: '50' },
+    logs,
   });
 
   test('the closed loop and the outbox sweep log an outage once when it starts and once when it ends, not once per run', async () => {
+    const { hop } = world;
     const linesAbout = (msg: string) => logs.lines.filter((line) => line.msg === msg);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual(linesAbout('closed-loop tick failed'), [], 'no failure while the database answers');

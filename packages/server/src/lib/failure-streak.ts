@@ -6,6 +6,11 @@ export interface FailureStreak {
   failed(error: unknown): void;
   /** A run succeeded: ends a streak with one line saying how long it lasted and how many runs failed. */
   succeeded(): void;
+  /**
+   * Reports how a run ends, once per run: a slow run is handed back to the interval calls that come while it goes
+   * on, and those add nothing, so the streak counts runs, not calls.
+   */
+  watch(run: Promise<unknown>): void;
 }
 
 /**
@@ -22,25 +27,33 @@ export function failureStreak(options: {
   repeatEveryMs: number;
 }): FailureStreak {
   let streak: { sinceMs: number; failures: number; lastLoggedMs: number } | null = null;
+  const failed = (error: unknown): void => {
+    const nowMs = options.nowMs();
+    if (!streak) {
+      streak = { sinceMs: nowMs, failures: 1, lastLoggedMs: nowMs };
+      options.logger.error({ err: error }, `${options.what} failed`);
+      return;
+    }
+    streak.failures += 1;
+    if (nowMs - streak.lastLoggedMs >= options.repeatEveryMs) {
+      streak.lastLoggedMs = nowMs;
+      options.logger.error({ err: error, failures: streak.failures, failingForMs: nowMs - streak.sinceMs }, `${options.what} still failing`);
+    }
+  };
+  const succeeded = (): void => {
+    if (!streak) return;
+    const { sinceMs, failures } = streak;
+    streak = null;
+    options.logger.info({ failures, failingForMs: options.nowMs() - sinceMs }, `${options.what} recovered`);
+  };
+  const watched = new WeakSet<Promise<unknown>>();
   return {
-    failed(error) {
-      const nowMs = options.nowMs();
-      if (!streak) {
-        streak = { sinceMs: nowMs, failures: 1, lastLoggedMs: nowMs };
-        options.logger.error({ err: error }, `${options.what} failed`);
-        return;
-      }
-      streak.failures += 1;
-      if (nowMs - streak.lastLoggedMs >= options.repeatEveryMs) {
-        streak.lastLoggedMs = nowMs;
-        options.logger.error({ err: error, failures: streak.failures, failingForMs: nowMs - streak.sinceMs }, `${options.what} still failing`);
-      }
-    },
-    succeeded() {
-      if (!streak) return;
-      const { sinceMs, failures } = streak;
-      streak = null;
-      options.logger.info({ failures, failingForMs: options.nowMs() - sinceMs }, `${options.what} recovered`);
+    failed,
+    succeeded,
+    watch(run) {
+      if (watched.has(run)) return;
+      watched.add(run);
+      run.then(succeeded, failed);
     },
   };
 }

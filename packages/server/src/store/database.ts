@@ -182,12 +182,12 @@ export function openDatabase(target: DatabaseTarget): OpenedDatabase {
   if (target.kind === 'sqlite') {
     if (target.filePath !== ':memory:') mkdirSync(dirname(target.filePath), { recursive: true });
     const sqlite = new BetterSqlite3(target.filePath);
+    // Opening (switching a new file to WAL may need its lock) waits in SQLite's own busy handler, as nothing else
+    // is served yet; queries then wait asynchronously instead (BusyRetryingConnection).
+    sqlite.pragma(`busy_timeout = ${limits.sqliteBusyWaitMs}`);
     sqlite.pragma('journal_mode = WAL');
     // NORMAL in WAL mode is durable across process crashes (only an OS crash can lose the last commits).
     sqlite.pragma('synchronous = NORMAL');
-    // Opening waits in SQLite's own busy handler (there is nothing else to serve yet); queries then wait
-    // asynchronously instead (BusyRetryingConnection).
-    sqlite.pragma(`busy_timeout = ${limits.sqliteBusyWaitMs}`);
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 0');
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });

@@ -114,17 +114,9 @@ export function createOutboxWorker(options: {
     return sweep.started;
   };
 
-  // Wake-ups and ticks that come while a sweep is queued join it; each sweep is reported once, so the streak counts sweeps.
-  const reportedSweeps = new WeakSet<Promise<Sweep>>();
+  // Wake-ups and ticks that come while a sweep is queued join it; the streak counts the sweep once.
   const background = (): void => {
-    if (closed) return;
-    const sweep = nextSweep();
-    if (reportedSweeps.has(sweep)) return;
-    reportedSweeps.add(sweep);
-    sweep.then(
-      () => sweepFailures.succeeded(),
-      (error: unknown) => sweepFailures.failed(error),
-    );
+    if (!closed) sweepFailures.watch(nextSweep());
   };
 
   function wake(): void {
