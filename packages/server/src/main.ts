@@ -19,6 +19,7 @@ import { migrateToLatest, openDatabase, type DatabaseTarget } from './store/data
 import { createStorage } from './store/storage.js';
 import { postgresRecordVersion, RecordCache, sqliteRecordVersion } from './store/record-cache.js';
 import { nonceFilePath, startNonceWorker } from './store/nonce-claims.js';
+import { postgresNonceClaims } from './store/postgres-nonce-claims.js';
 import { createConnectorRegistry } from './providers/registry.js';
 import { payerCancelScenario, payerOutcomes, WalletSimulator } from './providers/wallet-simulator.js';
 import { registerConsentPages } from './web/consent-page.js';
@@ -60,17 +61,19 @@ export async function openStorage(target: DatabaseTarget): Promise<OpenedStorage
     await db.destroy();
     throw error;
   }
-  const nonceClaims = sqlite && target.kind === 'sqlite' ? startNonceWorker(nonceFilePath(target.filePath)) : undefined;
+  // Nonces: SQLite spends them on a worker thread in a file of their own, PostgreSQL in per-turn statements.
+  const nonceClaims = target.kind === 'sqlite' ? startNonceWorker(nonceFilePath(target.filePath)) : postgresNonceClaims(db);
   const storage = createStorage(
     db,
     dialect,
     async () => {
-      await nonceClaims?.close();
+      await nonceClaims.close();
       await db.destroy();
     },
-    sqlite
-      ? { nonceClaims, recordCache: new RecordCache(sqliteRecordVersion(sqlite), monotonicMs) }
-      : { recordCache: new RecordCache(postgresRecordVersion(db), monotonicMs) },
+    {
+      nonceClaims,
+      recordCache: new RecordCache(sqlite ? sqliteRecordVersion(sqlite) : postgresRecordVersion(db), monotonicMs),
+    },
   );
   return { storage, ping: async () => void (await sql`select 1`.execute(db)), onConnectionError };
 }

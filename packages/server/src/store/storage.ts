@@ -160,7 +160,6 @@ function authorizationCodeFromRow(row: Selectable<AuthorizationCodesTable>): Aut
   };
 }
 
-/** SQLite-only parts that sit beside Kysely: nonces spent on a worker thread, and the app/merchant read cache. */
 /**
  * Runs of a transaction whose insert collided with an existing primary key. Ids are drawn at random within their
  * millisecond, so two processes can draw the same one (about one in a million per pair drawn in the same ms);
@@ -185,7 +184,7 @@ function selectApp(db: Kysely<Database> | Transaction<Database>) {
     .select('merchants.is_active as merchant_is_active');
 }
 
-/** What a store may have besides its database handle: the SQLite nonce file, the app and merchant cache. */
+/** What a store may have besides its database handle: batched nonce claims, the app and merchant cache. */
 export interface StorageAids {
   nonceClaims?: NonceClaims;
   recordCache?: RecordCache;
@@ -583,7 +582,8 @@ export function createStorage(
     },
     nonces: {
       async claim(clientId, nonce, nowMs, expiresAtMs) {
-        // On SQLite every claim, in a transaction or not, goes to the nonce file: one place decides replays.
+        // Every claim, in a transaction or not, goes to the batched claims when there are any (SQLite's nonce file,
+        // PostgreSQL's per-turn statements): one place decides replays, and a claim never waits on a transaction.
         if (nonceClaims) return nonceClaims.claim(clientId, nonce, nowMs, expiresAtMs);
         // Insert, or take over a row whose window has passed; a live duplicate changes nothing.
         const result = await db
