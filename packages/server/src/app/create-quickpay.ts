@@ -81,9 +81,10 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
     // The wallet may or may not have taken the money: never call that a failure, find out by querying.
     result = { status: 'UNKNOWN', reason: error instanceof Error ? error.message : String(error) };
   }
-  await applyPaymentResult(deps, connector, tx, result, tx.createdAtMs + connector.pollProfile.firstQueryAfterMs);
+  const settled = await applyPaymentResult(deps, connector, tx, result, tx.createdAtMs + connector.pollProfile.firstQueryAfterMs);
 
-  const final = await waitForFinal(deps, tx.id, nowMs + deps.payments.quickPayWaitMs);
+  // An outcome this call wrote is final and needs no second read; otherwise wait for one.
+  const final = settled ?? (await waitForFinal(deps, tx.id, nowMs + deps.payments.quickPayWaitMs));
   if (final.status === 'FAILED') throw failureOf(final);
   return withStore(deps, final, store);
 }

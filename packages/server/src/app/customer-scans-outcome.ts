@@ -11,14 +11,13 @@ import { presentNotifyTransaction } from './wire-views.js';
 export const paymentNotifyEventType = 'PAYMENT_WEB_ONLINE';
 
 /**
- * Runs inside the db transaction that made `transactionId` final, so the checkout, the QR and the outbox event
- * commit with the payment or not at all. Returns true when an event was written (the caller wakes the outbox).
+ * Runs inside the db transaction that made the payment final, with the transaction as that conditional update left
+ * it, so the checkout, the QR and the outbox event commit with the payment or not at all. Returns true when an
+ * event was written (the caller wakes the outbox).
  */
-export async function settleCustomerScans(storage: Storage, deps: PaymentDeps, before: TransactionRecord): Promise<boolean> {
+export async function settleCustomerScans(storage: Storage, deps: PaymentDeps, tx: TransactionRecord): Promise<boolean> {
   // QuickPay has neither: nothing more to read or write in its commit.
-  if (before.checkoutId === null && before.qrCode === null) return false;
-  const tx = await storage.payments.getById(before.id);
-  if (!tx) return false;
+  if (tx.checkoutId === null && tx.qrCode === null) return false;
   // A success the wallet reported after a cancel or reverse was asked for is about to be returned: announcing it
   // (checkout SUCCESS, notify, QR redeemed) would tell the merchant to deliver for money the payer gets back. The
   // reverse settles it instead. The flag is read in this commit, after the conditional update that made it final.

@@ -30,12 +30,22 @@ export async function bookRefund(storage: Storage, deps: PaymentDeps, tx: Transa
   await book(storage, deps, tx, 'REFUND', amountMinor, refundId);
 }
 
-/** Records what the wallet said about an IN_PROCESS payment; `next` is when to look again if it is not final. */
-export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentConnector, tx: TransactionRecord, result: UpstreamPayment, nextCheckAtMs: number): Promise<void> {
+/**
+ * Records what the wallet said about an IN_PROCESS payment; `next` is when to look again if it is not final.
+ * Resolves to the transaction as this call's final outcome left it, or null when it wrote none (not final yet, or
+ * another step had moved it on).
+ */
+export async function applyPaymentResult(
+  deps: PaymentDeps,
+  connector: PaymentConnector,
+  tx: TransactionRecord,
+  result: UpstreamPayment,
+  nextCheckAtMs: number,
+): Promise<TransactionRecord | null> {
   const nowMs = deps.clock.nowMs();
   switch (result.status) {
     case 'SUCCESS': {
-      const wroteEvent = await deps.storage.transaction(async (storage) => {
+      const written = await deps.storage.transaction(async (storage) => {
         const moved = await storage.payments.recordOutcome(
           tx.id,
           'IN_PROCESS',
@@ -43,15 +53,15 @@ export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentCo
           nowMs,
           null,
         );
-        if (!moved) return false;
+        if (!moved) return { moved, wroteEvent: false };
         await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
-        return settleCustomerScans(storage, deps, tx);
+        return { moved, wroteEvent: await settleCustomerScans(storage, deps, moved) };
       });
-      if (wroteEvent) deps.wakeOutbox();
-      return;
+      if (written.wroteEvent) deps.wakeOutbox();
+      return written.moved;
     }
     case 'FAILED':
-      await deps.storage.transaction(async (storage) => {
+      return deps.storage.transaction(async (storage) => {
         const moved = await storage.payments.recordOutcome(
           tx.id,
           'IN_PROCESS',
@@ -59,17 +69,17 @@ export async function applyPaymentResult(deps: PaymentDeps, connector: PaymentCo
           nowMs,
           null,
         );
-        if (moved) await settleCustomerScans(storage, deps, tx);
+        if (moved) await settleCustomerScans(storage, deps, moved);
+        return moved;
       });
-      return;
     case 'NOT_FOUND':
       // The wallet never received it: close the order number so a late request cannot land, then it failed.
       await reverseUpstream(deps, connector, tx, 'FAILED');
-      return;
+      return null;
     case 'IN_PROCESS':
     case 'UNKNOWN':
       await deps.storage.payments.reschedule(tx.id, nowMs, nextCheckAtMs, { queries: 1 });
-      return;
+      return null;
   }
 }
 
@@ -105,7 +115,7 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
   await deps.storage.transaction(async (storage) => {
     if (result.status === 'REVERSED' && from === 'IN_PROCESS') {
       const moved = await storage.payments.recordOutcome(tx.id, from, { status: cancelledAs, balanceMinor: 0, transactionAtMs: nowMs, ...error }, nowMs, null);
-      if (moved) await settleCustomerScans(storage, deps, tx);
+      if (moved) await settleCustomerScans(storage, deps, moved);
       return;
     }
     // Money had moved: book the payment if we had not yet, then its return.
@@ -125,7 +135,7 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
     if (!moved) return;
     if (from === 'IN_PROCESS') await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
     await book(storage, deps, tx, 'REVERSAL', tx.amountMinor);
-    await settleCustomerScans(storage, deps, tx);
+    await settleCustomerScans(storage, deps, moved);
   });
 }
 

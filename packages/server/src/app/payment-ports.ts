@@ -135,9 +135,16 @@ export interface PaymentsStorage {
   claim(transactionId: string, nowMs: number, leaseUntilMs: number): Promise<boolean>;
   /**
    * Writes an outcome if the status is still `from`, releases the lease and schedules the next check
-   * (`nextCheckAtMs`, or now when a reverse was requested meanwhile). False when the status had moved on.
+   * (`nextCheckAtMs`, or now when a reverse was requested meanwhile). Resolves to the transaction as the write left
+   * it, or null when the status had moved on.
    */
-  recordOutcome(transactionId: string, from: TransactionStatus, outcome: TransactionOutcome, nowMs: number, nextCheckAtMs: number | null): Promise<boolean>;
+  recordOutcome(
+    transactionId: string,
+    from: TransactionStatus,
+    outcome: TransactionOutcome,
+    nowMs: number,
+    nextCheckAtMs: number | null,
+  ): Promise<TransactionRecord | null>;
   /**
    * A step found the transaction already final with nothing to do: releases the lease and clears the next check,
    * touching nothing else (a refund may be reserving balance at this very moment). Nothing happens if the status moved.

@@ -92,7 +92,7 @@ function orderFromRow(row: Selectable<SimWalletOrdersTable>): SimulatedOrder {
 /** Statuses a refund may be taken from, and the condition that a reverse is not pending. */
 const refundableStatuses = ['SUCCESS', 'PARTIAL_REFUNDED'];
 
-export function createPaymentsStorage(db: Db): PaymentsStorage {
+export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): PaymentsStorage {
   const payments: PaymentsStorage = {
     async insertIfNewOrder(tx) {
       const result = await db
@@ -204,7 +204,7 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
     async recordOutcome(transactionId, from, outcome, nowMs, nextCheckAtMs) {
       // PostgreSQL types bare CASE parameters as text; cast them to the column's type.
       const next = nextCheckAtMs === null ? sql<number | null>`null` : sql<number>`cast(${nextCheckAtMs} as bigint)`;
-      const result = await db
+      const row = await db
         .updateTable('payment_transactions')
         .set({
           status: outcome.status,
@@ -221,8 +221,9 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
         })
         .where('id', '=', transactionId)
         .where('status', '=', from)
+        .returningAll()
         .executeTakeFirst();
-      return changed(result);
+      return row ? transactionFromRow(row) : null;
     },
     async releaseFinal(transactionId, status, nowMs) {
       await db
@@ -382,6 +383,28 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
     },
     ledger: {
       async book(entry) {
+        // PostgreSQL: the entry and its postings in one statement (a data-modifying CTE) instead of two round trips;
+        // a conflicting entry inserts no postings. SQLite has no such CTEs, and two statements cost it no round trips.
+        if (dialect === 'postgres') {
+          const lines = entry.postings.map((_, line) => line);
+          const booked = await sql<{ entries: string | number }>`
+            with entry as (
+              insert into ledger_entries (id, transaction_id, merchant_id, kind, refund_id, amount_minor, currency, method, region, booked_at_ms)
+              values (${entry.id}, ${entry.transactionId}, ${entry.merchantId}, ${entry.kind}, ${entry.refundId}, ${entry.amountMinor},
+                ${entry.currency}, ${entry.method}, ${entry.region}, ${entry.bookedAtMs})
+              on conflict (transaction_id, kind, refund_id) do nothing
+              returning id
+            ), posted as (
+              insert into ledger_postings (entry_id, line, account, currency, debit_minor, credit_minor)
+              select entry.id, p.line, p.account, ${entry.currency}, p.debit_minor, p.credit_minor
+              from entry cross join unnest(${lines}::integer[], ${entry.postings.map((p) => p.account)}::text[],
+                ${entry.postings.map((p) => String(p.debitMinor))}::bigint[], ${entry.postings.map((p) => String(p.creditMinor))}::bigint[])
+                as p(line, account, debit_minor, credit_minor)
+              returning entry_id
+            )
+            select (select count(*) from entry) as entries, (select count(*) from posted) as postings`.execute(db);
+          return Number(booked.rows[0]?.entries ?? 0) === 1;
+        }
         const result = await db
           .insertInto('ledger_entries')
           .values({
@@ -485,7 +508,7 @@ export function createPaymentsStorage(db: Db): PaymentsStorage {
 /** Rolls back the refund claim when the order cannot take the refund. */
 class RefundExceeds extends Error {}
 
-export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
+export function createWalletSimulatorStorage(db: Db, dialect: 'sqlite' | 'postgres'): WalletSimulatorStorage {
   const books: WalletSimulatorStorage = {
     async claimCode(codeHash, upstreamOrderId, nowMs) {
       const result = await db
@@ -496,8 +519,30 @@ export function createWalletSimulatorStorage(db: Db): WalletSimulatorStorage {
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
     async claimCodeAndInsertOrder(order) {
+      // PostgreSQL: one statement (a data-modifying CTE) instead of begin, two inserts and commit; the order is
+      // inserted only from the code's claim row, so a used code inserts nothing. SQLite has no such CTEs, and its
+      // transaction costs no round trips.
+      if (dialect === 'postgres' && !db.isTransaction) {
+        const inserted = await sql<{ upstream_order_id: string }>`
+          with claimed as (
+            insert into sim_wallet_codes (code_hash, upstream_order_id, seen_at_ms)
+            values (${order.codeHash}, ${order.upstreamOrderId}, ${order.createdAtMs})
+            on conflict (code_hash) do nothing
+            returning code_hash
+          )
+          insert into sim_wallet_orders (upstream_order_id, code_hash, scenario, amount_minor, status, query_count,
+            reverse_attempts, refunded_minor, reference_id, payer_id, created_at_ms, paid_at_ms)
+          select cast(${order.upstreamOrderId} as text), code_hash, cast(${order.scenario} as text),
+            cast(${order.amountMinor} as bigint), cast(${order.status} as text), cast(${order.queryCount} as integer),
+            cast(${order.reverseAttempts} as integer), cast(${order.refundedMinor} as bigint),
+            cast(${order.referenceId} as text), cast(${order.payerId} as text), cast(${order.createdAtMs} as bigint),
+            cast(${order.paidAtMs} as bigint)
+          from claimed
+          returning upstream_order_id`.execute(db);
+        return inserted.rows.length === 1;
+      }
       const work = async (trx: Db): Promise<boolean> => {
-        const inner = trx === db ? books : createWalletSimulatorStorage(trx);
+        const inner = trx === db ? books : createWalletSimulatorStorage(trx, dialect);
         if (!(await inner.claimCode(order.codeHash, order.upstreamOrderId, order.createdAtMs))) return false;
         await inner.insertOrder(order);
         return true;

@@ -651,8 +651,8 @@ export function createStorage(
         return Number(taken.numUpdatedRows) > 0;
       },
     },
-    payments: createPaymentsStorage(db),
-    walletSimulator: createWalletSimulatorStorage(db),
+    payments: createPaymentsStorage(db, dialect),
+    walletSimulator: createWalletSimulatorStorage(db, dialect),
     outbox: createOutboxStorage(db),
     checkout: createCheckoutStorage(db),
     idempotency: createIdempotencyStorage(db),

@@ -1,0 +1,132 @@
+// The payment writes that PostgreSQL runs as single statements, checked on both databases against what is stored:
+// a ledger entry that exists books nothing, an outcome answers the transaction as written (or null once the status
+// moved), and a used auth code gives the wallet simulator no order.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TransactionRecord } from '../src/app/payment-ports.js';
+import { postingsFor } from '../src/domain/ledger.js';
+import { sha256Hex } from '../src/lib/secrets.js';
+import { openDatabase, type OpenedDatabase } from '../src/store/database.js';
+import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
+
+let serial = 0;
+/** A WeChat Pay Malaysia code with the given magic suffix; every code is distinct (codes are single use). */
+const wechatCode = (magic: string): string => `13${String(++serial).padStart(12, '0')}${magic}`;
+
+forEachDialect('payment writes', (dialect) => {
+  let server: TestServer;
+  let dev: Developer;
+  let direct: OpenedDatabase;
+
+  before(async () => {
+    server = await startTestServer(dialect);
+    dev = await createDeveloper(server, { companyName: 'Writes Sdn Bhd' });
+    direct = openDatabase(server.database.target);
+  });
+  after(async () => {
+    await direct?.db.destroy();
+    await server?.close();
+  });
+
+  async function quickPay(magic: string, amountMinor = 1_500): Promise<{ tx: TransactionRecord; code: string }> {
+    const code = wechatCode(magic);
+    const orderId = `pw-${dialect}-${++serial}`;
+    const res = await dev.client.send('POST', '/v3/payment/quickpay', {
+      body: { authCode: code, order: { id: orderId, title: 'Teh tarik', currencyType: 'MYR', amount: amountMinor }, ipAddress: '8.8.8.8', storeId: dev.merchant.store.id },
+    });
+    assert.equal(res.status, 200, res.rawText);
+    const tx = await server.running.storage.payments.getByOrderId(dev.merchant.merchant.id, orderId);
+    assert.ok(tx, 'the payment is stored');
+    return { tx, code };
+  }
+
+  const postingsOf = async (transactionId: string) =>
+    (
+      await direct.db
+        .selectFrom('ledger_postings')
+        .innerJoin('ledger_entries', 'ledger_entries.id', 'ledger_postings.entry_id')
+        .select(['ledger_entries.id as entry_id', 'ledger_entries.kind', 'ledger_postings.line', 'ledger_postings.account', 'ledger_postings.debit_minor', 'ledger_postings.credit_minor'])
+        .where('ledger_entries.transaction_id', '=', transactionId)
+        .orderBy('ledger_entries.id')
+        .orderBy('ledger_postings.line')
+        .execute()
+    ).map((row) => ({ ...row, debit_minor: Number(row.debit_minor), credit_minor: Number(row.credit_minor) }));
+
+  test('a paid QuickPay books one PAYMENT entry with its balanced postings; booking it again returns false and adds nothing', async () => {
+    const { tx } = await quickPay('0000', 1_500);
+    const booked = await postingsOf(tx.id);
+    const expected = postingsFor('PAYMENT', tx.merchantId, tx.method, 1_500);
+    assert.equal(booked.length, expected.length, 'one posting per line of the entry');
+    assert.deepEqual(
+      booked.map(({ kind, line, account, debit_minor, credit_minor }) => ({ kind, line, account, debit_minor, credit_minor })),
+      expected.map((p, line) => ({ kind: 'PAYMENT', line, account: p.account, debit_minor: p.debitMinor, credit_minor: p.creditMinor })),
+    );
+    const again = await server.running.storage.payments.ledger.book({
+      id: server.running.deps.ids.numericId(),
+      transactionId: tx.id,
+      merchantId: tx.merchantId,
+      kind: 'PAYMENT',
+      refundId: '',
+      amountMinor: 1_500,
+      currency: tx.currency,
+      method: tx.method,
+      region: tx.region,
+      bookedAtMs: server.clock.nowMs(),
+      postings: expected,
+    });
+    assert.equal(again, false, 'the entry exists');
+    assert.deepEqual(await postingsOf(tx.id), booked, 'no entry and no posting was added');
+  });
+
+  test('an outcome answers the transaction as written; the same outcome once the status moved answers null and writes nothing', async () => {
+    const { tx } = await quickPay('1001');
+    assert.equal(tx.status, 'IN_PROCESS');
+    const nowMs = server.clock.nowMs();
+    const written = await server.running.storage.payments.recordOutcome(
+      tx.id,
+      'IN_PROCESS',
+      { status: 'FAILED', balanceMinor: 0, errorCode: 'ORDER_CANCELLED', errorMessage: 'cancelled by the test', transactionAtMs: nowMs },
+      nowMs,
+      null,
+    );
+    assert.ok(written, 'the outcome was written');
+    assert.equal(written.status, 'FAILED');
+    assert.equal(written.errorCode, 'ORDER_CANCELLED');
+    assert.equal(written.errorMessage, 'cancelled by the test');
+    assert.equal(written.nextCheckAtMs, null);
+    assert.equal(written.leaseUntilMs, null);
+    assert.equal(written.updatedAtMs, nowMs);
+    assert.deepEqual(written, await server.running.storage.payments.getById(tx.id), 'the answer is the stored row');
+    const late = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', { status: 'SUCCESS', balanceMinor: tx.amountMinor }, nowMs + 1, null);
+    assert.equal(late, null, 'the status had moved on');
+    assert.deepEqual(await server.running.storage.payments.getById(tx.id), written, 'nothing changed');
+  });
+
+  test('the wallet simulator: a used code gives no order; a new one stores the order as given', async () => {
+    const { tx, code } = await quickPay('0000');
+    const simulator = server.running.storage.walletSimulator;
+    const order = {
+      upstreamOrderId: `${tx.id}-second`,
+      codeHash: sha256Hex(`authcode:${code}`),
+      scenario: '0000',
+      amountMinor: 700,
+      status: 'SUCCESS' as const,
+      queryCount: 0,
+      reverseAttempts: 0,
+      refundedMinor: 0,
+      referenceId: 'ref-second',
+      payerId: 'payer-second',
+      createdAtMs: 1_700_000_000_000,
+      paidAtMs: null,
+    };
+    assert.equal(await simulator.claimCodeAndInsertOrder(order), false, 'the code was used by the QuickPay');
+    assert.equal(await simulator.getOrder(order.upstreamOrderId), null, 'no order for the used code');
+
+    const fresh = { ...order, upstreamOrderId: `${tx.id}-fresh`, codeHash: sha256Hex(`authcode:${wechatCode('0000')}`) };
+    assert.equal(await simulator.claimCodeAndInsertOrder(fresh), true);
+    assert.deepEqual(await simulator.getOrder(fresh.upstreamOrderId), fresh, 'stored field for field');
+    const claimed = await direct.db.selectFrom('sim_wallet_codes').selectAll().where('code_hash', '=', fresh.codeHash).executeTakeFirst();
+    assert.deepEqual({ ...claimed, seen_at_ms: Number(claimed?.seen_at_ms) }, { code_hash: fresh.codeHash, upstream_order_id: fresh.upstreamOrderId, seen_at_ms: fresh.createdAtMs });
+    assert.equal(await simulator.claimCodeAndInsertOrder({ ...fresh, upstreamOrderId: `${tx.id}-third` }), false, 'single use');
+  });
+});
