@@ -102,6 +102,38 @@ forEachDialect('payment writes', (dialect) => {
     assert.deepEqual(await server.running.storage.payments.getById(tx.id), written, 'nothing changed');
   });
 
+  test('an outcome written with its ledger entry books it with its postings; once the status moved, neither is written', async () => {
+    const { tx } = await quickPay('1001', 2_300);
+    const nowMs = server.clock.nowMs();
+    const entryFor = () => ({
+      id: server.running.deps.ids.numericId(),
+      transactionId: tx.id,
+      merchantId: tx.merchantId,
+      kind: 'PAYMENT' as const,
+      refundId: '',
+      amountMinor: 2_300,
+      currency: tx.currency,
+      method: tx.method,
+      region: tx.region,
+      bookedAtMs: nowMs,
+      postings: postingsFor('PAYMENT', tx.merchantId, tx.method, 2_300),
+    });
+    const paid = { status: 'SUCCESS' as const, balanceMinor: 2_300, referenceId: 'ref-w', payerUserId: 'payer-w', transactionAtMs: nowMs };
+    const entry = entryFor();
+    const written = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', paid, nowMs, null, entry);
+    assert.equal(written?.status, 'SUCCESS');
+    assert.equal(written?.referenceId, 'ref-w');
+    assert.deepEqual(written, await server.running.storage.payments.getById(tx.id), 'the answer is the stored row');
+    const booked = await postingsOf(tx.id);
+    assert.deepEqual(
+      booked.map(({ entry_id, kind, account, debit_minor, credit_minor }) => ({ entry_id, kind, account, debit_minor, credit_minor })),
+      entry.postings.map((p) => ({ entry_id: entry.id, kind: 'PAYMENT', account: p.account, debit_minor: p.debitMinor, credit_minor: p.creditMinor })),
+    );
+    const late = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', paid, nowMs + 1, null, { ...entryFor(), kind: 'REVERSAL' });
+    assert.equal(late, null, 'the status had moved on');
+    assert.deepEqual(await postingsOf(tx.id), booked, 'no entry was booked for an outcome not written');
+  });
+
   test('the wallet simulator: a used code gives no order; a new one stores the order as given', async () => {
     const { tx, code } = await quickPay('0000');
     const simulator = server.running.storage.walletSimulator;

@@ -7,11 +7,11 @@ import { CatalogError } from '../lib/catalog-error.js';
 import type { PaymentConnector, UpstreamPayment, UpstreamReverse } from './connector.js';
 import { settleCustomerScans } from './customer-scans-outcome.js';
 import type { PaymentDeps } from './payment-deps.js';
-import type { TransactionRecord } from './payment-ports.js';
+import type { LedgerEntryInput, TransactionRecord } from './payment-ports.js';
 import type { Storage } from './ports.js';
 
-async function book(storage: Storage, deps: PaymentDeps, tx: TransactionRecord, kind: EntryKind, amountMinor: number, refundId = ''): Promise<void> {
-  await storage.payments.ledger.book({
+function ledgerEntry(deps: PaymentDeps, tx: TransactionRecord, kind: EntryKind, amountMinor: number, refundId = ''): LedgerEntryInput {
+  return {
     id: deps.ids.numericId(),
     transactionId: tx.id,
     merchantId: tx.merchantId,
@@ -23,7 +23,11 @@ async function book(storage: Storage, deps: PaymentDeps, tx: TransactionRecord, 
     region: tx.region,
     bookedAtMs: deps.clock.nowMs(),
     postings: postingsFor(kind, tx.merchantId, tx.method, amountMinor),
-  });
+  };
+}
+
+async function book(storage: Storage, deps: PaymentDeps, tx: TransactionRecord, kind: EntryKind, amountMinor: number, refundId = ''): Promise<void> {
+  await storage.payments.ledger.book(ledgerEntry(deps, tx, kind, amountMinor, refundId));
 }
 
 export async function bookRefund(storage: Storage, deps: PaymentDeps, tx: TransactionRecord, amountMinor: number, refundId: string): Promise<void> {
@@ -45,16 +49,13 @@ export async function applyPaymentResult(
   const nowMs = deps.clock.nowMs();
   switch (result.status) {
     case 'SUCCESS': {
+      const paid = { status: 'SUCCESS', balanceMinor: tx.amountMinor, referenceId: result.referenceId, payerUserId: result.payerId, transactionAtMs: result.paidAtMs } as const;
+      // The outcome and its entry are one statement on PostgreSQL, still inside a db transaction: a process that
+      // dies or freezes before its commit leaves nothing written (the crash and idle-transaction suites stage that).
+      // Each run draws its entry id (a run that collided with another process's id runs again).
       const written = await deps.storage.transaction(async (storage) => {
-        const moved = await storage.payments.recordOutcome(
-          tx.id,
-          'IN_PROCESS',
-          { status: 'SUCCESS', balanceMinor: tx.amountMinor, referenceId: result.referenceId, payerUserId: result.payerId, transactionAtMs: result.paidAtMs },
-          nowMs,
-          null,
-        );
+        const moved = await storage.payments.recordOutcome(tx.id, 'IN_PROCESS', paid, nowMs, null, ledgerEntry(deps, tx, 'PAYMENT', tx.amountMinor));
         if (!moved) return { moved, wroteEvent: false };
-        await book(storage, deps, tx, 'PAYMENT', tx.amountMinor);
         return { moved, wroteEvent: await settleCustomerScans(storage, deps, moved) };
       });
       if (written.wroteEvent) deps.wakeOutbox();

@@ -136,7 +136,9 @@ export interface PaymentsStorage {
   /**
    * Writes an outcome if the status is still `from`, releases the lease and schedules the next check
    * (`nextCheckAtMs`, or now when a reverse was requested meanwhile). Resolves to the transaction as the write left
-   * it, or null when the status had moved on.
+   * it, or null when the status had moved on. `entry`, when given, is booked with the outcome, atomically, and only
+   * if the outcome was written (as `ledger.book`: an entry that exists is not booked again); on PostgreSQL the
+   * outcome and its entry are one statement.
    */
   recordOutcome(
     transactionId: string,
@@ -144,6 +146,7 @@ export interface PaymentsStorage {
     outcome: TransactionOutcome,
     nowMs: number,
     nextCheckAtMs: number | null,
+    entry?: LedgerEntryInput,
   ): Promise<TransactionRecord | null>;
   /**
    * A step found the transaction already final with nothing to do: releases the lease and clears the next check,

@@ -60,12 +60,15 @@ export async function grantToken(deps: TokenGrantDeps, app: ClientAppRecord, bod
   try {
     // Spending the presented credential and storing its successor commit together: a racing reuse then
     // either waits for the successor (and revokes it with the family) or finds nothing to spend.
-    grant = await deps.storage.transaction(async (storage) => {
+    const grantAndStore = async (storage: Storage) => {
       const txDeps = { ...deps, storage };
       const resolved = await resolveGrant(txDeps, app, grantType, body);
       await storeRefreshToken(txDeps, app, resolved, refreshToken);
       return resolved;
-    });
+    };
+    // client_credentials spends nothing: storing the new refresh token is its one write, atomic alone (on
+    // PostgreSQL without `begin` and `commit`).
+    grant = grantType === 'client_credentials' ? await deps.storage.singleWrite(grantAndStore) : await deps.storage.transaction(grantAndStore);
   } catch (error) {
     if (!(error instanceof CredentialReused)) throw error;
     // A rotated token or a spent code presented again means it leaked: revoke every refresh token descended from it.

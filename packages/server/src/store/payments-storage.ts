@@ -1,8 +1,9 @@
 // Kysely implementation of the payments, refunds, ledger and wallet-simulator ports: conditional updates settle every race.
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { PaymentMethod, Region, TransactionStatus } from '@tunai/client/contract';
 import type { EntryKind, TransactionLedgerView } from '../domain/ledger.js';
 import type {
+  LedgerEntryInput,
   PaymentsStorage,
   RefundRecord,
   SimulatedOrder,
@@ -91,6 +92,31 @@ function orderFromRow(row: Selectable<SimWalletOrdersTable>): SimulatedOrder {
 
 /** Statuses a refund may be taken from, and the condition that a reverse is not pending. */
 const refundableStatuses = ['SUCCESS', 'PARTIAL_REFUNDED'];
+
+/**
+ * PostgreSQL: the INSERT of a ledger entry, for a data-modifying CTE named `entry` (`source` is its FROM: the rows
+ * that must exist for the entry to be booked, or nothing). An entry that exists is skipped.
+ */
+function ledgerEntryInsert(entry: LedgerEntryInput, source: RawBuilder<unknown>): RawBuilder<{ id: string }> {
+  // Parenthesised: Kysely puts a raw CTE body after `as` as it is.
+  return sql<{ id: string }>`(insert into ledger_entries (id, transaction_id, merchant_id, kind, refund_id, amount_minor, currency, method, region, booked_at_ms)
+    select cast(${entry.id} as text), cast(${entry.transactionId} as text), cast(${entry.merchantId} as text), cast(${entry.kind} as text),
+      cast(${entry.refundId} as text), cast(${entry.amountMinor} as bigint), cast(${entry.currency} as text), cast(${entry.method} as text),
+      cast(${entry.region} as text), cast(${entry.bookedAtMs} as bigint)
+    ${source}
+    on conflict (transaction_id, kind, refund_id) do nothing
+    returning id)`;
+}
+
+/** PostgreSQL: the INSERT of an entry's postings, for a CTE beside `entry`: nothing when the entry was not inserted. */
+function ledgerPostingsInsert(entry: LedgerEntryInput): RawBuilder<{ entry_id: string }> {
+  return sql<{ entry_id: string }>`(insert into ledger_postings (entry_id, line, account, currency, debit_minor, credit_minor)
+    select entry.id, p.line, p.account, cast(${entry.currency} as text), p.debit_minor, p.credit_minor
+    from entry cross join unnest(${entry.postings.map((_, line) => line)}::integer[], ${entry.postings.map((p) => p.account)}::text[],
+      ${entry.postings.map((p) => String(p.debitMinor))}::bigint[], ${entry.postings.map((p) => String(p.creditMinor))}::bigint[])
+      as p(line, account, debit_minor, credit_minor)
+    returning entry_id)`;
+}
 
 export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): PaymentsStorage {
   const payments: PaymentsStorage = {
@@ -201,28 +227,48 @@ export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): P
         .executeTakeFirst();
       return changed(result);
     },
-    async recordOutcome(transactionId, from, outcome, nowMs, nextCheckAtMs) {
+    async recordOutcome(transactionId, from, outcome, nowMs, nextCheckAtMs, entry) {
+      if (entry && dialect === 'sqlite' && !db.isTransaction) {
+        // SQLite: the outcome and its entry in one db transaction (it has no data-modifying CTEs).
+        return (db as Kysely<Database>)
+          .transaction()
+          .execute((trx) => createPaymentsStorage(trx, dialect).recordOutcome(transactionId, from, outcome, nowMs, nextCheckAtMs, entry));
+      }
       // PostgreSQL types bare CASE parameters as text; cast them to the column's type.
       const next = nextCheckAtMs === null ? sql<number | null>`null` : sql<number>`cast(${nextCheckAtMs} as bigint)`;
-      const row = await db
-        .updateTable('payment_transactions')
-        .set({
-          status: outcome.status,
-          balance_minor: outcome.balanceMinor,
-          ...(outcome.errorCode !== undefined ? { error_code: outcome.errorCode } : {}),
-          ...(outcome.errorMessage !== undefined ? { error_message: outcome.errorMessage } : {}),
-          ...(outcome.referenceId !== undefined ? { reference_id: outcome.referenceId } : {}),
-          ...(outcome.payerUserId !== undefined ? { payer_user_id: outcome.payerUserId } : {}),
-          ...(outcome.transactionAtMs !== undefined ? { transaction_at_ms: outcome.transactionAtMs } : {}),
-          updated_at_ms: nowMs,
-          lease_until_ms: null,
-          // A reverse requested while this step ran must not be lost: look again at once.
-          next_check_at_ms: sql<number | null>`case when reverse_requested = 1 and ${outcome.status} in ('IN_PROCESS', 'SUCCESS') then cast(${nowMs} as bigint) else ${next} end`,
-        })
-        .where('id', '=', transactionId)
-        .where('status', '=', from)
-        .returningAll()
-        .executeTakeFirst();
+      const update = (qc: QueryCreator<Database>) =>
+        qc
+          .updateTable('payment_transactions')
+          .set({
+            status: outcome.status,
+            balance_minor: outcome.balanceMinor,
+            ...(outcome.errorCode !== undefined ? { error_code: outcome.errorCode } : {}),
+            ...(outcome.errorMessage !== undefined ? { error_message: outcome.errorMessage } : {}),
+            ...(outcome.referenceId !== undefined ? { reference_id: outcome.referenceId } : {}),
+            ...(outcome.payerUserId !== undefined ? { payer_user_id: outcome.payerUserId } : {}),
+            ...(outcome.transactionAtMs !== undefined ? { transaction_at_ms: outcome.transactionAtMs } : {}),
+            updated_at_ms: nowMs,
+            lease_until_ms: null,
+            // A reverse requested while this step ran must not be lost: look again at once.
+            next_check_at_ms: sql<number | null>`case when reverse_requested = 1 and ${outcome.status} in ('IN_PROCESS', 'SUCCESS') then cast(${nowMs} as bigint) else ${next} end`,
+          })
+          .where('id', '=', transactionId)
+          .where('status', '=', from)
+          .returningAll();
+      if (entry && dialect === 'postgres') {
+        // One statement: the entry is inserted from the update's RETURNING, so it is booked only if the outcome was
+        // written, and its postings only if the entry was new.
+        const row = await db
+          .with('moved', update)
+          .with('entry', () => ledgerEntryInsert(entry, sql`from moved`))
+          .with('posted', () => ledgerPostingsInsert(entry))
+          .selectFrom('moved')
+          .selectAll()
+          .executeTakeFirst();
+        return row ? transactionFromRow(row) : null;
+      }
+      const row = await update(db).executeTakeFirst();
+      if (row && entry) await payments.ledger.book(entry);
       return row ? transactionFromRow(row) : null;
     },
     async releaseFinal(transactionId, status, nowMs) {
@@ -386,24 +432,12 @@ export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): P
         // PostgreSQL: the entry and its postings in one statement (a data-modifying CTE) instead of two round trips;
         // a conflicting entry inserts no postings. SQLite has no such CTEs, and two statements cost it no round trips.
         if (dialect === 'postgres') {
-          const lines = entry.postings.map((_, line) => line);
-          const booked = await sql<{ entries: string | number }>`
-            with entry as (
-              insert into ledger_entries (id, transaction_id, merchant_id, kind, refund_id, amount_minor, currency, method, region, booked_at_ms)
-              values (${entry.id}, ${entry.transactionId}, ${entry.merchantId}, ${entry.kind}, ${entry.refundId}, ${entry.amountMinor},
-                ${entry.currency}, ${entry.method}, ${entry.region}, ${entry.bookedAtMs})
-              on conflict (transaction_id, kind, refund_id) do nothing
-              returning id
-            ), posted as (
-              insert into ledger_postings (entry_id, line, account, currency, debit_minor, credit_minor)
-              select entry.id, p.line, p.account, ${entry.currency}, p.debit_minor, p.credit_minor
-              from entry cross join unnest(${lines}::integer[], ${entry.postings.map((p) => p.account)}::text[],
-                ${entry.postings.map((p) => String(p.debitMinor))}::bigint[], ${entry.postings.map((p) => String(p.creditMinor))}::bigint[])
-                as p(line, account, debit_minor, credit_minor)
-              returning entry_id
-            )
-            select (select count(*) from entry) as entries, (select count(*) from posted) as postings`.execute(db);
-          return Number(booked.rows[0]?.entries ?? 0) === 1;
+          const booked = await (db as Kysely<Database>)
+            .with('entry', () => ledgerEntryInsert(entry, sql``))
+            .with('posted', () => ledgerPostingsInsert(entry))
+            .selectNoFrom((eb) => eb.selectFrom('entry').select((e) => e.fn.countAll<string | number>().as('n')).as('entries'))
+            .executeTakeFirst();
+          return Number(booked?.entries ?? 0) === 1;
         }
         const result = await db
           .insertInto('ledger_entries')

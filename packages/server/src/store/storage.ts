@@ -667,6 +667,17 @@ export function createStorage(
         }
       }
     },
+    async singleWrite(work) {
+      if (inTransaction || dialect === 'sqlite') return storage.transaction(work);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await work(storage);
+        } catch (error) {
+          // The one statement failed as a whole: a fresh run draws fresh ids.
+          if (attempt >= generatedIdAttemptsMax || !isPrimaryKeyCollision(error)) throw error;
+        }
+      }
+    },
     async lockOrderId(merchantId, orderId) {
       if (!inTransaction) throw new Error('lockOrderId needs a transaction: the lock lasts until it ends');
       // Merchant ids are digits, so the colon cannot be confused; the 64-bit hash makes unrelated orders rarely wait.
