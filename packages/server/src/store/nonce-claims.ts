@@ -11,7 +11,8 @@ export interface NonceClaims {
   close(): Promise<void>;
 }
 
-interface PendingClaim {
+/** A claim waiting for its batch's commit. */
+export interface PendingClaim {
   clientId: string;
   nonce: string;
   nowMs: number;

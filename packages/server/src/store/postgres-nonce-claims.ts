@@ -1,17 +1,8 @@
 // PostgreSQL nonce claims: the claims of one event-loop turn share one statement and one commit.
 import { sql, type Kysely } from 'kysely';
 import { turnBatches } from '../lib/turn-batches.js';
-import type { NonceClaims } from './nonce-claims.js';
+import type { NonceClaims, PendingClaim } from './nonce-claims.js';
 import type { Database } from './schema.js';
-
-interface PendingClaim {
-  clientId: string;
-  nonce: string;
-  nowMs: number;
-  expiresAtMs: number;
-  resolve: (fresh: boolean) => void;
-  reject: (error: unknown) => void;
-}
 
 /**
  * One statement holds at most this many claims. A full batch goes at once, so under load several statements run
