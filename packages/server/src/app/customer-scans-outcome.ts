@@ -10,11 +10,6 @@ import { presentNotifyTransaction } from './wire-views.js';
 /** RM's event type for a paid online checkout (rm-wire-compat §4); it fires only on SUCCESS. */
 export const paymentNotifyEventType = 'PAYMENT_WEB_ONLINE';
 
-/** A checkout or a dynamic QR follows this payment's end (QuickPay has neither). */
-function hasCustomerScans(tx: TransactionRecord): boolean {
-  return tx.checkoutId !== null || tx.qrCode !== null;
-}
-
 /**
  * Runs inside the db transaction that made the payment final, with the transaction as that conditional update left
  * it, so the checkout, the QR and the outbox event commit with the payment or not at all. Returns true when an
@@ -22,7 +17,7 @@ function hasCustomerScans(tx: TransactionRecord): boolean {
  */
 export async function settleCustomerScans(storage: Storage, deps: PaymentDeps, tx: TransactionRecord): Promise<boolean> {
   // QuickPay has neither: nothing more to read or write in its commit.
-  if (!hasCustomerScans(tx)) return false;
+  if (tx.checkoutId === null && tx.qrCode === null) return false;
   // A success the wallet reported after a cancel or reverse was asked for is about to be returned: announcing it
   // (checkout SUCCESS, notify, QR redeemed) would tell the merchant to deliver for money the payer gets back. The
   // reverse settles it instead. The flag is read in this commit, after the conditional update that made it final.

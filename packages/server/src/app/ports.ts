@@ -248,13 +248,6 @@ export interface Storage {
    */
   transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
   /**
-   * As `transaction`, for `work` that writes with one statement, atomic by itself (storing a client_credentials
-   * refresh token): PostgreSQL then runs it without `begin` and `commit`, two round trips fewer. A statement sent
-   * just before the process dies may still commit, so use it only where that is as good as an answered request.
-   * It is run again on a drawn-id collision, like a transaction, so `work` draws its ids itself.
-   */
-  singleWrite<T>(work: (storage: Storage) => Promise<T>): Promise<T>;
-  /**
    * Inside a transaction: holds this merchant's order id until the transaction ends, so the transactions that give
    * an order id to a payment or a checkout (two tables) take turns, whichever process runs them. On SQLite every
    * write transaction already takes turns (BEGIN IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock.

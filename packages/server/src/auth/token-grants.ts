@@ -66,9 +66,9 @@ export async function grantToken(deps: TokenGrantDeps, app: ClientAppRecord, bod
       await storeRefreshToken(txDeps, app, resolved, refreshToken);
       return resolved;
     };
-    // client_credentials spends nothing: storing the new refresh token is its one write, atomic alone (on
-    // PostgreSQL without `begin` and `commit`).
-    grant = grantType === 'client_credentials' ? await deps.storage.singleWrite(grantAndStore) : await deps.storage.transaction(grantAndStore);
+    // client_credentials spends nothing: storing the new refresh token is its one write, atomic alone, so it needs
+    // no db transaction (on PostgreSQL that saves `begin` and `commit`).
+    grant = grantType === 'client_credentials' ? await grantAndStore(deps.storage) : await deps.storage.transaction(grantAndStore);
   } catch (error) {
     if (!(error instanceof CredentialReused)) throw error;
     // A rotated token or a spent code presented again means it leaked: revoke every refresh token descended from it.

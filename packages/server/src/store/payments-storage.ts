@@ -556,7 +556,7 @@ export function createWalletSimulatorStorage(db: Db, dialect: 'sqlite' | 'postgr
       // PostgreSQL: one statement (a data-modifying CTE) instead of begin, two inserts and commit; the order is
       // inserted only from the code's claim row, so a used code inserts nothing. SQLite has no such CTEs, and its
       // transaction costs no round trips.
-      if (dialect === 'postgres' && !db.isTransaction) {
+      if (dialect === 'postgres') {
         const inserted = await sql<{ upstream_order_id: string }>`
           with claimed as (
             insert into sim_wallet_codes (code_hash, upstream_order_id, seen_at_ms)

@@ -184,9 +184,9 @@ function selectApp(db: Kysely<Database> | Transaction<Database>) {
     .select('merchants.is_active as merchant_is_active');
 }
 
-/** What a store may have besides its database handle: batched nonce claims, the app and merchant cache. */
+/** What a store has besides its database handle: batched nonce claims, and the app and merchant cache. */
 export interface StorageAids {
-  nonceClaims?: NonceClaims;
+  nonceClaims: NonceClaims;
   recordCache?: RecordCache;
 }
 
@@ -194,7 +194,7 @@ export function createStorage(
   db: Kysely<Database> | Transaction<Database>,
   dialect: 'sqlite' | 'postgres',
   closeDb: () => Promise<void>,
-  aids: StorageAids = {},
+  aids: StorageAids,
 ): Storage {
   const inTransaction = db.isTransaction;
   const { nonceClaims, recordCache } = aids;
@@ -581,28 +581,10 @@ export function createStorage(
       },
     },
     nonces: {
-      async claim(clientId, nonce, nowMs, expiresAtMs) {
-        // Every claim, in a transaction or not, goes to the batched claims when there are any (SQLite's nonce file,
-        // PostgreSQL's per-turn statements): one place decides replays, and a claim never waits on a transaction.
-        if (nonceClaims) return nonceClaims.claim(clientId, nonce, nowMs, expiresAtMs);
-        // Insert, or take over a row whose window has passed; a live duplicate changes nothing.
-        const result = await db
-          .insertInto('request_nonces')
-          .values({ client_id: clientId, nonce, expires_at_ms: expiresAtMs })
-          .onConflict((oc) =>
-            oc
-              .columns(['client_id', 'nonce'])
-              .doUpdateSet({ expires_at_ms: expiresAtMs })
-              .where('request_nonces.expires_at_ms', '<=', nowMs),
-          )
-          .executeTakeFirst();
-        return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
-      },
-      async purgeExpired(nowMs) {
-        if (nonceClaims) return nonceClaims.purgeExpired(nowMs);
-        const result = await db.deleteFrom('request_nonces').where('expires_at_ms', '<=', nowMs).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      },
+      // Every claim, in a transaction or not, goes to the batched claims (SQLite's nonce file, PostgreSQL's per-turn
+      // statements): one place decides replays, and a claim never waits on a transaction.
+      claim: (clientId, nonce, nowMs, expiresAtMs) => nonceClaims.claim(clientId, nonce, nowMs, expiresAtMs),
+      purgeExpired: (nowMs) => nonceClaims.purgeExpired(nowMs),
     },
     serverKeys: {
       async getNewest() {
@@ -663,17 +645,6 @@ export function createStorage(
           return await (db as Kysely<Database>).transaction().execute((trx) => work(createStorage(trx, dialect, closeDb, aids)));
         } catch (error) {
           // Rolled back: a fresh run draws fresh ids. A collision that is not about a drawn id repeats and is thrown.
-          if (attempt >= generatedIdAttemptsMax || !isPrimaryKeyCollision(error)) throw error;
-        }
-      }
-    },
-    async singleWrite(work) {
-      if (inTransaction || dialect === 'sqlite') return storage.transaction(work);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await work(storage);
-        } catch (error) {
-          // The one statement failed as a whole: a fresh run draws fresh ids.
           if (attempt >= generatedIdAttemptsMax || !isPrimaryKeyCollision(error)) throw error;
         }
       }
