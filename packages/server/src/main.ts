@@ -182,6 +182,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger,
     pingDatabase: opened.ping,
     newRequestId: () => randomString(24),
+    signSha256: (data, privateKey) => rsa.signSha256(data, privateKey),
     sandbox: config.sandbox ? { runClosedLoop, runOutbox: () => outbox.runOnce() } : null,
     config: {
       publicUrls: config.publicUrls,

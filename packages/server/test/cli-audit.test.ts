@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TunaiClient } from '@tunai/client';
+import { limits } from '@tunai/client/contract';
+import { generateRsaKeyPairPem } from '../src/lib/rsa-keys.js';
 import { initialisedDatabase, type InitialisedDatabase } from './child-server.js';
 import { forEachDialect, testDatabaseUrl, testKeyPair } from './harness.js';
 
@@ -254,6 +256,11 @@ forEachDialect('tunai CLI audit', (dialect) => {
     assertRefused(await tunai(args(empty)), 2, /--public-key .*empty\.pem is empty/, 'empty key file');
     assertRefused(await tunai(args(notAKey)), 1, /^INVALID_PUBLIC_KEY: /, 'a file that is no key');
     assertRefused(await tunai(args(privateKey)), 1, /^INVALID_PUBLIC_KEY: /, 'the private key by mistake');
+    for (const bits of [limits.rsaModulusBitsMin - 8, limits.rsaModulusBitsMax + 8]) {
+      const outOfBounds = join(keyDir, `rsa-${bits}.pem`);
+      writeFileSync(outOfBounds, (await generateRsaKeyPairPem(bits)).publicKeyPem);
+      assertRefused(await tunai(args(outOfBounds)), 1, new RegExp(`^INVALID_PUBLIC_KEY: .* has ${bits}`), `a ${bits}-bit key`);
+    }
     assertRefused(await tunai(args(goodKey, '--scopes', 'manage_payment,everything')), 2, /--scopes must be a comma-separated list/, 'unknown scope');
     assertRefused(await tunai(args(goodKey, '--scopes', ',')), 2, /--scopes must be a comma-separated list/, 'empty scope list');
     assertRefused(await tunai(args(goodKey, '--redirect-uri', 'not a url')), 1, /^VALIDATION_ERROR: /, 'bad redirect URI');

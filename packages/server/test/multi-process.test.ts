@@ -128,8 +128,10 @@ forEachDialect('two server processes on one database', (dialect) => {
     assert.deepEqual(await tokenOn(first), [200, undefined]);
   });
 
-  test('a merchant deactivated by `tunai merchant deactivate`: both refuse its tokens and issue none, until it is activated', async () => {
+  test('a merchant deactivated by `tunai merchant deactivate`: both refuse its tokens and issue none, until it is activated; its status is kept', async () => {
     await assertBothServe();
+    const statusBefore = (await db.selectFrom('merchants').select('status').where('id', '=', credentials.merchantId).executeTakeFirstOrThrow()).status;
+    assert.equal(statusBefore, 'VERIFIED');
     const off = await tunai(['merchant', 'deactivate', credentials.merchantId, ...database.configArgs, '--json']);
     assert.equal(off.code, 0, off.stderr);
     assert.deepEqual(JSON.parse(off.stdout), { merchantId: credentials.merchantId, isActive: false });
@@ -138,13 +140,14 @@ forEachDialect('two server processes on one database', (dialect) => {
       assert.deepEqual(await tokenOn(first), [403, 'MERCHANT_INACTIVE']);
       assert.deepEqual(await tokenOn(second), [403, 'MERCHANT_INACTIVE']);
       const stored = await db.selectFrom('merchants').select(['is_active', 'status']).where('id', '=', credentials.merchantId).executeTakeFirstOrThrow();
-      assert.deepEqual([Number(stored.is_active), stored.status], [0, 'INACTIVE']);
+      // isActive is the switch; status is the merchant's verification, which the switch does not touch.
+      assert.deepEqual([Number(stored.is_active), stored.status], [0, 'VERIFIED']);
     } finally {
       const on = await tunai(['merchant', 'activate', credentials.merchantId, ...database.configArgs]);
       assert.equal(on.code, 0, on.stderr);
     }
     const served = await merchantOnBoth();
-    for (const answer of served) assert.deepEqual([answer.status, answer.body.item?.isActive, answer.body.item?.status], [200, true, 'ACTIVE']);
+    for (const answer of served) assert.deepEqual([answer.status, answer.body.item?.isActive, answer.body.item?.status], [200, true, 'VERIFIED']);
     assert.deepEqual(await tokenOn(second), [200, undefined]);
   });
 

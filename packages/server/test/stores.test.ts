@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawResponse } from '@tunai/client';
-import type { Store } from '@tunai/client/contract';
+import type { CreateStoreRequest, Store } from '@tunai/client/contract';
 import type { StoreRecord } from '../src/app/ports.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer, rmTime } from './harness.js';
 
@@ -440,6 +440,54 @@ forEachDialect('store endpoints', (dialect) => {
     assert.equal(stored[0]?.name, 'Nul Co');
   });
 
+  test('create validation: a lone UTF-16 surrogate in a text field → 400 VALIDATION_ERROR, nothing written; an escaped pair is stored as sent', async () => {
+    const checker = await createDeveloper(server, { companyName: 'Surrogate Co' });
+    // JSON.stringify writes a lone surrogate as an escape (\ud800), the only way one can reach the server.
+    for (const lone of ['a\ud800b', 'a\udfffb', '\ud83d']) {
+      for (const field of ['name', 'addressLine1', 'addressLine2', 'postCode', 'city', 'state', 'country']) {
+        const res = await checker.client.send('POST', '/v3/store', { body: validInput({ [field]: lone }) });
+        assertError(res, 400, 'VALIDATION_ERROR', `lone surrogate in ${field}`);
+        assert.match(String((res.body as { error: { message: string } }).error.message), /lone surrogate/);
+      }
+    }
+    const id = checker.merchant.store.id;
+    assertError(await checker.client.send('PATCH', `/v3/store/${id}`, { body: { name: 'a\ud800b' } }), 400, 'VALIDATION_ERROR', 'PATCH lone surrogate');
+    const stored = await storedStores(checker.merchant.merchant.id);
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0]?.name, 'Surrogate Co');
+
+    // A well-formed pair written as two escapes is ordinary text.
+    const body = JSON.stringify(validInput({ name: 'Kopi ☕' })).replace('☕', '\\ud83d\\ude00');
+    const created = await fetch(`${server.url}/v3/store`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await checker.client.getAccessToken()}`, 'content-type': 'application/json' },
+      body,
+    });
+    const answer = (await created.json()) as { item: Store };
+    assert.equal(created.status, 200, JSON.stringify(answer));
+    assert.equal(answer.item.name, 'Kopi \u{1F600}');
+    const fetched = await checker.client.stores.get(answer.item.id);
+    assert.equal(fetched.item.name, 'Kopi \u{1F600}');
+  });
+
+  test('address text is upper-cased letter by letter: ß and ligatures stay, so a store at the limits reads back and saves back', async () => {
+    const checker = await createDeveloper(server, { companyName: 'Strasse Co' });
+    const input = validInput({ addressLine1: `jalan straße ${'ß'.repeat(187)}`, city: 'ﬃ'.repeat(100), state: 'çà', country: 'ǆ𐐨' });
+    const created = await checker.client.stores.create(input as unknown as CreateStoreRequest);
+    assert.equal(created.item.addressLine1, `JALAN STRAßE ${'ß'.repeat(187)}`);
+    assert.equal(created.item.addressLine1.length, 200);
+    assert.equal(created.item.city, 'ﬃ'.repeat(100));
+    assert.deepEqual([created.item.state, created.item.country], ['ÇÀ', 'Ǆ𐐀']);
+    // What GET returns is valid input again (SDKs that PATCH every field do exactly this).
+    const { item } = await checker.client.stores.get(created.item.id);
+    const saved = await checker.client.send('PATCH', `/v3/store/${item.id}`, {
+      body: { name: item.name, addressLine1: item.addressLine1, addressLine2: item.addressLine2, postCode: item.postCode, city: item.city, state: item.state, country: item.country },
+    });
+    assert.equal(saved.status, 200, saved.rawText);
+    const [row] = (await storedStores(checker.merchant.merchant.id)).filter((stored) => stored.id === item.id);
+    assert.deepEqual([row?.addressLine1, row?.city], [item.addressLine1, item.city]);
+  });
+
   test('create validation: values at each limit are accepted and stored exactly', async () => {
     const checker = await createDeveloper(server, { companyName: 'Edge Co' });
     const cases: [string, Record<string, unknown>, (s: Store) => void][] = [
@@ -581,6 +629,29 @@ forEachDialect('store endpoints', (dialect) => {
     // A time before everything returns every store.
     const everything = await filterer.client.stores.list({ filter: { updatedAt: { $gte: '2000-01-01T00:00:00Z' } } });
     assert.equal(everything.meta.total, 4);
+  });
+
+  test('list filter bounds with microseconds (RM writes them) compare exactly against millisecond times', async () => {
+    const filterer = await createDeveloper(server, { companyName: 'Micro Co' });
+    server.clock.advanceMs(60_000);
+    const store = await create(filterer, validInput({ name: 'At 488 ms' }));
+    // The store's time as …:32.488Z (whole milliseconds), then with three more digits: …:32.488500Z.
+    const updatedAtIso = new Date(Date.parse(store.updatedAt)).toISOString();
+    const at = (microDigits: string) => updatedAtIso.replace(/Z$/, `${microDigits}Z`);
+    const idsWhere = async (condition: Record<string, string>) =>
+      (await filterer.client.stores.list({ filter: { updatedAt: condition } })).items.filter((s) => s.id === store.id).length;
+    // 488.5 ms: after the store's time. 488.000 ms: exactly it.
+    const cases: [Record<string, string>, number][] = [
+      [{ $gte: at('500') }, 0],
+      [{ $gt: at('500') }, 0],
+      [{ $lt: at('500') }, 1],
+      [{ $lte: at('500') }, 1],
+      [{ $gte: at('000') }, 1],
+      [{ $gt: at('000') }, 0],
+      [{ $lt: at('000') }, 0],
+      [{ $lte: at('000') }, 1],
+    ];
+    for (const [condition, expected] of cases) assert.equal(await idsWhere(condition), expected, JSON.stringify(condition));
   });
 
   test('list with a bad filter → 400 VALIDATION_ERROR', async () => {

@@ -2,6 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
+import { verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { limits } from '@tunai/client/contract';
 import { generateRsaKeyPairPem, type RsaKeyPairPem } from '../src/lib/rsa-keys.js';
@@ -181,6 +182,37 @@ describe('signature tool endpoints', () => {
     const ok = await post('/tool/signature/generate', { ...baseRequest(), privateKey: atMax });
     assert.equal(ok.status, 200, ok.text);
     assertError(await post('/tool/signature/generate', { ...baseRequest(), privateKey: `${atMax}\n` }), 400, 'VALIDATION_ERROR');
+  });
+
+  test(`keys of ${limits.rsaModulusBitsMin} and ${limits.rsaModulusBitsMax} bits sign and verify; ${limits.rsaModulusBitsMin - 8} or ${limits.rsaModulusBitsMax + 8} bits → 400 INVALID_PRIVATE_KEY / INVALID_PUBLIC_KEY`, async () => {
+    const [atMin, atMax, underMin, overMax] = await Promise.all(
+      [limits.rsaModulusBitsMin, limits.rsaModulusBitsMax, limits.rsaModulusBitsMin - 8, limits.rsaModulusBitsMax + 8].map((bits) => generateRsaKeyPairPem(bits)),
+    );
+    // A signature is as long as the modulus: 128 bytes (172 base64 characters) at 1024 bits, 512 (684) at 4096.
+    for (const [pair, base64Chars] of [[atMin!, 172], [atMax!, 684]] as const) {
+      const generated = await post('/tool/signature/generate', { ...baseRequest(), privateKey: pair.privateKeyPem });
+      assert.equal(generated.status, 200, generated.text);
+      const signatureBase64 = generated.body.signature.slice('sha256 '.length);
+      assert.equal(signatureBase64.length, base64Chars);
+      const plaintext = Buffer.from(generated.body.data, 'utf8');
+      assert.ok(verify('sha256', plaintext, pair.publicKeyPem, Buffer.from(signatureBase64, 'base64')), 'the tool signed the plaintext it returned with the given key');
+      const verified = await post('/tool/signature/verify', { ...baseRequest(), publicKey: pair.publicKeyPem, signature: generated.body.signature });
+      assert.deepEqual([verified.status, verified.body], [200, { isValid: true }]);
+    }
+    // Below 496 bits a SHA-256 signature block does not fit: such a key once answered 500.
+    for (const [pair, bits] of [[underMin, limits.rsaModulusBitsMin - 8], [overMax, limits.rsaModulusBitsMax + 8]] as const) {
+      const refusedPrivate = await post('/tool/signature/generate', { ...baseRequest(), privateKey: pair!.privateKeyPem });
+      assertError(refusedPrivate, 400, 'INVALID_PRIVATE_KEY');
+      assert.match(refusedPrivate.body.error.message, new RegExp(`${limits.rsaModulusBitsMin} to ${limits.rsaModulusBitsMax} bits .* has ${bits}$`));
+    }
+    const tiny = await generateRsaKeyPairPem(512);
+    assertError(await post('/tool/signature/generate', { ...baseRequest(), privateKey: tiny.privateKeyPem }), 400, 'INVALID_PRIVATE_KEY');
+    // Checking takes small keys (RM's verify example has a 511-bit one) but not oversized ones.
+    const small = await post('/tool/signature/verify', { ...baseRequest(), publicKey: underMin!.publicKeyPem, signature: 'sha256 AAAA' });
+    assert.deepEqual([small.status, small.body], [200, { isValid: false }]);
+    const refusedPublic = await post('/tool/signature/verify', { ...baseRequest(), publicKey: overMax!.publicKeyPem, signature: 'sha256 AAAA' });
+    assertError(refusedPublic, 400, 'INVALID_PUBLIC_KEY');
+    assert.match(refusedPublic.body.error.message, new RegExp(`at most ${limits.rsaModulusBitsMax} bits .* has ${limits.rsaModulusBitsMax + 8}$`));
   });
 
   test('missing required fields → 400 VALIDATION_ERROR', async () => {

@@ -50,8 +50,16 @@ export const limits = {
   familyRevokePassesMax: 16,
   /** While the server closes, idle keep-alive sockets are dropped this often, so shutdown ends soon after the last answer. */
   shutdownIdleSweepMs: 50,
-  /** Tool endpoints take keys in the body; 16 KiB fits an RSA-8192 PEM. */
+  /** Tool endpoints take keys in the body; 16 KiB fits an RSA-8192 PEM (the modulus bound below refuses it anyway). */
   pemCharsMax: 16_384,
+  /**
+   * The RSA moduli tunai works with (app keys, the signature tools; the verify tool takes smaller keys too, as RM's
+   * example does). RM's keys are 2048-bit and its generate example 1024-bit. Below 496 bits a SHA-256 signature block does not fit at all; above, the cost of a signature
+   * grows with the cube of the modulus, so an RSA-16384 key (which fits in pemCharsMax) took ~0.3 s per signature
+   * on this machine.
+   */
+  rsaModulusBitsMin: 1_024,
+  rsaModulusBitsMax: 4_096,
 
   /** Payment order fields, as the spec states them ("max: 24", "max: 32", "max: 600", "max 128"). */
   orderIdCharsMax: 24,

@@ -2,6 +2,7 @@
 import { allScopes, limits, type Scope } from '@tunai/client/contract';
 import { parsePublicKey } from '@tunai/client/signature';
 import { CatalogError } from '../lib/catalog-error.js';
+import { keySizeProblem } from '../lib/rsa-keys.js';
 import { sha256Hex } from '../lib/secrets.js';
 import type { AppDeps } from './deps.js';
 import type { ClientAppRecord } from './ports.js';
@@ -23,11 +24,15 @@ export interface CreatedClientApp {
 
 export async function createClientApp(deps: AppDeps, input: CreateClientAppInput): Promise<CreatedClientApp> {
   if (input.publicKeyPem) {
+    let publicKey;
     try {
-      parsePublicKey(input.publicKeyPem);
+      publicKey = parsePublicKey(input.publicKeyPem);
     } catch {
       throw new CatalogError('INVALID_PUBLIC_KEY');
     }
+    // Every signed request of the app opens its signature with this key, on the worker all apps share.
+    const sizeProblem = keySizeProblem(publicKey, 'public');
+    if (sizeProblem) throw new CatalogError('INVALID_PUBLIC_KEY', sizeProblem);
   }
   for (const uri of input.redirectUris ?? []) checkRedirectUri(uri);
   const merchant = await deps.storage.merchants.get(input.merchantId);

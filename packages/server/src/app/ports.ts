@@ -178,7 +178,7 @@ export interface Storage {
     /** Reserves one store slot if fewer than `max` are in use; false when the merchant is at its limit. */
     reserveStoreSlot(merchantId: string, max: number): Promise<boolean>;
     releaseStoreSlot(merchantId: string): Promise<void>;
-    /** Activates or deactivates the merchant (`isActive`, `status` ACTIVE / INACTIVE); null when it does not exist. */
+    /** Activates or deactivates the merchant (`isActive` only; its `status` is untouched); null when it does not exist. */
     setActive(merchantId: string, isActive: boolean, updatedAtMs: number): Promise<MerchantRecord | null>;
   };
   stores: {

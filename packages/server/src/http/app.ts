@@ -15,7 +15,7 @@ import { registerCustomerScansRoutes } from './routes/customer-scans.js';
 import { registerPaymentRoutes } from './routes/payments.js';
 import { registerSandboxRoutes } from './routes/sandbox.js';
 import { registerStoreRoutes } from './routes/stores.js';
-import { registerToolRoutes } from './routes/tool.js';
+import { registerToolRoutes, type SignSha256 } from './routes/tool.js';
 import { registerUserRoutes } from './routes/user.js';
 import { registerWebhookAdminRoutes } from './routes/webhooks-admin.js';
 
@@ -42,6 +42,8 @@ export interface HttpDeps {
   pingDatabase: () => Promise<void>;
   /** Draws a request id when the caller sent no usable X-Request-Id. */
   newRequestId: () => string;
+  /** RSA signing off the event loop, for the signature tool. */
+  signSha256: SignSha256;
 }
 
 export interface HttpServer {
@@ -111,7 +113,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   const ctx = { server, guard: deps.guard, publicUrls: deps.config.publicUrls, routes, app: deps.app };
   registerHealthRoutes(server, routes, deps.pingDatabase);
   registerOAuthRoutes(server, routes, deps.oauth);
-  registerToolRoutes(server, routes);
+  registerToolRoutes(server, routes, deps.signSha256);
   registerMerchantRoutes(ctx, deps.app);
   registerStoreRoutes(ctx, deps.app);
   registerUserRoutes(ctx, deps.app);

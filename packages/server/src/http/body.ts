@@ -38,6 +38,27 @@ export function jsonTextHasNul(text: string): boolean {
   return nulCharacter.test(text);
 }
 
+/**
+ * UTF-8 text cannot carry a lone UTF-16 surrogate, so one can only come from a JSON escape (`\ud800`). Such a string is
+ * not Unicode text: stored, it turns into U+FFFD (differently on each database), so the answer and the row disagree.
+ */
+const surrogateEscape = /\\u[dD][89a-fA-F]/;
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function holdsLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return loneSurrogate.test(value);
+  if (Array.isArray(value)) return value.some(holdsLoneSurrogate);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, inner]) => loneSurrogate.test(key) || holdsLoneSurrogate(inner));
+  }
+  return false;
+}
+
+function hasLoneSurrogate(raw: string, value: unknown): boolean {
+  return surrogateEscape.test(raw) && holdsLoneSurrogate(value);
+}
+
 /** How deep arrays and objects nest in JSON text, brackets inside strings excepted; stops counting past `stopAbove`. */
 function nestingDepthOf(raw: string, stopAbove: number): number {
   let depth = 0;
@@ -72,6 +93,9 @@ function parseJson(raw: string): ParsedJson {
     const value: unknown = secureJson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' });
     // Still parsed, so the signature check sees the body the client signed; refused at validation.
     if (jsonTextHasNul(raw)) return { kind: 'forbidden', reason: 'NUL characters are not allowed in the body', value };
+    if (hasLoneSurrogate(raw, value)) {
+      return { kind: 'forbidden', reason: 'strings must be valid Unicode: a lone surrogate (\\uD800-\\uDFFF without its pair) is not allowed', value };
+    }
     return { kind: 'json', value };
   } catch (error) {
     return { kind: 'malformed', reason: error instanceof Error ? withoutSourceExcerpt(error.message) : 'not JSON' };
@@ -155,7 +179,7 @@ export function registerBodyHandling(server: FastifyInstance, bodyLimitBytes: nu
 
 /**
  * The parsed JSON body for a handler; malformed JSON is a client error raised at validation time. A body that
- * parsed but holds what no field may (NUL) is a validation error, named with `validationCode` like schema
+ * parsed but holds what no field may (NUL, a lone surrogate) is a validation error, named with `validationCode` like schema
  * violations are (the OAuth endpoint's table has no VALIDATION_ERROR: it says INVALID_REQUEST).
  */
 export function jsonBody(request: FastifyRequest, validationCode: 'VALIDATION_ERROR' | 'INVALID_REQUEST' = 'VALIDATION_ERROR'): unknown {

@@ -63,6 +63,12 @@ export function parseFilterObject(filterText: string | undefined): Record<string
   return filter as Record<string, unknown>;
 }
 
+/** Whether an RFC 3339 time's fraction of a second goes below the millisecond (…:32.488500Z does, …:32.488000Z not). */
+function hasDigitsBelowMs(time: string): boolean {
+  const fraction = /:\d{2}\.(\d+)/.exec(time)?.[1] ?? '';
+  return /[1-9]/.test(fraction.slice(3));
+}
+
 /** One time condition of a filter, e.g. {"$gte":"2024-01-01T00:00:00Z","$lt":…}, as inclusive epoch-ms bounds. */
 export function parseTimeBounds(field: string, condition: unknown): TimeRange {
   const range: TimeRange = { fromMs: null, toMs: null };
@@ -70,12 +76,15 @@ export function parseTimeBounds(field: string, condition: unknown): TimeRange {
     throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field} must be an object of $gte/$gt/$lte/$lt`);
   }
   for (const [operator, value] of Object.entries(condition)) {
+    // Date.parse keeps whole milliseconds (it floors); RM writes microseconds, so a bound may lie between two.
     const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
     if (Number.isNaN(ms)) throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field}.${operator} must be an RFC 3339 time`);
-    if (operator === '$gte') range.fromMs = ms;
+    const betweenMs = hasDigitsBelowMs(value as string);
+    // Stored times are whole milliseconds: ≥ 488.5 ms means ≥ 489, < 488.5 means ≤ 488; > and ≤ floor either way.
+    if (operator === '$gte') range.fromMs = betweenMs ? ms + 1 : ms;
     else if (operator === '$gt') range.fromMs = ms + 1;
     else if (operator === '$lte') range.toMs = ms;
-    else if (operator === '$lt') range.toMs = ms - 1;
+    else if (operator === '$lt') range.toMs = betweenMs ? ms : ms - 1;
     else throw new CatalogError('VALIDATION_ERROR', `Validations error: filter operator ${operator} is not supported`);
   }
   return range;

@@ -409,6 +409,14 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008_merchant_status': {
+    async up(db: Kysely<any>): Promise<void> {
+      // `tunai merchant deactivate/activate` used to write status INACTIVE/ACTIVE, but status is the merchant's
+      // verification (RM: REVIEWING, VERIFIED…) and tunai creates every merchant VERIFIED; only that switch ever
+      // changed it, so those two values can only mean VERIFIED. The switch is is_active, left as it is.
+      await db.updateTable('merchants').set({ status: 'VERIFIED' }).where('status', 'in', ['ACTIVE', 'INACTIVE']).execute();
+    },
+  },
 };
 
 /**

@@ -270,7 +270,8 @@ export function createStorage(
         recordCache?.forgetAll('app');
         const row = await db
           .updateTable('merchants')
-          .set({ is_active: flag(isActive), status: isActive ? 'ACTIVE' : 'INACTIVE', updated_at_ms: updatedAtMs })
+          // Only the switch moves: `status` is the merchant's verification (VERIFIED, REVIEWING…), which RM keeps apart.
+          .set({ is_active: flag(isActive), updated_at_ms: updatedAtMs })
           .where('id', '=', merchantId)
           .returningAll()
           .executeTakeFirst();

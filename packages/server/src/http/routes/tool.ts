@@ -1,4 +1,5 @@
 // Routes: POST /tool/signature/generate and /tool/signature/verify (no auth), RM's signature debugger.
+import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { GenerateSignatureRequest, VerifySignatureRequest, type GenerateSignatureResponse } from '@tunai/client/contract';
 import {
@@ -7,10 +8,10 @@ import {
   dataBase64,
   parsePrivateKey,
   parsePublicKey,
-  signPlaintext,
   verifyPlaintext,
 } from '@tunai/client/signature';
 import { CatalogError } from '../../lib/catalog-error.js';
+import { keySizeProblem } from '../../lib/rsa-keys.js';
 import { jsonBody } from '../body.js';
 import type { RouteTable } from '../route-table.js';
 import { validate } from '../validate.js';
@@ -32,7 +33,10 @@ function plaintextOf(input: { data?: unknown; method: string; nonceStr: string; 
   });
 }
 
-export function registerToolRoutes(server: FastifyInstance, routes: RouteTable): void {
+/** RSASSA-PKCS1-v1_5 with SHA-256, run off the event loop (the process's RSA worker). */
+export type SignSha256 = (data: Buffer, privateKey: KeyObject) => Promise<Buffer>;
+
+export function registerToolRoutes(server: FastifyInstance, routes: RouteTable, signSha256: SignSha256): void {
   routes.add('POST', '/tool/signature/generate');
   server.post('/tool/signature/generate', async (request): Promise<GenerateSignatureResponse> => {
     const input = validate(GenerateSignatureRequest, jsonBody(request));
@@ -43,12 +47,17 @@ export function registerToolRoutes(server: FastifyInstance, routes: RouteTable):
     } catch {
       throw new CatalogError('INVALID_PRIVATE_KEY', 'Invalid private key: expected an RSA private key in PEM (PKCS#1 or PKCS#8)');
     }
+    const sizeProblem = keySizeProblem(privateKey, 'private');
+    if (sizeProblem) throw new CatalogError('INVALID_PRIVATE_KEY', sizeProblem);
     const plaintext = plaintextOf(input);
+    // Anyone may call this route: the signature (milliseconds for a 4096-bit key) is made on the RSA worker, so the
+    // event loop keeps answering other requests meanwhile.
+    const signature = await signSha256(Buffer.from(plaintext, 'utf8'), privateKey);
     return {
       data: plaintext,
       // RM shows the sorted JSON before its HTML-safe escaping; the base64 inside `data` carries the escaped form.
       sequenceData: input.data === undefined ? '' : canonicalJson(input.data, 'noHtmlEscape'),
-      signature: `sha256 ${signPlaintext(plaintext, privateKey)}`,
+      signature: `sha256 ${signature.toString('base64')}`,
     };
   });
 
@@ -62,6 +71,8 @@ export function registerToolRoutes(server: FastifyInstance, routes: RouteTable):
     } catch {
       throw new CatalogError('INVALID_PUBLIC_KEY', 'Invalid public key: expected an RSA public key in PEM (SPKI or PKCS#1)');
     }
+    const sizeProblem = keySizeProblem(publicKey, 'public', 0);
+    if (sizeProblem) throw new CatalogError('INVALID_PUBLIC_KEY', sizeProblem);
     const signature = input.signature.replace(/^sha256\s+/i, '');
     return { isValid: verifyPlaintext(plaintextOf(input), signature, publicKey) };
   });
