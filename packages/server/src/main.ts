@@ -1,4 +1,5 @@
 // Composition root: config → storage → auth → HTTP and pages → background jobs; start and stop.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { sql } from 'kysely';
@@ -50,6 +51,23 @@ export function databaseTarget(
         poolMax: config.databasePoolMax,
       }
     : { kind: 'sqlite', filePath: join(config.dataDir, 'tunai.db') };
+}
+
+/**
+ * Whether the target already holds a tunai database: the SQLite file exists, or PostgreSQL's current schema has
+ * tunai's migration table. Opening storage would create one (it migrates), which commands meant for an existing
+ * database must not do.
+ */
+export async function holdsTunaiDatabase(target: DatabaseTarget): Promise<boolean> {
+  if (target.kind === 'sqlite') return existsSync(target.filePath);
+  const { db } = openDatabase(target);
+  try {
+    const result = await sql<{ present: boolean }>`
+      select exists (select 1 from information_schema.tables where table_schema = current_schema() and table_name = 'kysely_migration') as present`.execute(db);
+    return result.rows[0]?.present === true;
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** Opens the database and brings its schema up to date (migrations run on every start). */

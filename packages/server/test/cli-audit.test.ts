@@ -4,15 +4,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { TunaiClient } from '@tunai/client';
 import { limits } from '@tunai/client/contract';
 import { generateRsaKeyPairPem } from '../src/lib/rsa-keys.js';
 import { initialisedDatabase, type InitialisedDatabase } from './child-server.js';
-import { forEachDialect, testDatabaseUrl, testKeyPair } from './harness.js';
+import { forEachDialect, freshDatabase, testDatabaseUrl, testKeyPair } from './harness.js';
 
 const execFileAsync = promisify(execFile);
 const bin = new URL('../bin/tunai.js', import.meta.url).pathname;
@@ -105,6 +106,8 @@ test('bad command lines get one line on stderr and exit 2, without a stack trace
     [['serve', '--port', '99999'], {}, /PORT must be a whole number/, 'port out of range'],
     [['serve', '--public-url', 'not-a-url'], {}, /must be absolute http\(s\) URLs/, 'bad --public-url'],
     [['serve'], { TUNAI_SANDBOX: 'maybe' }, /TUNAI_SANDBOX must be true or false/, 'bad environment setting'],
+    // pino threw its own stack trace for an unknown level, with exit 1.
+    [['serve'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent \(got "loud"\)/, 'unknown log level'],
   ];
   const runs = await Promise.all(cases.map(([args, env]) => tunai(args, env)));
   runs.forEach((run, i) => assertRefused(run, 2, cases[i]?.[2] ?? /./, cases[i]?.[3] ?? ''));
@@ -147,6 +150,35 @@ test('commands on an existing database refuse a data directory with no database,
     assert.ok(!existsSync(dataDir), 'no data directory (nor an empty database) was created');
   } finally {
     rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+test('commands on an existing database refuse a PostgreSQL schema with no tunai tables, and create none there', async () => {
+  const empty = await freshDatabase('postgres');
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'tunai-audit-pg-empty-')), 'public.pem');
+  writeFileSync(keyFile, (await testKeyPair()).publicKeyPem);
+  try {
+    const missing = /no tunai database in the PostgreSQL schema/;
+    const cases: [string[], string][] = [
+      [['ledger', 'check'], 'ledger check'],
+      [['app', 'create', '--merchant', '1', '--public-key', keyFile], 'app create'],
+      [['merchant', 'activate', '1'], 'merchant activate'],
+      [['webhooks', 'list'], 'webhooks list'],
+    ];
+    // One after another: a command that wrongly migrated would make the next one pass.
+    for (const [args, what] of cases) assertRefused(await tunai([...args, ...empty.configArgs]), 2, missing, what);
+    const schema = (empty.target as { schema: string }).schema;
+    const client = new pg.Client({ connectionString: testDatabaseUrl });
+    await client.connect();
+    try {
+      const tables = await client.query('select table_name from information_schema.tables where table_schema = $1', [schema]);
+      assert.deepEqual(tables.rows, [], 'no table was created in the schema');
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await empty.drop();
+    rmSync(dirname(keyFile), { recursive: true, force: true });
   }
 });
 

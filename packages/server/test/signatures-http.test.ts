@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
+import { limits } from '@tunai/client/contract';
 import { buildPlaintext, canonicalJson, dataBase64, generateNonce, parsePrivateKey, signPlaintext, utf8Base64 } from '@tunai/client/signature';
 import { createIds } from '../src/lib/ids.js';
 import { createLogger } from '../src/lib/logger.js';
@@ -487,13 +488,29 @@ forEachDialect('request signatures over HTTP', (dialect) => {
       assert.equal(second.res.json.item.id, otherApp.merchant.merchant.id);
     });
 
-    test('nonce reused with a new timestamp inside 2× window → SPAM; after 2× window + 1 s → accepted', async () => {
+    test('nonce reused with a new timestamp inside 2× window + margin → SPAM; after it → accepted', async () => {
       const nonce = generateNonce();
       assertOk((await signedSend({ who: victim, method: 'GET', target: '/v3/merchant', nonce })).res);
-      server.clock.advanceMs(2 * 300 * 1000 - 1000);
+      server.clock.advanceMs(2 * 300 * 1000 + limits.nonceRetentionMarginMs - 1000);
       assertError((await signedSend({ who: victim, method: 'GET', target: '/v3/merchant', nonce })).res, 401, 'SPAM');
       server.clock.advanceMs(2000);
       assertOk((await signedSend({ who: victim, method: 'GET', target: '/v3/merchant', nonce })).res);
+    });
+
+    test('a byte-identical replay stays refused for as long as its timestamp passes, even one signed at the far edge of the window', async () => {
+      // Timestamps in milliseconds (the js SDK's form), 300.4 s ahead: once accepted by rounding the skew to 300 s.
+      const ahead = await signedSend({ who: victim, method: 'GET', target: '/v3/merchant', timestamp: String(server.clock.nowMs() + 300_400) });
+      assertError(ahead.res, 401, 'INVALID_TIMESTAMP');
+      assert.match(String(ahead.res.json.error.message), /300\.4 s away/);
+      // Exactly at the edge: accepted, then replayed at the last moment its timestamp is still inside the window.
+      const headers = { ...(await bearer(victim)), ...sign({ method: 'get', requestUrl: `${SB}/v3/merchant`, timestamp: String(server.clock.nowMs() + 300_000), privateKeyPem: victim.privateKeyPem }).headers };
+      assertOk(await send(server.url, 'GET', '/v3/merchant', headers));
+      assertError(await send(server.url, 'GET', '/v3/merchant', headers), 401, 'SPAM');
+      server.clock.advanceMs(2 * 300 * 1000);
+      assertError(await send(server.url, 'GET', '/v3/merchant', headers), 401, 'SPAM');
+      // One millisecond later the timestamp itself is out of the window.
+      server.clock.advanceMs(1);
+      assertError(await send(server.url, 'GET', '/v3/merchant', headers), 401, 'INVALID_TIMESTAMP');
     });
 
     test('stale timestamp (clock +301 s after signing, default window) → INVALID_TIMESTAMP, nothing written', async () => {

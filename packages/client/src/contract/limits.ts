@@ -27,6 +27,12 @@ export const limits = {
   signatureHeaderCharsMax: 2_048,
   timestampHeaderCharsMax: 32,
   /**
+   * A spent nonce is kept for twice the timestamp window from its first use, plus this: a request is accepted while
+   * its signed timestamp is within the window, so a byte-identical replay stays refused for as long as it could
+   * pass the timestamp check, even between processes whose clocks differ by a few seconds.
+   */
+  nonceRetentionMarginMs: 5_000,
+  /**
    * X-Request-Id a caller sends is kept (and echoed) when it is at most this long and made of letters, digits and
    * `._:-`: enough for a UUID or a trace id, and nothing that could mislead a log reader. Otherwise tunai draws one.
    */

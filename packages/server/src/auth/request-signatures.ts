@@ -71,8 +71,10 @@ export async function checkRequestSignature(
   const timestamp = request.timestampHeader ?? '';
   const timestampMs = timestamp.length <= limits.timestampHeaderCharsMax ? timestampToEpochMs(timestamp) : null;
   const nowMs = deps.clock.nowMs();
-  const skewSeconds = timestampMs === null ? null : Math.round(Math.abs(timestampMs - nowMs) / 1000);
-  const timestampOk = skewSeconds !== null && skewSeconds <= deps.timestampWindowSeconds;
+  // Compared in milliseconds: rounding to whole seconds accepted a timestamp up to 0.5 s beyond the window, and
+  // the nonce kept for the window could then lapse while a replay of the request still passed this check.
+  const skewMs = timestampMs === null ? null : Math.abs(timestampMs - nowMs);
+  const timestampOk = skewMs !== null && skewMs <= deps.timestampWindowSeconds * 1000;
   headerRemarks['X-Timestamp'] = {
     currentValue: timestamp.slice(0, limits.timestampHeaderCharsMax),
     isValid: timestampOk,
@@ -80,7 +82,7 @@ export async function checkRequestSignature(
   };
   if (timestampMs === null) fail('INVALID_TIMESTAMP', 'Could not authenticate - Timestamp: X-Timestamp is missing or not a number');
   if (!timestampOk) {
-    fail('INVALID_TIMESTAMP', `Could not authenticate - Timestamp: X-Timestamp is ${skewSeconds} s away from server time; allowed ±${deps.timestampWindowSeconds} s`);
+    fail('INVALID_TIMESTAMP', `Could not authenticate - Timestamp: X-Timestamp is ${(skewMs as number) / 1000} s away from server time; allowed ±${deps.timestampWindowSeconds} s`);
   }
 
   const signed = parsed as { signType: string; signature: string };
@@ -108,7 +110,9 @@ export async function checkRequestSignature(
   }
 
   // Only a valid signature burns its nonce, so garbage cannot block a client's future nonces.
-  const expiresAtMs = nowMs + deps.timestampWindowSeconds * 2 * 1000;
+  // Accepted timestamps lie within the window of now, so a replay passes the timestamp check until at most
+  // now + 2 × window: the nonce is kept that long, and a margin more for processes whose clocks differ.
+  const expiresAtMs = nowMs + deps.timestampWindowSeconds * 2 * 1000 + limits.nonceRetentionMarginMs;
   const fresh = await deps.storage.nonces.claim(app.clientId, nonce, nowMs, expiresAtMs);
   if (!fresh) {
     headerRemarks['X-Nonce-Str'] = { currentValue: nonce, isValid: false, remark: 'already used' };

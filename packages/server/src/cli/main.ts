@@ -22,7 +22,7 @@ import { systemClock } from '../lib/clock.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { createIds } from '../lib/ids.js';
 import { generateRsaKeyPairPem } from '../lib/rsa-keys.js';
-import { databaseTarget, openStorage, startServer, type RunningServer } from '../main.js';
+import { databaseTarget, holdsTunaiDatabase, openStorage, startServer, type OpenedStorage, type RunningServer } from '../main.js';
 
 const usage = `tunai — a self-hostable gateway that speaks the Revenue Monster Open API
 
@@ -79,16 +79,17 @@ function configFrom(values: { port?: string; host?: string; data?: string; 'data
 }
 
 /**
- * Commands that read or change what `tunai init` / `tunai start` made must not create an empty SQLite database
- * where none was (a mistyped --data would otherwise pass a ledger check, or leave a stray tunai.db behind).
+ * Commands that read or change what `tunai init` / `tunai start` made must not create an empty database where none
+ * was: a mistyped --data or --database-url would otherwise pass a ledger check on nothing, or leave tunai's tables
+ * in a database that was never tunai's.
  */
-function existingDatabaseConfig(values: { data?: string; 'database-url'?: string }): Config {
-  const config = configFrom(values);
-  const target = databaseTarget(config);
-  if (target.kind === 'sqlite' && !existsSync(target.filePath)) {
-    throw new UsageError(`no tunai database at ${target.filePath} (run tunai init or tunai start first, or pass --data DIR or --database-url URL)`);
+async function openExistingStorage(values: { data?: string; 'database-url'?: string }): Promise<OpenedStorage> {
+  const target = databaseTarget(configFrom(values));
+  if (!(await holdsTunaiDatabase(target))) {
+    const where = target.kind === 'sqlite' ? `at ${target.filePath}` : 'in the PostgreSQL schema --database-url / DATABASE_URL names';
+    throw new UsageError(`no tunai database ${where} (run tunai init or tunai start first, or pass --data DIR or --database-url URL)`);
   }
-  return config;
+  return openStorage(target);
 }
 
 function waitForShutdown(running: RunningServer): Promise<number> {
@@ -220,8 +221,7 @@ async function appCreate(args: string[]): Promise<number> {
     scopes = parsed;
   }
   const publicKeyPem = await readKeyFile(values['public-key']);
-  const config = existingDatabaseConfig(values);
-  const opened = await openStorage(databaseTarget(config));
+  const opened = await openExistingStorage(values);
   try {
     const deps = { storage: opened.storage, clock: systemClock, ids: createIds(systemClock) };
     const { app, clientSecret } = await createClientApp(deps, {
@@ -262,7 +262,7 @@ async function setActive(kind: 'merchant' | 'app', action: 'activate' | 'deactiv
     process.stderr.write(`tunai ${kind} ${action} needs one ${kind === 'merchant' ? 'merchant id' : 'clientId'}\n`);
     return 2;
   }
-  const opened = await openStorage(databaseTarget(existingDatabaseConfig(values)));
+  const opened = await openExistingStorage(values);
   try {
     const deps = { storage: opened.storage, clock: systemClock };
     const isActive = action === 'activate';
@@ -318,8 +318,7 @@ async function start(args: string[]): Promise<number> {
 
 async function ledgerCheck(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ...storageOptions, json: { type: 'boolean' } } });
-  const config = existingDatabaseConfig(values);
-  const opened = await openStorage(databaseTarget(config));
+  const opened = await openExistingStorage(values);
   try {
     const report = await checkLedger(opened.storage);
     if (values.json) {
@@ -379,8 +378,7 @@ async function webhooks(action: 'list' | 'show' | 'resend', args: string[]): Pro
     process.stderr.write(`tunai webhooks ${action} needs one event ID\n`);
     return 2;
   }
-  const config = existingDatabaseConfig(values);
-  const opened = await openStorage(databaseTarget(config));
+  const opened = await openExistingStorage(values);
   try {
     // The operator sees every merchant (merchantId null). A re-send here is picked up by a running server's sweep.
     const deps = { storage: opened.storage, clock: systemClock, ids: createIds(systemClock), wakeOutbox: () => undefined };

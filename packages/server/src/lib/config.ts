@@ -68,6 +68,15 @@ function booleanSetting(name: string, raw: string | undefined, fallback: boolean
   throw new Error(`${name} must be true or false (got "${raw}")`);
 }
 
+/** pino's levels; `silent` logs nothing. */
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function logLevelSetting(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return 'info';
+  if (!(logLevels as readonly string[]).includes(raw)) throw new Error(`LOG_LEVEL must be one of ${logLevels.join(', ')} (got "${raw}")`);
+  return raw;
+}
+
 function urlList(name: string, values: string[]): string[] {
   for (const value of values) {
     if (!/^https?:\/\//.test(value) || !URL.canParse(value)) throw new Error(`${name} must be absolute http(s) URLs (got "${value}")`);
@@ -133,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     ),
     sandbox,
     trustProxy: booleanSetting('TUNAI_TRUST_PROXY', env.TUNAI_TRUST_PROXY, false),
-    logLevel: env.LOG_LEVEL ?? 'info',
+    logLevel: logLevelSetting(env.LOG_LEVEL),
     quickPayWaitMs: integerSetting('TUNAI_QUICKPAY_WAIT_MS', env.TUNAI_QUICKPAY_WAIT_MS, limits.quickPayWaitMsDefault, 0, 120_000),
     closedLoopIntervalMs: integerSetting(
       'TUNAI_CLOSED_LOOP_INTERVAL_MS',
