@@ -156,7 +156,8 @@ forEachDialect("RM's published Node SDK (rm-api-sdk 1.0.10)", (dialect) => {
     assert.equal(reversed.code, 'SUCCESS', JSON.stringify(reversed));
     assert.equal((await sdk.Payment.getPaymentTransactionByOrderId(accessToken, 'sdk-order-2')).item.status, 'REVERSED');
 
-    const today = new Date(server.clock.nowMs()).toISOString().slice(0, 10);
+    // A settlement day is a Malaysian one (UTC+8): from 16:00 UTC on, the UTC date is the day before.
+    const today = new Date(server.clock.nowMs() + 8 * 3_600_000).toISOString().slice(0, 10);
     const report = await sdk.Payment.getDailySettlementReport(accessToken, { date: today, method: 'ALL', region: 'MALAYSIA', sequence: 1 });
     assert.equal(typeof report, 'string', 'the report is CSV text');
     assert.match(report as string, new RegExp(transactionId), 'the settlement report lists the payment');
