@@ -129,6 +129,12 @@ const DEFAULT_TIMEOUT_MS = 90_000;
 /** setTimeout fires at once for delays above 2^31-1 ms, which would turn a long limit into an immediate timeout. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
+/** NaN or a negative skew would renew the token on every call (or never): refused at construction. */
+function checkRefreshSkewSeconds(value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`refreshSkewSeconds must be a number of seconds from 0, got ${value}`);
+  return value;
+}
+
 function checkTimeoutMs(value: number, name: string): number {
   if (!Number.isFinite(value) || value < 0 || value > MAX_TIMEOUT_MS) {
     throw new TypeError(`${name} must be a number of ms from 0 (no timeout) to ${MAX_TIMEOUT_MS}, got ${value}`);
@@ -164,12 +170,13 @@ function trimTrailingSlashes(url: string): string {
  * stays; a query or fragment in a base URL is not supported.
  */
 function normaliseBaseUrl(url: string, versionSegment: string): string {
-  const trimmed = trimTrailingSlashes(url);
+  // Surrounding white space is dropped: URLs read from files and secrets often end in a newline.
+  const trimmed = trimTrailingSlashes(url.trim());
   // Only the path may lose the segment: a host named like it ('http://v3') stays whole.
   const parts = /^([^:/?#]+:\/\/[^/?#]*)(.*)$/.exec(trimmed);
   const origin = parts?.[1];
   const path = parts?.[2];
-  if (origin === undefined || path === undefined || !path.endsWith(versionSegment)) return trimmed;
+  if (origin === undefined || path === undefined || !path.toLowerCase().endsWith(versionSegment)) return trimmed;
   return trimTrailingSlashes(`${origin}${path.slice(0, -versionSegment.length)}`);
 }
 
@@ -306,7 +313,7 @@ export class TunaiClient {
     this.#signByDefault = this.#privateKey !== undefined && (options.signing ?? 'always') === 'always';
     this.#timestampUnit = options.timestampUnit ?? 'seconds';
     this.#nowMs = options.nowMs ?? Date.now;
-    this.#refreshSkewMs = (options.refreshSkewSeconds ?? DEFAULT_REFRESH_SKEW_SECONDS) * 1000;
+    this.#refreshSkewMs = checkRefreshSkewSeconds(options.refreshSkewSeconds ?? DEFAULT_REFRESH_SKEW_SECONDS) * 1000;
     this.#timeoutMs = checkTimeoutMs(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
     // Bound lazily so a test can stub globalThis.fetch after constructing the client.
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
@@ -416,15 +423,24 @@ export class TunaiClient {
       return Promise.resolve(cached.accessToken);
     }
     if (this.#tokenInFlight !== undefined) return this.#tokenInFlight;
-    const inFlight = this.#renewToken(cached).finally(() => {
-      // adoptToken may have replaced it meanwhile; that one is not this request's to clear.
-      if (this.#tokenInFlight === inFlight) this.#tokenInFlight = undefined;
-    });
+    const renewal = this.#renewToken(cached);
+    const inFlight = renewal
+      .then((renewed) => renewed.accessToken)
+      .finally(() => {
+        // adoptToken may have replaced it meanwhile; that one is not this request's to clear.
+        if (this.#tokenInFlight === inFlight) this.#tokenInFlight = undefined;
+      });
+    // Callers that joined see a failed renewal through their own await; with none, this one must not go unhandled.
+    inFlight.catch(() => undefined);
     this.#tokenInFlight = inFlight;
-    return inFlight;
+    // Only the call that started the renewal waits for onRenewed and sees its error (the others just use the token).
+    return renewal.then(async (renewed) => {
+      await renewed.saved;
+      return renewed.accessToken;
+    });
   }
 
-  async #renewToken(cached: CachedToken | undefined): Promise<string> {
+  async #renewToken(cached: CachedToken | undefined): Promise<{ accessToken: string; saved?: Promise<void> }> {
     const canRefresh =
       cached !== undefined && cached.refreshToken !== '' && this.#nowMs() < cached.refreshUsableUntilMs;
     const adopted = this.#adopted;
@@ -438,12 +454,12 @@ export class TunaiClient {
       // A token adopted meanwhile stays this client's; but the refresh token used here is spent all the same, so the
       // adoption it belonged to is still handed the rotated one (or its merchant would have to consent again).
       if (generation === this.#tokenGeneration) this.#cacheToken(token, issuedAtMs);
-      await adopted.onRenewed?.(token, issuedAtMs);
-      return token.accessToken;
+      const onRenewed = adopted.onRenewed;
+      return { accessToken: token.accessToken, ...(onRenewed ? { saved: (async () => onRenewed(token, issuedAtMs))() } : {}) };
     }
     if (canRefresh) {
       try {
-        return await this.#obtainToken({ grantType: 'refresh_token', refreshToken: cached.refreshToken }, generation);
+        return { accessToken: await this.#obtainToken({ grantType: 'refresh_token', refreshToken: cached.refreshToken }, generation) };
       } catch (error) {
         // A revoked or expired refresh token is routine; anything else (network, 5xx) is the caller's to see.
         const refused = error instanceof RmApiError && (error.httpStatus === 400 || error.httpStatus === 401);
@@ -451,7 +467,7 @@ export class TunaiClient {
         if (generation === this.#tokenGeneration) this.#token = undefined;
       }
     }
-    return this.#obtainToken({ grantType: 'client_credentials' }, generation);
+    return { accessToken: await this.#obtainToken({ grantType: 'client_credentials' }, generation) };
   }
 
   async #obtainToken(body: { grantType: GrantType; refreshToken?: string }, generation: number): Promise<string> {
@@ -523,6 +539,13 @@ export class TunaiClient {
 
   /** Like request but never throws on HTTP status: returns { status, headers, body (parsed JSON or text), rawText }. */
   async send(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    const first = await this.#sendOnce(method, path, options);
+    // The server checks the token before anything else, so a refused token means the request did nothing: with the
+    // cached token dropped (or an adopted one marked for renewal), it is sent once more, signed afresh.
+    return first.cachedTokenRefused ? (await this.#sendOnce(method, path, options)).raw : first.raw;
+  }
+
+  async #sendOnce(method: string, path: string, options: RequestOptions): Promise<{ raw: RawResponse; cachedTokenRefused: boolean }> {
     // fetch upper-cases only some methods itself (not PATCH), so it is done here for all of them.
     const upperMethod = method.toUpperCase();
     const hasBody = options.body !== undefined;
@@ -567,14 +590,16 @@ export class TunaiClient {
     // A cached token the server no longer accepts (revoked, server keys rotated) would otherwise be sent until its
     // expiry, which RM sets weeks ahead: forget it so the next call obtains another. Tokens passed in are the caller's.
     const cached = this.#token;
+    let cachedTokenRefused = false;
     if (response.status === 401 && options.accessToken === undefined && cached?.accessToken === accessToken) {
       const refusal = RmApiError.fromResponse(response.status, body);
       if (TOKEN_REFUSAL_CODES.has(refusal.code)) {
         // An adopted token is renewed with its refresh token (the only way back to that merchant); any other is dropped.
         this.#token = this.#adopted === undefined ? undefined : { ...cached, renewAtMs: 0 };
+        cachedTokenRefused = true;
       }
     }
-    return { status: response.status, headers: response.headers, body, rawText };
+    return { raw: { status: response.status, headers: response.headers, body, rawText }, cachedTokenRefused };
   }
 
   /**

@@ -83,17 +83,39 @@ describe('responses that are not RM envelopes', () => {
 });
 
 describe('token cache after the server refuses the token', () => {
-  it('a 401 TOKEN_INVALID drops the cached token, so the next call fetches a new one instead of failing until expiry', async () => {
+  it('a 401 TOKEN_INVALID or TOKEN_EXPIRED for the cached token: a new token is fetched and the call sent again, once, signed afresh', async () => {
+    for (const code of ['TOKEN_INVALID', 'TOKEN_EXPIRED']) {
+      recorded = [];
+      const client = makeClient();
+      await client.merchant.get();
+      assert.equal(tokenRequests().length, 1);
+      apiQueue.push(json(401, { error: { code, message: 'refused' } }));
+      const answer = await client.merchant.get();
+      assert.equal(answer.code, 'SUCCESS', `${code}: the call succeeds on its second sending`);
+      assert.equal(tokenRequests().length, 2, `${code}: a new token was requested after the refusal`);
+      const [first, refused, resent] = apiRequests();
+      assert.equal(refused?.headers.authorization, first?.headers.authorization);
+      assert.notEqual(resent?.headers.authorization, refused?.headers.authorization, `${code}: the new token is used`);
+      assert.notEqual(resent?.headers['x-nonce-str'], refused?.headers['x-nonce-str'], `${code}: signed afresh`);
+      assert.equal(apiRequests().length, 3);
+    }
+  });
+
+  it('a second refusal in a row is the caller\'s: no loop', async () => {
     const client = makeClient();
     await client.merchant.get();
-    assert.equal(tokenRequests().length, 1);
+    apiQueue.push(json(401, { error: { code: 'TOKEN_INVALID', message: 'Invalid token' } }));
     apiQueue.push(json(401, { error: { code: 'TOKEN_INVALID', message: 'Invalid token' } }));
     await assert.rejects(client.merchant.get(), { code: 'TOKEN_INVALID' });
-    await client.merchant.get();
-    assert.equal(tokenRequests().length, 2, 'a new token was requested after the refusal');
-    const [first, refused, next] = apiRequests().map((r) => r.headers.authorization);
-    assert.equal(refused, first);
-    assert.notEqual(next, first, 'the new token is used');
+    assert.equal(apiRequests().length, 3, 'the first call, the refused one and its one resend');
+    assert.equal(tokenRequests().length, 2);
+  });
+
+  it('other 401s (a bad signature) are not sent again', async () => {
+    const client = makeClient();
+    apiQueue.push(json(401, { error: { code: 'INVALID_REQUEST_SIGNATURE', message: 'bad' } }));
+    await assert.rejects(client.merchant.get(), { code: 'INVALID_REQUEST_SIGNATURE' });
+    assert.equal(apiRequests().length, 1);
   });
 
   it('a 401 for a token the caller passed explicitly leaves the cache alone', async () => {

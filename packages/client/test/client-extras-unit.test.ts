@@ -270,6 +270,22 @@ describe('base URLs as RM documents them', () => {
     assert.equal(apiRequests()[0]?.url, '/v3/v3/merchant');
   });
 
+  it('base URLs are trimmed of surrounding white space (a newline read from a file) and the version segment matched in any case', async () => {
+    const { calls, fake } = recordingFetch();
+    await makeClient({ fetch: fake, openApiBaseUrl: ' https://gw.example/V3\n', oauthBaseUrl: 'https://o.example/v1/ \n' }).merchant.get();
+    assert.deepEqual(
+      calls.map((c) => c.url),
+      ['https://o.example/v1/token', 'https://gw.example/v3/merchant'],
+    );
+  });
+
+  it('refreshSkewSeconds must be a number of seconds from 0', () => {
+    for (const refreshSkewSeconds of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => makeClient({ refreshSkewSeconds }), /refreshSkewSeconds must be a number of seconds from 0/);
+    }
+    assert.doesNotThrow(() => makeClient({ refreshSkewSeconds: 0 }));
+  });
+
   it('a segment that merely ends in v3, or a host named v3, is not touched', async () => {
     const { calls, fake } = recordingFetch();
     await makeClient({ fetch: fake, openApiBaseUrl: 'https://gw.example/apiv3', oauthBaseUrl: 'http://v1' }).merchant.get();
@@ -306,6 +322,27 @@ describe('adopted authorization-code tokens', () => {
     assert.deepEqual(JSON.parse(tokenRequests()[0]?.body ?? ''), { grantType: 'refresh_token', refreshToken: 'refresh-consent' });
     assert.deepEqual(bearers(), ['Bearer access-consent-2', 'Bearer access-consent-2']);
     assert.deepEqual(renewed, [{ token: tokenBody('consent-2'), issuedAtMs: clock.nowMs() }]);
+  });
+
+  it('an onRenewed that throws fails only the call that started the refresh; calls that joined it go ahead with the new token', async () => {
+    const clock = makeClock();
+    const client = makeClient({ nowMs: clock.nowMs });
+    client.adoptToken(tokenBody('consent'), {
+      onRenewed: () => {
+        throw new Error('token store is down');
+      },
+    });
+    clock.advanceSeconds(7200 - 60);
+    tokenPlans.push(reply(200, tokenBody('consent-2')));
+    const outcomes = await Promise.allSettled([client.merchant.get(), client.user.get(), client.stores.list()]);
+    assert.deepEqual(
+      outcomes.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as Error).message : 'ok')),
+      ['token store is down', 'ok', 'ok'],
+    );
+    assert.equal(tokenRequests().length, 1, 'one refresh for all three');
+    assert.deepEqual(bearers(), ['Bearer access-consent-2', 'Bearer access-consent-2'], 'the two that joined were sent with the new token');
+    await client.merchant.get();
+    assert.deepEqual(bearers().at(-1), 'Bearer access-consent-2', 'the new token is kept');
   });
 
   it('a refused refresh is thrown, never replaced by client_credentials, on this call or the next', async () => {
@@ -350,11 +387,10 @@ describe('adopted authorization-code tokens', () => {
     assert.deepEqual(bearers(), [`Bearer access-cc${tokenSerial}`]);
   });
 
-  it('a 401 TOKEN_INVALID for the adopted token leads to its refresh, not to client_credentials', async () => {
+  it('a 401 TOKEN_INVALID for the adopted token leads to its refresh, not to client_credentials, and the call is sent again with it', async () => {
     const client = makeClient();
     client.adoptToken(tokenBody('consent'));
     apiPlans.push(reply(401, { error: { code: 'TOKEN_INVALID', message: 'Invalid token' } }));
-    await assert.rejects(client.merchant.get(), { code: 'TOKEN_INVALID' });
     tokenPlans.push(reply(200, tokenBody('consent-2')));
     await client.merchant.get();
     assert.deepEqual(grants(), ['refresh_token']);

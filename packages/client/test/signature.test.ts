@@ -415,6 +415,14 @@ describe('canonicalJson', () => {
     assert.throws(() => canonicalJson(cyclic), TypeError);
   });
 
+  it('a sparse array\'s holes are null, as JSON.stringify sends them (the signature must cover the bytes sent)', () => {
+    const sparse: unknown[] = [];
+    sparse[1] = 'x';
+    sparse[3] = { b: 1, a: 2 };
+    assert.equal(canonicalJson({ list: sparse }), '{"list":[null,"x",null,{"a":2,"b":1}]}');
+    assert.deepEqual(JSON.parse(canonicalJson({ list: sparse })), JSON.parse(JSON.stringify({ list: sparse })));
+  });
+
   it('dataBase64 omits absent, null and {} bodies but keeps [] (wrapped)', () => {
     assert.equal(dataBase64(undefined), undefined);
     assert.equal(dataBase64(null), undefined);

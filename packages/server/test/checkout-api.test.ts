@@ -260,7 +260,14 @@ forEachDialect('online checkout API', (dialect) => {
   // ============================================================ create and read
 
   describe('create and GET /v3/payment/online', () => {
-    test('WEB_PAYMENT: checkoutId and url, then every field of the checkout', async () => {
+    test('a checkout order id of "." or ".." → 400 VALIDATION_ERROR and nothing written', async () => {
+    for (const id of ['.', '..']) {
+      const res = await writesNothing(() => dev.client.send('POST', '/v3/payment/online', { body: checkoutBody({ order: { id } }) }));
+      assertError(res, 400, 'VALIDATION_ERROR');
+    }
+  });
+
+  test('WEB_PAYMENT: checkoutId and url, then every field of the checkout', async () => {
       server.clock.advanceMs(1_000);
       const now = server.clock.nowMs();
       const body = checkoutBody({ method: ['TNG_MY', 'BOOST_MY', 'TNG_MY', 'FPX_MY'] });

@@ -229,6 +229,21 @@ forEachDialect('payments: wallet simulator outcomes', (dialect) => {
     await assertLedgerClean();
   });
 
+  test('order ids "." and ".." (no URL path can carry them) → 400 VALIDATION_ERROR, nothing stored; "..." and "a.b" pay and are found by order id', async () => {
+    const before = await direct.db.selectFrom('payment_transactions').select('id').where('merchant_id', '=', merchantId()).execute();
+    for (const dots of ['.', '..']) {
+      const res = await pay(wechatMy('0000'), dots);
+      assertError(res, 400, 'VALIDATION_ERROR', `order id ${dots}`);
+      assert.match(res.rawText, /order\.id/);
+    }
+    const after = await direct.db.selectFrom('payment_transactions').select('id').where('merchant_id', '=', merchantId()).execute();
+    assert.equal(after.length, before.length, 'no transaction was stored');
+    for (const order of ['...', `a.${orderId('d').slice(0, 20)}`]) {
+      const paid = await payItem(wechatMy('0000'), order);
+      assert.equal((await viaApi(order)).transactionId, paid.transactionId, `order ${order} is found by its id`);
+    }
+  });
+
   // ---- wallet detection ---------------------------------------------------------------------------------
 
   const wallets: { prefix: string; length: number; method: string; region: string }[] = [

@@ -1,6 +1,6 @@
 // Customer-scans shapes: Transaction QR (spec "Payment-Transaction QR") and online checkout ("Payment-Web/App Checkout").
 import { Type, type Static } from '@sinclair/typebox';
-import { limits } from './limits.js';
+import { limits, orderIdPattern } from './limits.js';
 import { Store } from './store.js';
 
 /** Checkout methods carry a region suffix (rm-wire-compat §5); the transaction's `method` is the bare wallet. */
@@ -92,7 +92,7 @@ export type QrCode = Static<typeof QrCode>;
 
 export const CheckoutOrderInput = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: limits.orderIdCharsMax, pattern: '^[\\x21-\\x7e]+$' }),
+    id: Type.String({ minLength: 1, maxLength: limits.orderIdCharsMax, pattern: orderIdPattern }),
     title: text(limits.orderTitleCharsMax),
     detail: Type.Optional(Type.String({ maxLength: limits.orderDetailCharsMax })),
     additionalData: Type.Optional(Type.String({ maxLength: limits.orderAdditionalDataCharsMax })),

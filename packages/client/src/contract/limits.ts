@@ -188,3 +188,9 @@ export const limits = {
    */
   idempotencyLeaseMs: 120_000,
 } as const;
+
+/**
+ * An order id: visible ASCII, but not `.` or `..`, which a URL path cannot carry as a segment (URL parsers resolve
+ * them, even percent-encoded), so `GET /v3/payment/transaction/order/:orderId` could never find such an order.
+ */
+export const orderIdPattern = '^(?!\\.{1,2}$)[\\x21-\\x7e]+$';

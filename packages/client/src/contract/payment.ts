@@ -1,6 +1,6 @@
 // Payment shapes (spec "Payment-Quickpay QR"): QuickPay, refund, reverse, transaction queries, settlement report.
 import { Type, type Static } from '@sinclair/typebox';
-import { limits } from './limits.js';
+import { limits, orderIdPattern } from './limits.js';
 import { Store } from './store.js';
 
 /** Wallets QuickPay reaches; the transaction's `method` is bare (no region suffix). */
@@ -21,7 +21,7 @@ const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, patte
 
 export const QuickPayOrder = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: limits.orderIdCharsMax, pattern: '^[\\x21-\\x7e]+$' }),
+    id: Type.String({ minLength: 1, maxLength: limits.orderIdCharsMax, pattern: orderIdPattern }),
     title: text(limits.orderTitleCharsMax),
     // The spec's table says "details"; its example and every SDK send "detail". Either is accepted.
     detail: Type.Optional(Type.String({ maxLength: limits.orderDetailCharsMax })),

@@ -175,7 +175,8 @@ function writeValue(value: unknown, key: string, rules: VariantRules, sortKeys: 
   try {
     if (Array.isArray(container)) {
       const childSortKeys = sortKeys && rules.sortInsideArrays;
-      const items = container.map((item: unknown, index) =>
+      // Array.from visits holes (map skips them): a sparse array's holes are null, as JSON.stringify sends them.
+      const items = Array.from(container, (item: unknown, index) =>
         isOmittedInObject(item) ? 'null' : writeValue(item, String(index), rules, childSortKeys, ancestors),
       );
       return `[${items.join(',')}]`;
