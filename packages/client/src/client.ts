@@ -589,14 +589,14 @@ export class TunaiClient {
     const body = parseBody(rawText);
     // A cached token the server no longer accepts (revoked, server keys rotated) would otherwise be sent until its
     // expiry, which RM sets weeks ahead: forget it so the next call obtains another. Tokens passed in are the caller's.
-    const cached = this.#token;
     let cachedTokenRefused = false;
-    if (response.status === 401 && options.accessToken === undefined && cached?.accessToken === accessToken) {
-      const refusal = RmApiError.fromResponse(response.status, body);
-      if (TOKEN_REFUSAL_CODES.has(refusal.code)) {
+    if (response.status === 401 && options.accessToken === undefined && TOKEN_REFUSAL_CODES.has(RmApiError.fromResponse(response.status, body).code)) {
+      // Every call the token was refused for is sent again, also when a call refused just before already replaced it.
+      cachedTokenRefused = true;
+      const cached = this.#token;
+      if (cached?.accessToken === accessToken) {
         // An adopted token is renewed with its refresh token (the only way back to that merchant); any other is dropped.
         this.#token = this.#adopted === undefined ? undefined : { ...cached, renewAtMs: 0 };
-        cachedTokenRefused = true;
       }
     }
     return { raw: { status: response.status, headers: response.headers, body, rawText }, cachedTokenRefused };

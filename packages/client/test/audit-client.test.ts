@@ -101,6 +101,16 @@ describe('token cache after the server refuses the token', () => {
     }
   });
 
+  it('calls refused together are all sent again, sharing one new token', async () => {
+    const client = makeClient();
+    await client.merchant.get();
+    for (let i = 0; i < 3; i++) apiQueue.push(json(401, { error: { code: 'TOKEN_EXPIRED', message: 'Token expired' } }));
+    const answers = await Promise.all([client.merchant.get(), client.merchant.get(), client.merchant.get()]);
+    assert.deepEqual(answers.map((a) => a.code), ['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    assert.equal(tokenRequests().length, 2, 'one new token for the three');
+    assert.equal(apiRequests().length, 7, 'the first call, three refused and three resent');
+  });
+
   it('a second refusal in a row is the caller\'s: no loop', async () => {
     const client = makeClient();
     await client.merchant.get();
