@@ -50,13 +50,26 @@ test('the logger redacts credentials at the top level and authCode anywhere, and
   assert.ok(text.includes('"code":"ECONNRESET"'), `an error's code stays readable: ${text}`);
 });
 
-test('logged URLs lose credential query values and keep everything else', () => {
+test('logged URLs keep the values of the parameters tunai reads and replace every other value, and anything after a raw #', () => {
   assert.equal(redactUrl('/v1/token?grant_type=authorization_code&code=abc&client_secret=s3'), '/v1/token?grant_type=authorization_code&code=[redacted]&client_secret=[redacted]');
   assert.equal(redactUrl('/loyalty-redirect?merchantId=1&accessToken=eyJ.x.y'), '/loyalty-redirect?merchantId=1&accessToken=[redacted]');
-  assert.equal(redactUrl('/x?refresh%5Ftoken=r&authCode=1348&X-Signature=sig&ticket=t#f'), '/x?refresh%5Ftoken=[redacted]&authCode=[redacted]&X-Signature=[redacted]&ticket=[redacted]#f');
+  assert.equal(redactUrl('/x?refresh%5Ftoken=r&authCode=1348&X-Signature=sig&ticket=t#f'), '/x?refresh%5Ftoken=[redacted]&authCode=[redacted]&X-Signature=[redacted]&ticket=[redacted]#[redacted]');
   assert.equal(redactUrl('/checkout?checkoutId=123&status=SUCCESS'), '/checkout?checkoutId=123&status=SUCCESS');
+  assert.equal(
+    redactUrl('/v3/stores?limit=20&cursor=aWQ6MQ&filter=%7B%7D'),
+    '/v3/stores?limit=20&cursor=aWQ6MQ&filter=%7B%7D',
+    'paging and filters stay readable',
+  );
   assert.equal(redactUrl('/v3/merchant'), '/v3/merchant');
-  assert.equal(redactUrl('/bad?%E0%A4%A=1&code'), '/bad?%E0%A4%A=1&code');
+  assert.equal(redactUrl('/bad?%E0%A4%A=1&code'), '/bad?%E0%A4%A=[redacted]&code');
+  // Credential names no list of credential names had: an audit found each of them logged in clear.
+  for (const name of ['Authorization', 'jwt', 'bearer', 'apiKey', 'key', 'client_assertion', 'sig', 'credentials', 'pwd', 'passwd', 'state']) {
+    assert.equal(redactUrl(`/v3/merchant?${name}=SECRET-VALUE`), `/v3/merchant?${name}=[redacted]`, name);
+  }
+  // A raw '#' in a hand-made request line: everything after it is replaced, query-like or not.
+  assert.equal(redactUrl('/v3/merchant?limit=1#&access_token=SECRET'), '/v3/merchant?limit=1#[redacted]');
+  assert.equal(redactUrl('/v3/merchant#?access_token=SECRET'), '/v3/merchant#[redacted]');
+  assert.equal(redactUrl('/v3/merchant?limit=1#'), '/v3/merchant?limit=1#');
 });
 
 forEachDialect('secrets audit', (dialect) => {

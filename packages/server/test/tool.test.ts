@@ -215,6 +215,22 @@ describe('signature tool endpoints', () => {
     assert.match(refusedPublic.body.error.message, new RegExp(`at most ${limits.rsaModulusBitsMax} bits .* has ${limits.rsaModulusBitsMax + 8}$`));
   });
 
+  test(`a flood of generate requests: one signature at a time, ${limits.toolSignaturesWaitingMax} waiting, the rest 429 EXCEEDED_LIMIT; every signature made is valid`, async () => {
+    const big = await generateRsaKeyPairPem(limits.rsaModulusBitsMax);
+    const answers = await Promise.all(Array.from({ length: 80 }, () => post('/tool/signature/generate', { ...baseRequest(), privateKey: big.privateKeyPem })));
+    const signed = answers.filter((answer) => answer.status === 200);
+    const refused = answers.filter((answer) => answer.status !== 200);
+    assert.ok(signed.length >= 1 + limits.toolSignaturesWaitingMax, `at least the runner and the line were served: ${signed.length}`);
+    assert.ok(refused.length > 0, 'some were refused');
+    for (const answer of refused) assertError(answer, 429, 'EXCEEDED_LIMIT');
+    for (const answer of signed) {
+      const signature = Buffer.from(answer.body.signature.slice('sha256 '.length), 'base64');
+      assert.ok(verify('sha256', Buffer.from(answer.body.data, 'utf8'), big.publicKeyPem, signature), 'a valid signature');
+    }
+    // Afterwards the route serves again.
+    assert.equal((await post('/tool/signature/generate', { ...baseRequest(), privateKey: big.privateKeyPem })).status, 200);
+  });
+
   test('missing required fields → 400 VALIDATION_ERROR', async () => {
     for (const field of ['method', 'nonceStr', 'signType', 'timestamp', 'privateKey']) {
       const request: Record<string, unknown> = { ...baseRequest(), privateKey: keys.privateKeyPem };

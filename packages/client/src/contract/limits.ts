@@ -66,6 +66,12 @@ export const limits = {
    */
   rsaModulusBitsMin: 1_024,
   rsaModulusBitsMax: 4_096,
+  /**
+   * `/tool/signature/generate` needs no credentials but shares the RSA worker with every token and request check:
+   * one tool signature at a time per process, this many more waiting, and beyond that 429 EXCEEDED_LIMIT. A flood
+   * then delays other RSA work by at most one tool signature (~3 ms for a 4096-bit key) per batch.
+   */
+  toolSignaturesWaitingMax: 8,
 
   /** Payment order fields, as the spec states them ("max: 24", "max: 32", "max: 600", "max 128"). */
   orderIdCharsMax: 24,

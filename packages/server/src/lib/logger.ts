@@ -21,8 +21,36 @@ export const redactedPaths = [
   '*.form.code',
 ];
 
-/** Query parameters whose value is a credential (OAuth's snake_case names and RM's camelCase ones alike). */
-const credentialParameter = /token|secret|password|signature|ticket|^code$|auth_?code|private_?key/i;
+/**
+ * Query parameters whose values are logged: those tunai's routes and pages read (paging, filters, the OAuth request,
+ * payer pages) and no credential among them. Any other parameter's value is replaced, whatever its name: a caller
+ * may put a credential under any name (`?Authorization=…`, `?apiKey=…`, `?client_assertion=…`), and a list of
+ * credential names always misses one.
+ */
+const loggedParameters = new Set([
+  'limit',
+  'cursor',
+  'filter',
+  'status',
+  'method',
+  'region',
+  'type',
+  'checkoutId',
+  'transactionId',
+  'orderId',
+  'merchantId',
+  'storeId',
+  'bankCode',
+  'amount',
+  'outcome',
+  'order',
+  'responseType',
+  'clientId',
+  'redirectUri',
+  'scope',
+  'grantType',
+  'grant_type',
+]);
 
 function decoded(name: string): string {
   try {
@@ -34,23 +62,28 @@ function decoded(name: string): string {
 
 /**
  * Every request is logged with its URL, and a caller may put anything in the query: an OAuth client sending
- * `?code=…&client_secret=…`, a link carrying `?accessToken=…` (RM's loyalty redirect does). Those values are replaced.
+ * `?code=…&client_secret=…`, a link carrying `?accessToken=…` (RM's loyalty redirect does). Only the values of
+ * loggedParameters are kept. A raw `#` (browsers never send one; a hand-made request may) ends the query for
+ * parsing, so what follows it is replaced whole.
  */
 export function redactUrl(url: unknown): unknown {
   if (typeof url !== 'string') return url;
   const queryStart = url.indexOf('?');
-  if (queryStart < 0) return url;
-  const hashStart = url.indexOf('#', queryStart);
+  const hashStart = url.indexOf('#');
+  const pathEnd = [queryStart, hashStart].filter((at) => at >= 0).reduce((first, at) => Math.min(first, at), url.length);
+  const fragment = hashStart < 0 ? '' : hashStart === url.length - 1 ? '#' : '#[redacted]';
+  if (queryStart < 0 || (hashStart >= 0 && hashStart < queryStart)) return `${url.slice(0, pathEnd)}${fragment}`;
   const query = url.slice(queryStart + 1, hashStart < 0 ? undefined : hashStart);
   const redacted = query
     .split('&')
     .map((pair) => {
       const equals = pair.indexOf('=');
-      const name = equals < 0 ? pair : pair.slice(0, equals);
-      return equals >= 0 && credentialParameter.test(decoded(name)) ? `${name}=[redacted]` : pair;
+      if (equals < 0) return pair;
+      const name = pair.slice(0, equals);
+      return loggedParameters.has(decoded(name)) ? pair : `${name}=[redacted]`;
     })
     .join('&');
-  return `${url.slice(0, queryStart + 1)}${redacted}${hashStart < 0 ? '' : url.slice(hashStart)}`;
+  return `${url.slice(0, queryStart + 1)}${redacted}${fragment}`;
 }
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -1,6 +1,4 @@
 // Opens the database (embedded SQLite file or PostgreSQL), tunes it, and runs migrations.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
   sql,
@@ -20,6 +18,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { limits } from '@tunai/client/contract';
+import { preparePrivateDatabaseFile } from '../lib/private-files.js';
 import { boundedClientClass, type QueryBound } from './bounded-postgres-client.js';
 import { CurrentSchemaIntrospector } from './current-schema-introspector.js';
 import { migrationProvider } from './migrations.js';
@@ -180,7 +179,7 @@ function namesApplication(url: string): boolean {
 
 export function openDatabase(target: DatabaseTarget): OpenedDatabase {
   if (target.kind === 'sqlite') {
-    if (target.filePath !== ':memory:') mkdirSync(dirname(target.filePath), { recursive: true });
+    if (target.filePath !== ':memory:') preparePrivateDatabaseFile(target.filePath);
     const sqlite = new BetterSqlite3(target.filePath);
     // Opening (switching a new file to WAL may need its lock) waits in SQLite's own busy handler, as nothing else
     // is served yet; queries then wait asynchronously instead (BusyRetryingConnection).

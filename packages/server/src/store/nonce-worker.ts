@@ -1,9 +1,11 @@
 // Worker thread: spends request nonces in their own SQLite file, one transaction per batch, off the event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
+import { preparePrivateDatabaseFile } from '../lib/private-files.js';
 import type { NonceReply, NonceRequest } from './nonce-protocol.js';
 
 const { filePath } = workerData as { filePath: string };
+preparePrivateDatabaseFile(filePath);
 const sqlite = new BetterSqlite3(filePath);
 sqlite.pragma('journal_mode = WAL');
 // NORMAL in WAL mode survives a process crash; a busy writer in another process is waited for, off the event loop.

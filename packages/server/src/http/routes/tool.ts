@@ -1,7 +1,7 @@
 // Routes: POST /tool/signature/generate and /tool/signature/verify (no auth), RM's signature debugger.
 import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { GenerateSignatureRequest, VerifySignatureRequest, type GenerateSignatureResponse } from '@tunai/client/contract';
+import { GenerateSignatureRequest, limits, VerifySignatureRequest, type GenerateSignatureResponse } from '@tunai/client/contract';
 import {
   buildPlaintext,
   canonicalJson,
@@ -11,6 +11,7 @@ import {
   verifyPlaintext,
 } from '@tunai/client/signature';
 import { CatalogError } from '../../lib/catalog-error.js';
+import { oneAtATime } from '../../lib/one-at-a-time.js';
 import { keySizeProblem } from '../../lib/rsa-keys.js';
 import { jsonBody } from '../body.js';
 import type { RouteTable } from '../route-table.js';
@@ -37,6 +38,10 @@ function plaintextOf(input: { data?: unknown; method: string; nonceStr: string; 
 export type SignSha256 = (data: Buffer, privateKey: KeyObject) => Promise<Buffer>;
 
 export function registerToolRoutes(server: FastifyInstance, routes: RouteTable, signSha256: SignSha256): void {
+  const toolSignatures = oneAtATime(
+    limits.toolSignaturesWaitingMax,
+    () => new CatalogError('EXCEEDED_LIMIT', 'Rate limit exceeded: too many signature tool requests at once; try again shortly'),
+  );
   routes.add('POST', '/tool/signature/generate');
   server.post('/tool/signature/generate', async (request): Promise<GenerateSignatureResponse> => {
     const input = validate(GenerateSignatureRequest, jsonBody(request));
@@ -51,8 +56,9 @@ export function registerToolRoutes(server: FastifyInstance, routes: RouteTable, 
     if (sizeProblem) throw new CatalogError('INVALID_PRIVATE_KEY', sizeProblem);
     const plaintext = plaintextOf(input);
     // Anyone may call this route: the signature (milliseconds for a 4096-bit key) is made on the RSA worker, so the
-    // event loop keeps answering other requests meanwhile.
-    const signature = await signSha256(Buffer.from(plaintext, 'utf8'), privateKey);
+    // event loop keeps answering other requests meanwhile, and one at a time, so a flood cannot crowd out the
+    // worker's tokens and request checks (limits.toolSignaturesWaitingMax).
+    const signature = await toolSignatures.run(() => signSha256(Buffer.from(plaintext, 'utf8'), privateKey));
     return {
       data: plaintext,
       // RM shows the sorted JSON before its HTML-safe escaping; the base64 inside `data` carries the escaped form.
