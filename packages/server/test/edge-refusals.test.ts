@@ -138,4 +138,17 @@ forEachDialect('edge refusals', (dialect) => {
     // The server is still serving.
     assert.equal((await fetch(`${server.url}/health/live`)).status, 200);
   });
+
+  test('a request being answered when bytes after it fail to parse gets its own answer, not the refusal, then the connection closes', async () => {
+    // A token request (its handler runs on the RSA worker, so its answer comes after the parser has met the garbage
+    // behind it) followed in the same packet by bytes that are no HTTP.
+    const basic = Buffer.from(`${dev.clientId}:${dev.clientSecret}`).toString('base64');
+    const body = JSON.stringify({ grantType: 'client_credentials' });
+    const valid = `POST /v1/token HTTP/1.1\r\nHost: x\r\nAuthorization: Basic ${basic}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const answer = await rawExchange(server.url, `${valid}\u0001NOT HTTP\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/, `the token request's own answer comes first: ${answer.slice(0, 80)}`);
+    assert.ok(!answer.includes('could not be parsed'), 'no refusal was written into the stream');
+    const parsed = parseRawAnswer(answer) as unknown as { body: { accessToken?: string } };
+    assert.equal(typeof parsed.body.accessToken, 'string');
+  });
 });

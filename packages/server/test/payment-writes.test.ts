@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { TransactionRecord } from '../src/app/payment-ports.js';
 import { postingsFor } from '../src/domain/ledger.js';
 import { sha256Hex } from '../src/lib/secrets.js';
+import { WalletSimulator } from '../src/providers/wallet-simulator.js';
 import { openDatabase, type OpenedDatabase } from '../src/store/database.js';
 import { createDeveloper, forEachDialect, startTestServer, type Developer, type TestServer } from './harness.js';
 
@@ -160,5 +161,22 @@ forEachDialect('payment writes', (dialect) => {
     const claimed = await direct.db.selectFrom('sim_wallet_codes').selectAll().where('code_hash', '=', fresh.codeHash).executeTakeFirst();
     assert.deepEqual({ ...claimed, seen_at_ms: Number(claimed?.seen_at_ms) }, { code_hash: fresh.codeHash, upstream_order_id: fresh.upstreamOrderId, seen_at_ms: fresh.createdAtMs });
     assert.equal(await simulator.claimCodeAndInsertOrder({ ...fresh, upstreamOrderId: `${tx.id}-third` }), false, 'single use');
+  });
+
+  test('the wallet: a reverse of an order it never saw closes the order number, and a pay arriving after it charges nobody', async () => {
+    // As when a process stalls between storing IN_PROCESS and calling the wallet, past its lease, and another process's
+    // closed loop finds nothing at the wallet and reverses: the late pay must not charge the payer.
+    const wallet = new WalletSimulator(server.running.storage.walletSimulator, server.clock);
+    const upstreamOrderId = `late-${wechatCode('0000')}`;
+    assert.deepEqual(await wallet.reverse(upstreamOrderId), { status: 'REVERSED' });
+    const request = { upstreamOrderId, authCode: wechatCode('0000'), amountMinor: 450, currency: 'MYR', method: 'WECHATPAY' as const, region: 'MALAYSIA' as const, title: 'Kopi' };
+    assert.deepEqual(await wallet.pay(request), { status: 'FAILED', code: 'ORDER_CLOSED', message: 'The order was closed by a reverse before it was paid' });
+    const order = await server.running.storage.walletSimulator.getOrder(upstreamOrderId);
+    assert.deepEqual([order?.status, order?.amountMinor, order?.paidAtMs], ['CLOSED', 0, null], 'nothing was charged');
+    // The closed order answers queries and further reverses as any closed order does.
+    assert.equal((await wallet.query(upstreamOrderId)).status, 'UNKNOWN');
+    assert.deepEqual(await wallet.reverse(upstreamOrderId), { status: 'REVERSED' });
+    // The code itself was not used up by the refused pay.
+    assert.equal((await wallet.pay({ ...request, upstreamOrderId: `${upstreamOrderId}-next` })).status, 'SUCCESS');
   });
 });

@@ -212,6 +212,8 @@ export interface WalletSimulatorStorage {
   /** Claims the order's code and records the order together; false (nothing written) if the code was used. */
   claimCodeAndInsertOrder(order: SimulatedOrder): Promise<boolean>;
   insertOrder(order: SimulatedOrder): Promise<void>;
+  /** Records the order unless one with its upstream id exists; false (nothing written) when one does. */
+  insertOrderIfAbsent(order: SimulatedOrder): Promise<boolean>;
   getOrder(upstreamOrderId: string): Promise<SimulatedOrder | null>;
   updateOrder(upstreamOrderId: string, changes: Partial<Pick<SimulatedOrder, 'status' | 'scenario' | 'queryCount' | 'reverseAttempts' | 'refundedMinor' | 'paidAtMs'>>): Promise<void>;
   /** Closes the order if it is still in `expected` status; false when it moved meanwhile (a payer's decision). */

@@ -1,4 +1,5 @@
 // The Fastify application: hook order stated once, routes registered, errors mapped to RM's envelope.
+import type { ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { errorMessages, limits } from '@tunai/client/contract';
@@ -80,10 +81,24 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     // Requests Node's parser refuses (raw spaces or non-ASCII in the target, control characters in a header, headers
     // over 16 KiB) are answered in RM's envelope too, then the connection is closed: nothing after them can be trusted.
     clientErrorHandler: (error, socket) => {
+      // A request on this socket is being answered (its handler is running): a refusal written now would reach the
+      // client as that request's answer. Its own answer goes out, then the connection closes.
+      const answering = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (answering) {
+        answering.shouldKeepAlive = false;
+        answering.once('close', () => socket.destroy());
+        return;
+      }
       if (!socket.writable) return void socket.destroy();
-      const tooLarge = (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW';
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        // The request did not arrive in time (or the process stalled while it arrived). Nothing more is read, so no
+        // part of it that comes later can run after this refusal.
+        socket.write(rawErrorResponse(408, 'Request Timeout', 'INVALID_REQUEST', 'Invalid request: the request was not received in time'));
+        return void socket.destroy();
+      }
       socket.end(
-        tooLarge
+        code === 'HPE_HEADER_OVERFLOW'
           ? rawErrorResponse(431, 'Request Header Fields Too Large', 'INVALID_REQUEST', 'Invalid request: the request line and headers exceed 16 KiB')
           : rawErrorResponse(400, 'Bad Request', 'INVALID_REQUEST', 'Invalid request: the HTTP request could not be parsed'),
       );

@@ -79,6 +79,24 @@ function payerIdFor(method: string, codeHash: string): string {
   return `60${digitsFrom(codeHash, 10)}`;
 }
 
+/** The record a reverse leaves for an order the wallet never saw: closed, nothing paid, no code behind it. */
+function closedUnseenOrder(upstreamOrderId: string, nowMs: number): SimulatedOrder {
+  return {
+    upstreamOrderId,
+    codeHash: sha256Hex(`closed:${upstreamOrderId}`),
+    scenario: '',
+    amountMinor: 0,
+    status: 'CLOSED',
+    queryCount: 0,
+    reverseAttempts: 1,
+    refundedMinor: 0,
+    referenceId: '',
+    payerId: '',
+    createdAtMs: nowMs,
+    paidAtMs: null,
+  };
+}
+
 export class WalletSimulator implements PaymentConnector {
   readonly name = 'simulator';
   readonly capabilities = new Set(['quickpay', 'payerOrder', 'query', 'refund', 'reverse'] as const);
@@ -97,6 +115,11 @@ export class WalletSimulator implements PaymentConnector {
     const codeHash = sha256Hex(`authcode:${request.authCode}`);
     if (scenario === '9999') return { status: 'FAILED', code: 'SYSTEM_ERROR', message: 'Wallet is under maintenance' };
     const codeUsed = { status: 'FAILED', code: 'AUTH_CODE_USED', message: 'Customer code already been used. Please refresh for another transaction.' } as const;
+    // A reverse already closed this order number (the pay call came late: its process stalled past its lease and
+    // another process ended the payment). Like WeChat's, the wallet refuses it rather than charge the payer.
+    if ((await this.#books.getOrder(request.upstreamOrderId))?.status === 'CLOSED') {
+      return { status: 'FAILED', code: 'ORDER_CLOSED', message: 'The order was closed by a reverse before it was paid' };
+    }
     // Every code pays at most once, whatever happened the first time (a failed payment consumes it too).
     if (scenario === '3002') {
       if (!(await this.#books.claimCode(codeHash, request.upstreamOrderId, nowMs))) return codeUsed;
@@ -189,8 +212,13 @@ export class WalletSimulator implements PaymentConnector {
 
   async reverse(upstreamOrderId: string): Promise<UpstreamReverse> {
     const order = await this.#books.getOrder(upstreamOrderId);
-    // Nothing to cancel: the wallet never saw the order (3002, or a crash before the pay call).
-    if (!order) return { status: 'REVERSED' };
+    if (!order) {
+      // The wallet never saw the order (3002, or a process that died or stalled before its pay call). The reverse
+      // closes the order number all the same, so a pay that arrives later cannot charge the payer for a payment tunai
+      // has ended. A pay that recorded the order at this very moment is reversed like any other order.
+      const closed = await this.#books.insertOrderIfAbsent(closedUnseenOrder(upstreamOrderId, this.#clock.nowMs()));
+      return closed ? { status: 'REVERSED' } : this.reverse(upstreamOrderId);
+    }
     const reverseAttempts = order.reverseAttempts + 1;
     await this.#books.updateOrder(upstreamOrderId, { reverseAttempts });
     if (order.scenario === '3003' && reverseAttempts === 1) return { status: 'FAILED', reason: 'SYSTEMERROR from the wallet on reverse' };

@@ -602,6 +602,27 @@ export function createWalletSimulatorStorage(db: Db, dialect: 'sqlite' | 'postgr
         })
         .execute();
     },
+    async insertOrderIfAbsent(o) {
+      const result = await db
+        .insertInto('sim_wallet_orders')
+        .values({
+          upstream_order_id: o.upstreamOrderId,
+          code_hash: o.codeHash,
+          scenario: o.scenario,
+          amount_minor: o.amountMinor,
+          status: o.status,
+          query_count: o.queryCount,
+          reverse_attempts: o.reverseAttempts,
+          refunded_minor: o.refundedMinor,
+          reference_id: o.referenceId,
+          payer_id: o.payerId,
+          created_at_ms: o.createdAtMs,
+          paid_at_ms: o.paidAtMs,
+        })
+        .onConflict((oc) => oc.column('upstream_order_id').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
     async getOrder(upstreamOrderId) {
       const row = await db.selectFrom('sim_wallet_orders').selectAll().where('upstream_order_id', '=', upstreamOrderId).executeTakeFirst();
       return row ? orderFromRow(row) : null;
