@@ -542,6 +542,24 @@ export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): P
 /** Rolls back the refund claim when the order cannot take the refund. */
 class RefundExceeds extends Error {}
 
+/** A simulated wallet order as its sim_wallet_orders row. */
+function simulatedOrderRow(o: SimulatedOrder) {
+  return {
+    upstream_order_id: o.upstreamOrderId,
+    code_hash: o.codeHash,
+    scenario: o.scenario,
+    amount_minor: o.amountMinor,
+    status: o.status,
+    query_count: o.queryCount,
+    reverse_attempts: o.reverseAttempts,
+    refunded_minor: o.refundedMinor,
+    reference_id: o.referenceId,
+    payer_id: o.payerId,
+    created_at_ms: o.createdAtMs,
+    paid_at_ms: o.paidAtMs,
+  };
+}
+
 export function createWalletSimulatorStorage(db: Db, dialect: 'sqlite' | 'postgres'): WalletSimulatorStorage {
   const books: WalletSimulatorStorage = {
     async claimCode(codeHash, upstreamOrderId, nowMs) {
@@ -586,39 +604,13 @@ export function createWalletSimulatorStorage(db: Db, dialect: 'sqlite' | 'postgr
     async insertOrder(o) {
       await db
         .insertInto('sim_wallet_orders')
-        .values({
-          upstream_order_id: o.upstreamOrderId,
-          code_hash: o.codeHash,
-          scenario: o.scenario,
-          amount_minor: o.amountMinor,
-          status: o.status,
-          query_count: o.queryCount,
-          reverse_attempts: o.reverseAttempts,
-          refunded_minor: o.refundedMinor,
-          reference_id: o.referenceId,
-          payer_id: o.payerId,
-          created_at_ms: o.createdAtMs,
-          paid_at_ms: o.paidAtMs,
-        })
+        .values(simulatedOrderRow(o))
         .execute();
     },
     async insertOrderIfAbsent(o) {
       const result = await db
         .insertInto('sim_wallet_orders')
-        .values({
-          upstream_order_id: o.upstreamOrderId,
-          code_hash: o.codeHash,
-          scenario: o.scenario,
-          amount_minor: o.amountMinor,
-          status: o.status,
-          query_count: o.queryCount,
-          reverse_attempts: o.reverseAttempts,
-          refunded_minor: o.refundedMinor,
-          reference_id: o.referenceId,
-          payer_id: o.payerId,
-          created_at_ms: o.createdAtMs,
-          paid_at_ms: o.paidAtMs,
-        })
+        .values(simulatedOrderRow(o))
         .onConflict((oc) => oc.column('upstream_order_id').doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
