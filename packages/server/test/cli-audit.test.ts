@@ -107,7 +107,7 @@ test('bad command lines get one line on stderr and exit 2, without a stack trace
     [['serve', '--public-url', 'not-a-url'], {}, /must be absolute http\(s\) URLs/, 'bad --public-url'],
     [['serve'], { TUNAI_SANDBOX: 'maybe' }, /TUNAI_SANDBOX must be true or false/, 'bad environment setting'],
     // pino threw its own stack trace for an unknown level, with exit 1.
-    [['serve'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent \(got "loud"\)/, 'unknown log level'],
+    [['serve'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent \(got "loud"\)/, 'unknown log level'],
   ];
   const runs = await Promise.all(cases.map(([args, env]) => tunai(args, env)));
   runs.forEach((run, i) => assertRefused(run, 2, cases[i]?.[2] ?? /./, cases[i]?.[3] ?? ''));

@@ -1,5 +1,6 @@
 // Runtime configuration from flags and environment, with defaults and validation in one place.
 import { resolve } from 'node:path';
+import { pino } from 'pino';
 import { limits } from '@tunai/client/contract';
 
 export interface Config {
@@ -68,12 +69,12 @@ function booleanSetting(name: string, raw: string | undefined, fallback: boolean
   throw new Error(`${name} must be true or false (got "${raw}")`);
 }
 
-/** pino's levels; `silent` logs nothing. */
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** pino's own levels, and `silent`, which logs nothing. */
+const logLevels = [...Object.keys(pino.levels.values), 'silent'];
 
 function logLevelSetting(raw: string | undefined): string {
   if (raw === undefined || raw === '') return 'info';
-  if (!(logLevels as readonly string[]).includes(raw)) throw new Error(`LOG_LEVEL must be one of ${logLevels.join(', ')} (got "${raw}")`);
+  if (!logLevels.includes(raw)) throw new Error(`LOG_LEVEL must be one of ${logLevels.join(', ')} (got "${raw}")`);
   return raw;
 }
 

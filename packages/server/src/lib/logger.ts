@@ -68,13 +68,13 @@ function decoded(name: string): string {
  */
 export function redactUrl(url: unknown): unknown {
   if (typeof url !== 'string') return url;
-  const queryStart = url.indexOf('?');
   const hashStart = url.indexOf('#');
-  const pathEnd = [queryStart, hashStart].filter((at) => at >= 0).reduce((first, at) => Math.min(first, at), url.length);
+  const beforeHash = hashStart < 0 ? url : url.slice(0, hashStart);
   const fragment = hashStart < 0 ? '' : hashStart === url.length - 1 ? '#' : '#[redacted]';
-  if (queryStart < 0 || (hashStart >= 0 && hashStart < queryStart)) return `${url.slice(0, pathEnd)}${fragment}`;
-  const query = url.slice(queryStart + 1, hashStart < 0 ? undefined : hashStart);
-  const redacted = query
+  const queryStart = beforeHash.indexOf('?');
+  if (queryStart < 0) return `${beforeHash}${fragment}`;
+  const redacted = beforeHash
+    .slice(queryStart + 1)
     .split('&')
     .map((pair) => {
       const equals = pair.indexOf('=');
@@ -83,7 +83,7 @@ export function redactUrl(url: unknown): unknown {
       return loggedParameters.has(decoded(name)) ? pair : `${name}=[redacted]`;
     })
     .join('&');
-  return `${url.slice(0, queryStart + 1)}${redacted}${fragment}`;
+  return `${beforeHash.slice(0, queryStart + 1)}${redacted}${fragment}`;
 }
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

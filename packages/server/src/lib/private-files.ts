@@ -1,5 +1,5 @@
 // SQLite files hold the server's signing key and every merchant's records: only the user tunai runs as may read them.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Owner read and write only. */
@@ -15,7 +15,8 @@ const privateDirectoryMode = 0o700;
  */
 export function preparePrivateDatabaseFile(filePath: string): void {
   mkdirSync(dirname(filePath), { recursive: true, mode: privateDirectoryMode });
-  if (!existsSync(filePath)) closeSync(openSync(filePath, 'a', privateFileMode));
+  // Appending opens an existing file as it is and creates a missing one with this mode.
+  closeSync(openSync(filePath, 'a', privateFileMode));
   for (const path of [filePath, `${filePath}-wal`, `${filePath}-shm`]) {
     try {
       const mode = statSync(path).mode & 0o777;

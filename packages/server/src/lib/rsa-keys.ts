@@ -20,7 +20,7 @@ export async function generateRsaKeyPairPem(modulusBits = 2048): Promise<RsaKeyP
 }
 
 /** An RSA key's modulus in bits (0 when the key says nothing, which no RSA key does). */
-export function modulusBitsOf(key: KeyObject): number {
+function modulusBitsOf(key: KeyObject): number {
   return key.asymmetricKeyDetails?.modulusLength ?? 0;
 }
 
