@@ -10,7 +10,7 @@ import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
 import { createAuthServices } from './auth/services.js';
 import { startRsaWorker } from './auth/rsa-work.js';
 import { buildHttpServer } from './http/app.js';
-import { monotonicMs, OffsetClock, sleepMs, systemClock, type Clock } from './lib/clock.js';
+import { aheadOfWallClockMs, isMovable, monotonicMs, OffsetClock, sleepMs, systemClock, type Clock } from './lib/clock.js';
 import type { Config } from './lib/config.js';
 import { createIds, type Ids } from './lib/ids.js';
 import { failureStreak } from './lib/failure-streak.js';
@@ -125,7 +125,9 @@ const expiredRowsPurgeIntervalMs = 60_000;
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config } = options;
   // The sandbox's clock can be moved forward (POST /sandbox/clock) to reach payment deadlines without waiting.
-  const clock = options.clock ?? (config.sandbox ? new OffsetClock() : systemClock);
+  // Its offset is shared through the database (see syncClock), unless a test brings its own clock.
+  const sharedClock = options.clock === undefined && config.sandbox ? new OffsetClock() : null;
+  const clock: Clock = options.clock ?? sharedClock ?? systemClock;
   const ids = options.ids ?? createIds(clock);
   const logger = options.logger ?? createLogger(config.logLevel);
   const opened = options.opened ?? (await openStorage(databaseTarget(config)));
@@ -133,6 +135,24 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   opened.onConnectionError((error) =>
     logger.warn({ err: error }, 'a database connection broke; the pool dropped it and the next query opens a new one'),
   );
+  // A restarted process, and every other one on the database, runs at the sandbox time already reached.
+  const syncClock = async (): Promise<void> => {
+    if (sharedClock) sharedClock.adoptOffsetMs(await storage.sandboxClock.offsetMs());
+  };
+  await syncClock();
+  const advanceClock = async (deltaMs: number): Promise<'moved' | 'fixed' | 'too-far'> => {
+    const offsetMaxMs = limits.sandboxClockOffsetSecondsMax * 1000;
+    if (sharedClock) {
+      const offsetMs = await storage.sandboxClock.advance(deltaMs, offsetMaxMs);
+      if (offsetMs === null) return 'too-far';
+      sharedClock.adoptOffsetMs(offsetMs);
+      return 'moved';
+    }
+    if (!isMovable(clock)) return 'fixed';
+    if (aheadOfWallClockMs(clock) + deltaMs > offsetMaxMs) return 'too-far';
+    clock.advanceMs(deltaMs);
+    return 'moved';
+  };
   const serverKeys = await loadServerKeys(storage, clock);
   const rsa = startRsaWorker((error) =>
     logger.warn({ err: error }, 'RSA worker stopped; opening signatures and signing tokens on the event loop from now on'),
@@ -201,7 +221,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     pingDatabase: opened.ping,
     newRequestId: () => randomString(24),
     signSha256: (data, privateKey) => rsa.signSha256(data, privateKey),
-    sandbox: config.sandbox ? { runClosedLoop, runOutbox: () => outbox.runOnce() } : null,
+    sandbox: config.sandbox ? { advanceClock, syncClock, runClosedLoop, runOutbox: () => outbox.runOnce() } : null,
     config: {
       publicUrls: config.publicUrls,
       bodyLimitBytes: limits.requestBodyBytesMax,
@@ -239,6 +259,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const loop = config.closedLoopIntervalMs > 0 ? setInterval(() => closedLoopFailures.watch(runClosedLoop()), config.closedLoopIntervalMs) : null;
   loop?.unref();
   outbox.start();
+  // Another process may move the sandbox clock: its new time reaches this process's loops within one refresh.
+  const clockFailures = failureStreak({ logger, what: 'sandbox clock read', nowMs: monotonicMs, repeatEveryMs: limits.backgroundFailureLogRepeatMs });
+  const clockRefresh = sharedClock ? setInterval(() => clockFailures.watch(syncClock()), limits.sandboxClockRefreshMs) : null;
+  clockRefresh?.unref();
 
   let closed = false;
   return {
@@ -255,6 +279,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       closed = true;
       clearInterval(purge);
       if (loop) clearInterval(loop);
+      if (clockRefresh) clearInterval(clockRefresh);
       // A delivery in flight finishes (bounded by the webhook timeout) so its attempt is recorded, not left to a lease.
       await outbox.close();
       await tickInFlight?.catch(() => 0);

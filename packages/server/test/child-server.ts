@@ -140,19 +140,36 @@ export async function initialisedDatabase(dialect: Dialect): Promise<Initialised
   };
 }
 
-/** One `tunai serve` child with its own sandbox clock (wall clock + offset, moved over HTTP). */
+/** One `tunai serve` child whose sandbox clock the test moves (wall clock + an offset shared through the database). */
 export interface ClockedServer extends ServerProcess {
-  /** What this process's clock is ahead of the wall clock, as moved by the test. */
-  offsetMs: number;
+  readonly database: FreshDatabase;
+  /** What the database's sandbox clock is ahead of the wall clock, as moved by the test (on any of its processes). */
+  readonly offsetMs: number;
+}
+
+/** The test's record of each database's sandbox clock offset: every process on the database shares it. */
+const sharedOffsets = new WeakMap<FreshDatabase, { offsetMs: number }>();
+
+function offsetOf(database: FreshDatabase): { offsetMs: number } {
+  let shared = sharedOffsets.get(database);
+  if (!shared) {
+    shared = { offsetMs: 0 };
+    sharedOffsets.set(database, shared);
+  }
+  return shared;
 }
 
 /** `tunai serve` with the given environment and a clock the test moves (see advanceClock). */
 export async function startClockedServe(database: FreshDatabase, env: Record<string, string>): Promise<ClockedServer> {
   const server = await startServe(database, { env });
-  return Object.assign(server, { offsetMs: 0 });
+  const shared = offsetOf(database);
+  return Object.defineProperty(Object.assign(server, { database }), 'offsetMs', { get: () => shared.offsetMs, enumerable: true }) as ClockedServer;
 }
 
-/** POST /sandbox/clock on one process; the test's own notion of that process's time follows. */
+/**
+ * POST /sandbox/clock on one process: the sandbox clock of every process on its database moves (each reads it within
+ * limits.sandboxClockRefreshMs; the /sandbox routes at once); the test's own notion of that time follows.
+ */
 export async function advanceClock(server: ClockedServer, seconds: number): Promise<void> {
   const response = await fetch(`${server.url}/sandbox/clock`, {
     method: 'POST',
@@ -161,7 +178,7 @@ export async function advanceClock(server: ClockedServer, seconds: number): Prom
   });
   const text = await response.text();
   assert.equal(response.status, 200, text);
-  server.offsetMs += seconds * 1000;
+  offsetOf(server.database).offsetMs += seconds * 1000;
   const body = JSON.parse(text) as { item: { nowMs: number } };
   assert.ok(Math.abs(body.item.nowMs - (Date.now() + server.offsetMs)) < 5_000, 'the sandbox clock moved by what was asked');
 }

@@ -139,6 +139,10 @@ export const limits = {
   backgroundFailureLogRepeatMs: 60_000,
   /** Sandbox time travel moves the clock at most a year per call. */
   sandboxClockAdvanceSecondsMax: 31_536_000,
+  /** …and at most 100 years ahead of the wall clock in all, so every time stays a four-digit-year RFC 3339 time. */
+  sandboxClockOffsetSecondsMax: 3_153_600_000,
+  /** Each process reads the shared sandbox clock offset this often (the /sandbox routes read it at once). */
+  sandboxClockRefreshMs: 1_000,
   /** Online checkout: RM's default lifetime is 600 s (go SDK expiresInSeconds); a merchant may ask for 60 s to 1 day. */
   checkoutTtlSecondsDefault: 600,
   checkoutTtlSecondsMin: 60,

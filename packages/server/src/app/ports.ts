@@ -236,6 +236,15 @@ export interface Storage {
      */
     claim(name: string, nowMs: number, lapsedBeforeMs: number): Promise<boolean>;
   };
+  sandboxClock: {
+    /** How far the sandbox clock is ahead of the wall clock, shared by every process on this database (0 until moved). */
+    offsetMs(): Promise<number>;
+    /**
+     * Moves the shared offset forward by `deltaMs` in one statement, so concurrent moves add up, unless that would
+     * take it past `offsetMaxMs`; the new offset, or null when it was refused.
+     */
+    advance(deltaMs: number, offsetMaxMs: number): Promise<number | null>;
+  };
   payments: PaymentsStorage;
   walletSimulator: WalletSimulatorStorage;
   checkout: CheckoutStorage;

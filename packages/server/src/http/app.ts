@@ -14,7 +14,7 @@ import { registerMerchantRoutes } from './routes/merchant.js';
 import { registerOAuthRoutes } from './routes/oauth.js';
 import { registerCustomerScansRoutes } from './routes/customer-scans.js';
 import { registerPaymentRoutes } from './routes/payments.js';
-import { registerSandboxRoutes } from './routes/sandbox.js';
+import { registerSandboxRoutes, type SandboxControls } from './routes/sandbox.js';
 import { registerStoreRoutes } from './routes/stores.js';
 import { registerToolRoutes, type SignSha256 } from './routes/tool.js';
 import { registerUserRoutes } from './routes/user.js';
@@ -35,7 +35,7 @@ export interface HttpConfig {
 export interface HttpDeps {
   app: PaymentDeps;
   /** Sandbox helpers (time travel, run the closed loop) are served only in sandbox mode. */
-  sandbox: { runClosedLoop: () => Promise<number>; runOutbox: () => Promise<number> } | null;
+  sandbox: Omit<SandboxControls, 'clock'> | null;
   guard: OpenApiGuard;
   oauth: OAuthService;
   logger: Logger;

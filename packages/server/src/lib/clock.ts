@@ -22,14 +22,23 @@ export class ManualClock implements Clock {
   }
 }
 
-/** The wall clock plus an offset the sandbox can move forward ("time travel" to a payment deadline). */
+/**
+ * The wall clock plus an offset the sandbox can move forward ("time travel" to a payment deadline). The offset is
+ * kept in the database so every process on it shares one sandbox time and a restart keeps it; this object holds the
+ * process's copy, which only ever grows, so the times it gives never go back.
+ */
 export class OffsetClock implements Clock {
   private offsetMs = 0;
   nowMs(): number {
     return Date.now() + this.offsetMs;
   }
-  advanceMs(deltaMs: number): void {
-    this.offsetMs += deltaMs;
+  /** How far ahead of the wall clock this process's copy is. */
+  currentOffsetMs(): number {
+    return this.offsetMs;
+  }
+  /** Takes the shared offset as read from the database; a smaller one (an older read) is ignored. */
+  adoptOffsetMs(offsetMs: number): void {
+    if (offsetMs > this.offsetMs) this.offsetMs = offsetMs;
   }
 }
 
@@ -40,6 +49,11 @@ export interface MovableClock extends Clock {
 
 export function isMovable(clock: Clock): clock is MovableClock {
   return typeof (clock as Partial<MovableClock>).advanceMs === 'function';
+}
+
+/** How far a clock runs ahead of the wall clock (negative when behind). */
+export function aheadOfWallClockMs(clock: Clock): number {
+  return clock.nowMs() - Date.now();
 }
 
 /** Real waiting, for the few places that must pause between upstream calls (never in domain code). */

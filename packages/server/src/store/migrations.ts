@@ -417,6 +417,18 @@ const migrations: Record<string, Migration> = {
       await db.updateTable('merchants').set({ status: 'VERIFIED' }).where('status', 'in', ['ACTIVE', 'INACTIVE']).execute();
     },
   },
+  '0009_sandbox_clock': {
+    async up(db: Kysely<any>): Promise<void> {
+      // The sandbox clock's offset lived in each process's memory: other processes on the database and a restarted
+      // one ran at real time, so work scheduled in moved time waited for the clock to be moved there again.
+      await db.schema
+        .createTable('sandbox_clock')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('offset_ms', bigint, (c) => c.notNull())
+        .execute();
+      await db.insertInto('sandbox_clock').values({ name: 'offset', offset_ms: 0 }).execute();
+    },
+  },
 };
 
 /**

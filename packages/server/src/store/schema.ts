@@ -149,6 +149,12 @@ export interface RecordVersionsTable {
   version: number;
 }
 
+/** One row: how far the sandbox clock is ahead of the wall clock, shared by every process on the database. */
+export interface SandboxClockTable {
+  name: string;
+  offset_ms: number;
+}
+
 export interface ServerKeysTable {
   key_id: string;
   private_key_pem: string;
@@ -362,4 +368,5 @@ export interface Database {
   server_keys: ServerKeysTable;
   setup_claims: SetupClaimsTable;
   record_versions: RecordVersionsTable;
+  sandbox_clock: SandboxClockTable;
 }

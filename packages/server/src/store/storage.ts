@@ -634,6 +634,22 @@ export function createStorage(
         return Number(taken.numUpdatedRows) > 0;
       },
     },
+    sandboxClock: {
+      async offsetMs() {
+        const row = await db.selectFrom('sandbox_clock').select('offset_ms').where('name', '=', 'offset').executeTakeFirst();
+        return Number(row?.offset_ms ?? 0);
+      },
+      async advance(deltaMs, offsetMaxMs) {
+        const row = await db
+          .updateTable('sandbox_clock')
+          .set((eb) => ({ offset_ms: eb('offset_ms', '+', deltaMs) }))
+          .where('name', '=', 'offset')
+          .where('offset_ms', '<=', offsetMaxMs - deltaMs)
+          .returning('offset_ms')
+          .executeTakeFirst();
+        return row ? Number(row.offset_ms) : null;
+      },
+    },
     payments: createPaymentsStorage(db, dialect),
     walletSimulator: createWalletSimulatorStorage(db, dialect),
     outbox: createOutboxStorage(db),

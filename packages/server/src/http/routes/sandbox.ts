@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { limits, type ItemResponse, type SandboxClock, type SandboxClosedLoopRun, type SandboxOutboxRun } from '@tunai/client/contract';
-import { isMovable, isoFromMs, type Clock } from '../../lib/clock.js';
+import { isoFromMs, type Clock } from '../../lib/clock.js';
 import { CatalogError } from '../../lib/catalog-error.js';
 import { jsonBody } from '../body.js';
 import type { RouteTable } from '../route-table.js';
@@ -15,6 +15,13 @@ const AdvanceClockRequest = Type.Object(
 
 export interface SandboxControls {
   clock: Clock;
+  /**
+   * Moves the clock forward for every process on the database: 'fixed' when this server's clock cannot be moved,
+   * 'too-far' when it would end more than limits.sandboxClockOffsetSecondsMax ahead of the wall clock.
+   */
+  advanceClock(deltaMs: number): Promise<'moved' | 'fixed' | 'too-far'>;
+  /** Reads the shared offset now, so a route acts at the time another process moved the clock to. */
+  syncClock(): Promise<void>;
   runClosedLoop: () => Promise<number>;
   /** One webhook delivery sweep that starts after the call. */
   runOutbox: () => Promise<number>;
@@ -26,24 +33,30 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
     return { item: { now: isoFromMs(nowMs), nowMs }, code: 'SUCCESS' };
   };
   routes.add('GET', '/sandbox/clock');
-  server.get('/sandbox/clock', async () => clockView());
+  server.get('/sandbox/clock', async () => {
+    await controls.syncClock();
+    return clockView();
+  });
   routes.add('POST', '/sandbox/clock');
   server.post('/sandbox/clock', async (request) => {
     const input = validate(AdvanceClockRequest, jsonBody(request));
-    const clock = controls.clock;
-    if (!isMovable(clock)) throw new CatalogError('NOT_PERMITTED', 'Not permitted: this server runs on a fixed clock');
-    clock.advanceMs(input.advanceSeconds * 1000);
+    const moved = await controls.advanceClock(input.advanceSeconds * 1000);
+    if (moved === 'fixed') throw new CatalogError('NOT_PERMITTED', 'Not permitted: this server runs on a fixed clock');
+    if (moved === 'too-far') {
+      const years = Math.round(limits.sandboxClockOffsetSecondsMax / 31_536_000);
+      throw new CatalogError('VALIDATION_ERROR', `Validation error: the sandbox clock may run at most ${years} years ahead of the wall clock`);
+    }
     return clockView();
   });
   routes.add('POST', '/sandbox/closed-loop/run');
-  server.post('/sandbox/closed-loop/run', async (): Promise<ItemResponse<SandboxClosedLoopRun>> => ({
-    item: { processed: await controls.runClosedLoop() },
-    code: 'SUCCESS',
-  }));
+  server.post('/sandbox/closed-loop/run', async (): Promise<ItemResponse<SandboxClosedLoopRun>> => {
+    await controls.syncClock();
+    return { item: { processed: await controls.runClosedLoop() }, code: 'SUCCESS' };
+  });
   routes.add('POST', '/sandbox/outbox/run');
   // Everything due at the (moved) clock is attempted before it answers.
-  server.post('/sandbox/outbox/run', async (): Promise<ItemResponse<SandboxOutboxRun>> => ({
-    item: { attempted: await controls.runOutbox() },
-    code: 'SUCCESS',
-  }));
+  server.post('/sandbox/outbox/run', async (): Promise<ItemResponse<SandboxOutboxRun>> => {
+    await controls.syncClock();
+    return { item: { attempted: await controls.runOutbox() }, code: 'SUCCESS' };
+  });
 }
