@@ -1,6 +1,7 @@
 // Customer-scans shapes: Transaction QR (spec "Payment-Transaction QR") and online checkout ("Payment-Web/App Checkout").
 import { Type, type Static } from '@sinclair/typebox';
 import { limits, orderIdPattern } from './limits.js';
+import { VoucherInput } from './payment.js';
 import { Store } from './store.js';
 
 /** Checkout methods carry a region suffix (rm-wire-compat §5); the transaction's `method` is the bare wallet. */
@@ -115,6 +116,7 @@ export const CreateCheckoutRequest = Type.Object(
     layoutVersion: Type.Optional(Type.String({ maxLength: limits.layoutVersionCharsMax })),
     // The go SDK sends it (default 600); 0 means the default.
     expiresInSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: limits.checkoutTtlSecondsMax })),
+    voucher: Type.Optional(VoucherInput),
   },
   { additionalProperties: true },
 );

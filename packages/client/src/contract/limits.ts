@@ -86,6 +86,8 @@ export const limits = {
   authCodeCharsMin: 10,
   authCodeCharsMax: 64,
   terminalIdCharsMax: 64,
+  /** A voucher code sent with a payment (RM's codes are short; this only bounds what is read). */
+  voucherCodeCharsMax: 64,
   /** An IPv6 address in text is at most 45 characters. */
   ipAddressCharsMax: 45,
   refundReasonCharsMax: 256,
@@ -149,6 +151,8 @@ export const limits = {
   checkoutTtlSecondsMax: 86_400,
   /** redirectUrl and notifyUrl: a URL longer than this is not one a browser or server handles well. */
   urlCharsMax: 2_048,
+  /** A path segment the router still matches to its route (beyond it: 404 API_ENDPOINT_NOT_FOUND). */
+  pathParamCharsMax: 2_048,
   /** Checkout method lists: there are a dozen wallets; 32 entries leaves room for repeats and bare names. */
   methodListEntriesMax: 32,
   layoutVersionCharsMax: 8,

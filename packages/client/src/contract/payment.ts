@@ -34,13 +34,29 @@ export const QuickPayOrder = Type.Object(
   { additionalProperties: true },
 );
 
+/**
+ * A voucher to redeem with the payment (`{code}`; the go SDK's zero value is `{"code":""}` or null). tunai issues no
+ * vouchers yet, so a code is refused (VOUCHER_NOT_FOUND) rather than charged at full price without a word.
+ */
+export const VoucherInput = Type.Union([
+  Type.Object({ code: Type.Optional(Type.String({ maxLength: limits.voucherCodeCharsMax })) }, { additionalProperties: true }),
+  Type.Null(),
+]);
+
+/** The code of a voucher input, or null when none was given (absent, null, or Go's empty code). */
+export function voucherCodeOf(voucher: Static<typeof VoucherInput> | undefined): string | null {
+  return voucher?.code ? voucher.code : null;
+}
+
 export const QuickPayRequest = Type.Object(
   {
     authCode: Type.String({ minLength: 1, maxLength: limits.authCodeCharsMax }),
     order: QuickPayOrder,
     ipAddress: Type.String({ minLength: 1, maxLength: limits.ipAddressCharsMax, pattern: '^[0-9A-Fa-f:.]+$' }),
-    terminalId: Type.Optional(Type.String({ maxLength: limits.terminalIdCharsMax })),
+    // The PHP SDK's QuickPay always sends it, null when the merchant has no terminal; RM (Go) reads null as "".
+    terminalId: Type.Optional(Type.Union([Type.String({ maxLength: limits.terminalIdCharsMax }), Type.Null()])),
     storeId: Type.String({ minLength: 1, maxLength: 24 }),
+    voucher: Type.Optional(VoucherInput),
   },
   { additionalProperties: true },
 );
@@ -69,8 +85,8 @@ export const ReverseRequest = Type.Object(
 );
 export type ReverseRequest = Static<typeof ReverseRequest>;
 
-/** Settlement report methods as the spec lists them (two carry a region suffix), plus the bare names. */
-export const settlementMethods = ['ALL', ...quickPayMethods, 'ALIPAY_CN', 'GRABPAY_MY'] as const;
+/** Settlement report methods as the spec lists them (two carry a region suffix), plus the bare name of every method tunai books. */
+export const settlementMethods = ['ALL', ...paymentMethods, 'ALIPAY_CN', 'GRABPAY_MY'] as const;
 
 export const SettlementCsvRequest = Type.Object(
   {

@@ -1,7 +1,8 @@
 // POST /v3/payment/online: a hosted checkout for WEB_PAYMENT or MOBILE_PAYMENT, open for 600 s by default.
-import { limits, type CreateCheckoutRequest } from '@tunai/client/contract';
+import { limits, voucherCodeOf, type CreateCheckoutRequest } from '@tunai/client/contract';
 import { checkoutMethodsFor, httpUrlProblem } from '../domain/checkout.js';
 import { outboundUrlProblem } from '../domain/outbound-url.js';
+import { unknownVoucherRefusal } from '../domain/payments.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { sha256Hex } from '../lib/secrets.js';
 import type { CheckoutRecord } from './checkout-ports.js';
@@ -25,6 +26,8 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
   if (order.amount < limits.paymentAmountMinorMin) {
     throw new CatalogError('MINIMUM_AMOUNT_REQUIRED', `Minimum amount should be 10sen: order.amount is ${order.amount}`);
   }
+  const voucherRefusal = unknownVoucherRefusal(voucherCodeOf(input.voucher));
+  if (voucherRefusal) throw new CatalogError(voucherRefusal.code, voucherRefusal.message);
   // The go SDK sends null for an empty list (a nil slice): null means what [] means.
   const requestedMethods = input.method ?? [];
   const methods = checkoutMethodsFor(input.type, requestedMethods, input.excludeMethod ?? []);

@@ -1,7 +1,7 @@
 // POST /v3/payment/quickpay: persist IN_PROCESS, ask the wallet, record the answer, wait a while for a final one.
-import { limits, type QuickPayRequest } from '@tunai/client/contract';
+import { limits, voucherCodeOf, type QuickPayRequest } from '@tunai/client/contract';
 import { detectWallet } from '../domain/wallets.js';
-import { isFinal } from '../domain/payments.js';
+import { isFinal, unknownVoucherRefusal } from '../domain/payments.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { sha256Hex } from '../lib/secrets.js';
 import { advancePayment } from './advance-payment.js';
@@ -21,6 +21,8 @@ export async function createQuickPay(deps: PaymentDeps, principal: Principal, in
   if (order.amount < limits.paymentAmountMinorMin) {
     throw new CatalogError('MINIMUM_AMOUNT_REQUIRED', `Minimum amount should be 10sen: order.amount is ${order.amount}`);
   }
+  const voucherRefusal = unknownVoucherRefusal(voucherCodeOf(input.voucher));
+  if (voucherRefusal) throw new CatalogError(voucherRefusal.code, voucherRefusal.message);
   const wallet = detectWallet(input.authCode);
   if (!wallet) throw new CatalogError('AUTH_CODE_INVALID', 'Invalid auth code: no wallet issues codes of this shape (see the sandbox test cards)');
   const store = await deps.storage.stores.get(principal.merchantId, input.storeId);

@@ -36,6 +36,10 @@ export async function startPayerPayment(
   const nowMs = deps.clock.nowMs();
   // The id is drawn inside the transaction: one another process drew first is drawn again rather than failing.
   const tx = await deps.storage.transaction(async (storage) => {
+    // A deleted store takes no more payments, as QuickPay refuses it; its checkouts and QR codes stay readable.
+    if (!(await storage.stores.get(input.merchantId, input.storeId))) {
+      throw new CatalogError('STORE_NOT_FOUND', 'Store not found: the store this checkout or QR code belongs to was deleted');
+    }
     const id = deps.ids.transactionId();
     const fresh = newTransaction(deps, connector, nowMs, { ...input, id, orderId: input.orderId ?? id, requestFingerprint: '', terminalId: '', ipAddress: '' });
     const refusal = await claim(storage, fresh.id);

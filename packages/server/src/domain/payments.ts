@@ -18,7 +18,9 @@ export type Decision = { ok: true } | { ok: false; code: ErrorCode; message?: st
 export function decideRefund(tx: RefundableState, type: 'FULL' | 'PARTIAL', amountMinor: number): Decision {
   if (tx.status === 'FULL_REFUNDED') return { ok: false, code: 'PAYMENT_FULLY_REFUNDED' };
   if ((tx.status !== 'SUCCESS' && tx.status !== 'PARTIAL_REFUNDED') || tx.reverseRequested) {
-    return { ok: false, code: 'TRANSACTIN_STATUS_NOT_SUCCESS', message: `Transaction status not success: it is ${tx.reverseRequested ? 'being reversed' : tx.status}` };
+    // A reverse asked for while the payment still reads SUCCESS is under way; once it is done the status says so.
+    const state = tx.reverseRequested && (tx.status === 'SUCCESS' || tx.status === 'PARTIAL_REFUNDED') ? 'being reversed' : tx.status;
+    return { ok: false, code: 'TRANSACTIN_STATUS_NOT_SUCCESS', message: `Transaction status not success: it is ${state}` };
   }
   if (type === 'FULL' && amountMinor !== tx.balanceMinor) {
     return {
@@ -89,4 +91,13 @@ export function nextQueryAtMs(profile: PollProfile, createdAtMs: number, nowMs: 
 export function reverseRetryDelayMs(profile: PollProfile, attempts: number): number {
   const exponent = Math.min(Math.max(attempts - 1, 0), 20);
   return Math.min(profile.reverseRetryBaseMs * 2 ** exponent, profile.reverseRetryMaxMs);
+}
+
+/**
+ * tunai issues no vouchers yet: a payment that names one is refused, never charged at full price without a word (RM
+ * answers VOUCHER_NOT_FOUND for a code it does not know). Null when no voucher was given.
+ */
+export function unknownVoucherRefusal(voucherCode: string | null): { code: 'VOUCHER_NOT_FOUND'; message: string } | null {
+  if (voucherCode === null) return null;
+  return { code: 'VOUCHER_NOT_FOUND', message: `Voucher not found: tunai issues no vouchers yet, so "${voucherCode}" cannot be redeemed` };
 }

@@ -77,7 +77,8 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     return503OnClosing: true,
     // One summary line per request (our onResponse hook) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A longer path id still reaches its route, which answers with its own not-found code (no real id is this long).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: limits.pathParamCharsMax },
     // Requests Node's parser refuses (raw spaces or non-ASCII in the target, control characters in a header, headers
     // over 16 KiB) are answered in RM's envelope too, then the connection is closed: nothing after them can be trusted.
     clientErrorHandler: (error, socket) => {
