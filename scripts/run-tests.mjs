@@ -32,7 +32,9 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error('run-tests: TUNAI_TEST_CONCURRENCY must be a whole number of at least 1');
   process.exit(2);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+// A test that hangs fails after 10 minutes (the longest take well under a minute) instead of holding CI until its limit.
+const testTimeoutMs = 600_000;
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${testTimeoutMs}`, '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, NODE_OPTIONS: '' },

@@ -28,6 +28,7 @@ import { registerPayerPages } from './web/payer-pages.js';
 import { registerSandboxWalletPage } from './web/sandbox-wallet-page.js';
 import { startDueAttempts } from './webhooks/deliver.js';
 import { createOutboxWorker } from './webhooks/outbox-worker.js';
+import { ReceiverSlots } from './webhooks/receiver-slots.js';
 import { randomString } from './lib/ids.js';
 import { randomFraction } from './lib/random.js';
 
@@ -136,8 +137,31 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger.warn({ err: error }, 'a database connection broke; the pool dropped it and the next query opens a new one'),
   );
   // A restarted process, and every other one on the database, runs at the sandbox time already reached.
-  const syncClock = async (): Promise<void> => {
-    if (sharedClock) sharedClock.adoptOffsetMs(await storage.sandboxClock.offsetMs());
+  // Each call is answered by a read that starts no earlier than the call, so it sees every move committed before it;
+  // calls made while a read is under way share the one queued behind it (a burst makes two reads, not one each).
+  let clockRead: Promise<void> | null = null;
+  let queuedClockRead: Promise<void> | null = null;
+  const readClock = (clock: OffsetClock): Promise<void> => {
+    const read = storage.sandboxClock
+      .offsetMs()
+      .then((offsetMs) => clock.adoptOffsetMs(offsetMs))
+      .finally(() => {
+        if (clockRead === read) clockRead = null;
+      });
+    clockRead = read;
+    return read;
+  };
+  const syncClock = (): Promise<void> => {
+    if (!sharedClock) return Promise.resolve();
+    if (queuedClockRead) return queuedClockRead;
+    if (!clockRead) return readClock(sharedClock);
+    queuedClockRead = clockRead
+      .catch(() => undefined)
+      .then(() => {
+        queuedClockRead = null;
+        return readClock(sharedClock);
+      });
+    return queuedClockRead;
   };
   await syncClock();
   const advanceClock = async (deltaMs: number): Promise<'moved' | 'fixed' | 'too-far'> => {
@@ -163,11 +187,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     lifetimes: { accessTokenTtlSeconds: config.accessTokenTtlSeconds, refreshTokenTtlSeconds: config.refreshTokenTtlSeconds },
     timestampWindowSeconds: config.timestampWindowSeconds,
     sandbox: config.sandbox,
+    ...(sharedClock ? { catchUpClock: syncClock } : {}),
   });
   const simulator = new WalletSimulator(storage.walletSimulator, clock);
   const connectors = createConnectorRegistry([simulator]);
   // Notify webhooks leave from the outbox: swept on an interval, woken after commits, run on demand (sandbox, tests).
   // Sweeps only claim; attempts run on their own, at most webhookInFlightMax at once in this process.
+  const receiverSlots = new ReceiverSlots(limits.webhookInFlightPerReceiverMax);
   const outbox = createOutboxWorker({
     startDue: (slots) =>
       startDueAttempts(
@@ -181,6 +207,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           outboundPolicy: config.outbound,
           random: randomFraction,
           nonce: () => randomString(32),
+          receiverSlots,
         },
         slots,
       ),

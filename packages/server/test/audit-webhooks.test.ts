@@ -223,30 +223,33 @@ forEachDialect('audit: notify webhooks', (dialect: Dialect) => {
 
   test('the server holds at most webhookInFlightMax attempts; the next due event waits for a slot, then goes by itself', async () => {
     const { server, dev } = await fresh({ TUNAI_WEBHOOK_TIMEOUT_MS: '5000' });
-    const hook = await new WebhookReceiver().start();
+    // Each receiver takes at most webhookInFlightPerReceiverMax at once, so the process cap needs enough receivers.
+    const perReceiver = limits.webhookInFlightPerReceiverMax;
+    const cap = limits.webhookInFlightMax;
+    const hooks = await Promise.all(Array.from({ length: Math.ceil((cap + 1) / perReceiver) }, () => new WebhookReceiver().start()));
+    const requestCount = () => hooks.reduce((n, hook) => n + hook.requests.length, 0);
     try {
-      hook.fallback = 'hang';
-      const cap = limits.webhookInFlightMax;
+      for (const hook of hooks) hook.fallback = 'hang';
       const events: OutboxEventRecord[] = [];
-      for (let i = 0; i < cap + 1; i++) events.push(await enqueue(server, dev.merchant.merchant.id, hook.url()));
+      for (let i = 0; i < cap + 1; i++) events.push(await enqueue(server, dev.merchant.merchant.id, (hooks[Math.floor(i / perReceiver)] as WebhookReceiver).url()));
       // One sweep claims a batch (outboxBatchMax); a full batch with slots to spare sweeps again by itself up to the cap.
       const first = server.running.runOutbox();
-      await hook.received(cap);
+      await until(`${cap} attempts to be under way`, async () => (requestCount() >= cap ? true : undefined));
       // No slot: this sweep claims nothing (and then waits for the attempts in flight, as runOutbox does).
       const atCap = server.running.runOutbox();
       await new Promise((resolve) => setImmediate(resolve));
       const waiting = (await Promise.all(events.map((e) => server.running.storage.outbox.get(e.id)))).filter((e) => e?.attempts === 0);
       assert.equal(waiting.length, 1, 'max+1: one event waits, unclaimed');
-      assert.equal(hook.requests.length, cap);
-      hook.fallback = 'ok';
+      assert.equal(requestCount(), cap);
+      for (const hook of hooks) hook.fallback = 'ok';
       assert.equal(await first, limits.outboxBatchMax);
       assert.equal(await atCap, 0);
-      await hook.received(cap + 1);
       await until('the held-back event to be delivered', async () =>
         (await server.running.storage.outbox.get(waiting[0]?.id ?? ''))?.status === 'DELIVERED' ? true : undefined,
       );
+      assert.equal(requestCount(), cap + 1);
     } finally {
-      await hook.stop();
+      for (const hook of hooks) await hook.stop();
     }
   });
 

@@ -423,7 +423,7 @@ forEachDialect('audit2: outbox delivery across processes and at the cap', (diale
   test('an in-flight cap that is not a whole number of at least 1 is refused (it would never deliver, or never cap)', () => {
     for (const inFlightMax of [0, -1, 0.5, Number.NaN]) {
       assert.throws(
-        () => createOutboxWorker({ startDue: async () => ({ attempts: [], full: false }), inFlightMax, intervalMs: 0, logger: createLogger('silent') }),
+        () => createOutboxWorker({ startDue: async () => ({ attempts: [], full: false, heldBack: false }), inFlightMax, intervalMs: 0, logger: createLogger('silent') }),
         RangeError,
         `inFlightMax ${inFlightMax}`,
       );

@@ -110,6 +110,29 @@ forEachDialect('wire audit, twelfth session', (dialect) => {
     assert.equal((await world.dev.client.payment.checkout(web.checkoutId)).item.status, 'IN_PROCESS');
   });
 
+  test('an identical checkout create after the payer picked a wallet returns the same checkout; the order id stays taken', async () => {
+    const body = checkoutBody();
+    const first = (await world.dev.client.payment.createCheckout(body as never)).item;
+    const pay = await postForm(`${world.server.url}/checkout/pay`, { checkoutId: first.checkoutId, method: 'TNG_MY' });
+    assert.equal(pay.status, 303, await pay.text());
+    assert.match(walletOrder(pay.headers.get('location') ?? ''), /^[0-9]{24}$/);
+
+    const retried = await writesNothing(() => world.dev.client.send('POST', '/v3/payment/online', { body }));
+    assert.equal(retried.status, 200, retried.rawText);
+    assert.equal((retried.body as { item: { checkoutId: string } }).item.checkoutId, first.checkoutId);
+    const changed = { ...body, order: { ...body.order, amount: 1_300 } };
+    assertError(await writesNothing(() => world.dev.client.send('POST', '/v3/payment/online', { body: changed })), 400, 'ORDER_ID_DUPLICATE');
+    const quickPay = quickPayBody();
+    const taken = { ...quickPay, order: { ...quickPay.order, id: body.order.id } };
+    assertError(await writesNothing(() => world.dev.client.send('POST', '/v3/payment/quickpay', { body: taken })), 400, 'ORDER_ID_DUPLICATE');
+    // A QuickPay's order id is still refused to a checkout.
+    const paid = quickPayBody();
+    assert.equal((await world.dev.client.send('POST', '/v3/payment/quickpay', { body: paid })).status, 200);
+    const onPaid = checkoutBody();
+    const clash = { ...onPaid, order: { ...onPaid.order, id: paid.order.id } };
+    assertError(await writesNothing(() => world.dev.client.send('POST', '/v3/payment/online', { body: clash })), 400, 'ORDER_ID_DUPLICATE');
+  });
+
   test('a refund of a reversed payment says it is REVERSED, not being reversed', async () => {
     const body = quickPayBody();
     const paid = (await world.dev.client.payment.quickPay(body as never)).item;

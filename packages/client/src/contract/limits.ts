@@ -141,8 +141,11 @@ export const limits = {
   backgroundFailureLogRepeatMs: 60_000,
   /** Sandbox time travel moves the clock at most a year per call. */
   sandboxClockAdvanceSecondsMax: 31_536_000,
-  /** …and at most 100 years ahead of the wall clock in all, so every time stays a four-digit-year RFC 3339 time. */
-  sandboxClockOffsetSecondsMax: 3_153_600_000,
+  /**
+   * …and at most 20 years ahead of the wall clock in all (beyond a 10-year QR code's expiry): ids begin with a
+   * two-digit year (RM's form), so past 2099 they would no longer sort by time.
+   */
+  sandboxClockOffsetSecondsMax: 630_720_000,
   /** Each process reads the shared sandbox clock offset this often (the /sandbox routes read it at once). */
   sandboxClockRefreshMs: 1_000,
   /** Online checkout: RM's default lifetime is 600 s (go SDK expiresInSeconds); a merchant may ask for 60 s to 1 day. */
@@ -184,6 +187,11 @@ export const limits = {
    * process, whose claims are its own).
    */
   webhookInFlightMax: 100,
+  /**
+   * …of which at most this many to one receiver (a URL's origin): a receiver that never answers holds these slots for
+   * one timeout each, and every other receiver keeps the rest.
+   */
+  webhookInFlightPerReceiverMax: 10,
   /** Recorded error text per attempt (a receiver's body excerpt or the network error). */
   webhookErrorCharsMax: 500,
   /** Settlement report sequence numbers: RM issues one report per day and method, sequence counts re-issues. */

@@ -80,7 +80,10 @@ export async function createCheckout(deps: PaymentDeps, principal: Principal, in
     // An order id names one payment per merchant, whichever way it is paid. Checked under the order's lock, so a
     // QuickPay made at the same moment cannot take it too.
     await storage.lockOrderId(principal.merchantId, order.id);
-    if (await storage.payments.getByOrderId(principal.merchantId, order.id)) {
+    // A payment of a checkout carries the checkout's order id: that one is the checkout's own (a retry of this create
+    // after the payer picked a wallet finds it), and the checkout insert below tells a retry from a duplicate.
+    const paid = await storage.payments.getByOrderId(principal.merchantId, order.id);
+    if (paid && paid.checkoutId === null) {
       throw new CatalogError('ORDER_ID_DUPLICATE', `Order id duplicate: ${order.id} was already used by this merchant`);
     }
     const drawn: CheckoutRecord = { id: deps.ids.numericId(), ...fields };

@@ -44,6 +44,12 @@ export function pendingOutboxEvent(event: NewOutboxEvent, nowMs: number): Outbox
   };
 }
 
+/** A due event as a sweep picks it: which receiver it goes to decides whether a slot is free for it. */
+export interface DueEvent {
+  id: string;
+  receiver: string;
+}
+
 export type AttemptOutcome = 'DELIVERED' | 'RETRY' | 'GAVE_UP';
 
 export interface OutboxAttemptRecord {
@@ -79,8 +85,11 @@ export interface OutboxListQuery {
 export interface OutboxStorage {
   /** Called inside the db transaction of the state change; false when this type and subject already has an event. */
   enqueue(event: OutboxEventRecord): Promise<boolean>;
-  /** Ids of PENDING events due at `nowMs` whose lease is free, oldest due first. */
-  dueIds(nowMs: number, limit: number): Promise<string[]>;
+  /**
+   * PENDING events due at `nowMs` whose lease is free, oldest due first: at most `perReceiverMax` of each receiver,
+   * and none of the receivers in `skipReceivers` (those already at their cap).
+   */
+  dueEvents(nowMs: number, limit: number, perReceiverMax: number, skipReceivers: readonly string[]): Promise<DueEvent[]>;
   /** Takes the event for one attempt if it is still due and unleased: increments attempts, sets the lease. */
   claim(eventId: string, nowMs: number, leaseUntilMs: number): Promise<OutboxEventRecord | null>;
   /**

@@ -24,6 +24,11 @@ export interface SignatureCheckDeps {
   rsa: RsaWork;
   /** Sandbox mode adds a debug block that shows what the server expected (never key material). */
   includeDebug: boolean;
+  /**
+   * The sandbox's shared clock: another process may have moved it within the last refresh. A timestamp ahead of the
+   * window has the clock read again once before it is refused.
+   */
+  catchUpClock?: () => Promise<void>;
 }
 
 const nonceShape = /^[A-Za-z0-9_-]+$/;
@@ -70,11 +75,16 @@ export async function checkRequestSignature(
 
   const timestamp = request.timestampHeader ?? '';
   const timestampMs = timestamp.length <= limits.timestampHeaderCharsMax ? timestampToEpochMs(timestamp) : null;
-  const nowMs = deps.clock.nowMs();
+  let nowMs = deps.clock.nowMs();
+  const windowMs = deps.timestampWindowSeconds * 1000;
+  if (timestampMs !== null && timestampMs - nowMs > windowMs && deps.catchUpClock) {
+    await deps.catchUpClock();
+    nowMs = deps.clock.nowMs();
+  }
   // Compared in milliseconds: rounding to whole seconds accepted a timestamp up to 0.5 s beyond the window, and
   // the nonce kept for the window could then lapse while a replay of the request still passed this check.
   const skewMs = timestampMs === null ? null : Math.abs(timestampMs - nowMs);
-  const timestampOk = skewMs !== null && skewMs <= deps.timestampWindowSeconds * 1000;
+  const timestampOk = skewMs !== null && skewMs <= windowMs;
   headerRemarks['X-Timestamp'] = {
     currentValue: timestamp.slice(0, limits.timestampHeaderCharsMax),
     isValid: timestampOk,

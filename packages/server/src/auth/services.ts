@@ -19,6 +19,8 @@ export interface AuthConfig {
   sandbox: boolean;
   /** Where RSA runs (request signatures opened, tokens signed): the process's RSA worker thread. */
   rsa: RsaWork;
+  /** Reads the sandbox's shared clock offset now (see SignatureCheckDeps.catchUpClock). */
+  catchUpClock?: () => Promise<void>;
 }
 
 /** Consent pages are filled in by a person; ten minutes is plenty and keeps tickets short-lived. */
@@ -40,6 +42,7 @@ export function createAuthServices(
     timestampWindowSeconds: config.timestampWindowSeconds,
     rsa: config.rsa,
     includeDebug: config.sandbox,
+    ...(config.catchUpClock ? { catchUpClock: config.catchUpClock } : {}),
   };
 
   const guard: OpenApiGuard = {

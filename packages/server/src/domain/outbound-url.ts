@@ -220,3 +220,16 @@ export function outboundUrlProblem(url: string, policy: OutboundPolicy): string 
   if (!policy.allowPrivate && isPrivateHostname(parsed.hostname)) return `must not point at a loopback host (${parsed.hostname})`;
   return null;
 }
+
+/**
+ * Which receiver a notify URL reaches, for the per-receiver cap on deliveries in flight: its origin (scheme, host and
+ * port), so one dead host holds at most its share of the slots however many paths or query strings its URLs carry.
+ */
+export function receiverOf(url: string): string {
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? url : origin;
+  } catch {
+    return url;
+  }
+}

@@ -1,5 +1,6 @@
 // The one migration set for both dialects; append new migrations, never edit a released one.
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { receiverOf } from '../domain/outbound-url.js';
 
 /** Column type names both SQLite and PostgreSQL accept with the meaning we want. */
 const bigint = 'bigint';
@@ -427,6 +428,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('offset_ms', bigint, (c) => c.notNull())
         .execute();
       await db.insertInto('sandbox_clock').values({ name: 'offset', offset_ms: 0 }).execute();
+    },
+  },
+  '0010_outbox_receiver': {
+    async up(db: Kysely<any>): Promise<void> {
+      // Sweeps pick due events at most webhookInFlightPerReceiverMax per receiver, which the query needs as a column.
+      await db.schema.alterTable('outbox_events').addColumn('receiver', 'text', (c) => c.notNull().defaultTo('')).execute();
+      const targets = await db.selectFrom('outbox_events').select('target_url').distinct().execute();
+      for (const { target_url: targetUrl } of targets as { target_url: string }[]) {
+        await db.updateTable('outbox_events').set({ receiver: receiverOf(targetUrl) }).where('target_url', '=', targetUrl).execute();
+      }
     },
   },
 };

@@ -1,6 +1,7 @@
 // Kysely implementation of the outbox port: idempotent enqueue, claims by one conditional UPDATE, attempts recorded with the outcome.
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { AttemptOutcome, OutboxAttemptRecord, OutboxEventRecord, OutboxStatus, OutboxStorage } from '../app/outbox-ports.js';
+import { receiverOf } from '../domain/outbound-url.js';
 import { changed } from './rows.js';
 import type { Database, OutboxAttemptsTable, OutboxEventsTable } from './schema.js';
 
@@ -51,6 +52,7 @@ export function createOutboxStorage(db: Db): OutboxStorage {
           event_type: event.eventType,
           subject_id: event.subjectId,
           target_url: event.targetUrl,
+          receiver: receiverOf(event.targetUrl),
           body: event.body,
           status: event.status,
           attempts: event.attempts,
@@ -66,18 +68,25 @@ export function createOutboxStorage(db: Db): OutboxStorage {
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
-    async dueIds(nowMs, limit) {
-      const rows = await db
+    async dueEvents(nowMs, limit, perReceiverMax, skipReceivers) {
+      // Ranked within each receiver, so a receiver with thousands of due events fills at most its share of the list.
+      const due = db
         .selectFrom('outbox_events')
-        .select('id')
+        .select(['id', 'receiver', 'next_attempt_at_ms'])
+        .select(sql<number>`row_number() over (partition by receiver order by next_attempt_at_ms, id)`.as('receiver_rank'))
         .where('status', '=', 'PENDING')
         .where('next_attempt_at_ms', '<=', nowMs)
         .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<=', nowMs)]))
-        .orderBy('next_attempt_at_ms')
-        .orderBy('id')
+        .$if(skipReceivers.length > 0, (qb) => qb.where('receiver', 'not in', skipReceivers));
+      const rows = await db
+        .selectFrom(due.as('due'))
+        .select(['due.id', 'due.receiver'])
+        .where('due.receiver_rank', '<=', perReceiverMax)
+        .orderBy('due.next_attempt_at_ms')
+        .orderBy('due.id')
         .limit(limit)
         .execute();
-      return rows.map((r) => r.id);
+      return rows.map((r) => ({ id: r.id, receiver: r.receiver }));
     },
     async claim(eventId, nowMs, leaseUntilMs) {
       // One conditional UPDATE settles the race between workers and processes: only one sees the row change.

@@ -331,6 +331,8 @@ export interface OutboxEventsTable {
   delivered_at_ms: number | null;
   /** 0004: a re-send accepted since the last claim (its time); the next claim serves it, finishing an attempt keeps it due. */
   resent_at_ms: number | null;
+  /** 0010: the target URL's origin, for the per-receiver cap on deliveries in flight. */
+  receiver: string;
 }
 
 export interface OutboxAttemptsTable {

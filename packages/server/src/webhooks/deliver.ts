@@ -9,6 +9,7 @@ import { errorExcerpt, isDelivered, nextAfterFailure } from '../domain/outbox.js
 import type { Clock } from '../lib/clock.js';
 import type { Ids } from '../lib/ids.js';
 import { postOutbound, type ResolveAll } from './outbound-http.js';
+import { ReceiverSlots } from './receiver-slots.js';
 import { callbackHeaders } from './sign-callback.js';
 
 export interface DeliveryDeps {
@@ -26,6 +27,11 @@ export interface DeliveryDeps {
   /** A fresh X-Nonce-Str per attempt. */
   nonce: () => string;
   resolveAll?: ResolveAll;
+  /**
+   * Attempts in flight per receiver, kept across sweeps by the process (see main.ts); without it each call counts only
+   * the attempts it starts itself.
+   */
+  receiverSlots?: ReceiverSlots;
 }
 
 /**
@@ -86,41 +92,56 @@ export interface StartedAttempts {
   attempts: Promise<boolean>[];
   /** The due list filled the room it was given: more events may be due than were claimed. */
   full: boolean;
+  /** Due events were left for want of a slot of their receiver: a sweep after the next attempt ends may take them. */
+  heldBack: boolean;
 }
 
 /**
- * Claims due events that no worker holds, at most `slots` of them (and outboxBatchMax), and starts one attempt on each
+ * Claims due events that no worker holds, at most `slots` of them (and outboxBatchMax), and no more per receiver than
+ * its free slots (webhookInFlightPerReceiverMax in all, counted in `receiverSlots`), and starts one attempt on each
  * without waiting for it: resolves once the claims are made. Safe with several sweeps and processes on one database:
  * each claim is one conditional UPDATE, and a worker that dies mid-attempt leaves a lease that lapses (at least once,
  * same id). Nothing is claimed that cannot start at once, so a lease is only ever held by an attempt under way.
  */
 export async function startDueAttempts(deps: DeliveryDeps, slots: number): Promise<StartedAttempts> {
   const room = Math.min(slots, limits.outboxBatchMax);
-  if (room <= 0) return { attempts: [], full: true };
-  const dueIds = await deps.storage.outbox.dueIds(deps.clock.nowMs(), room);
+  if (room <= 0) return { attempts: [], full: true, heldBack: false };
+  const receivers = deps.receiverSlots ?? new ReceiverSlots(limits.webhookInFlightPerReceiverMax);
+  const due = await deps.storage.outbox.dueEvents(deps.clock.nowMs(), room, receivers.perReceiverMax, receivers.full());
+  let heldBack = false;
   const started = await Promise.all(
-    dueIds.map(async (eventId): Promise<{ done: Promise<boolean> } | null> => {
+    due.map(async ({ id: eventId, receiver }): Promise<{ done: Promise<boolean> } | null> => {
+      // Taken before the claim, in list order: the first events of a receiver get its remaining slots.
+      if (!receivers.take(receiver)) {
+        heldBack = true;
+        return null;
+      }
       let event: OutboxEventRecord | null;
       let nowMs: number;
       try {
         nowMs = deps.clock.nowMs();
         event = await deps.storage.outbox.claim(eventId, nowMs, nowMs + limits.webhookLeaseMs);
       } catch (error) {
+        receivers.release(receiver);
         deps.logger.error({ err: error, eventId }, 'webhook claim failed unexpectedly');
         return null;
       }
-      if (!event) return null;
+      if (!event) {
+        receivers.release(receiver);
+        return null;
+      }
       // Wrapped: an attempt's promise must not be awaited here (the claim phase ends before the attempts do).
-      const done = attempt(deps, event, nowMs).catch((error: unknown) => {
-        // One bad event never stops the others; its lease lapses and it is tried again.
-        deps.logger.error({ err: error, eventId }, 'webhook delivery failed unexpectedly');
-        return false;
-      });
+      const done = attempt(deps, event, nowMs)
+        .catch((error: unknown) => {
+          // One bad event never stops the others; its lease lapses and it is tried again.
+          deps.logger.error({ err: error, eventId }, 'webhook delivery failed unexpectedly');
+          return false;
+        })
+        .finally(() => receivers.release(receiver));
       return { done };
     }),
   );
   const attempts: Promise<boolean>[] = [];
   for (const s of started) if (s) attempts.push(s.done);
-  return { attempts, full: dueIds.length >= room };
+  return { attempts, full: due.length >= room, heldBack };
 }
-

@@ -72,6 +72,8 @@ export function createOutboxWorker(options: {
       attempts.add(tracked);
       return tracked;
     });
+    // Events left for want of their receiver's slot: the next attempt to finish asks for a sweep that may take them.
+    if (started.heldBack) starved = true;
     if (started.full) {
       // The due list filled the room, so more may be due: with slots still free (the batch was the limit) sweep again
       // at once, as long as this one made progress; with none free, the next attempt to finish asks for the sweep.
