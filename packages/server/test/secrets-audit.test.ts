@@ -61,11 +61,15 @@ test('logged URLs keep the values of the parameters tunai reads and replace ever
     'paging and filters stay readable',
   );
   assert.equal(redactUrl('/v3/merchant'), '/v3/merchant');
-  assert.equal(redactUrl('/bad?%E0%A4%A=1&code'), '/bad?%E0%A4%A=[redacted]&code');
+  assert.equal(redactUrl('/bad?%E0%A4%A=1&code'), '/bad?%E0%A4%A=[redacted]&[redacted]');
   // Credential names no list of credential names had: an audit found each of them logged in clear.
   for (const name of ['Authorization', 'jwt', 'bearer', 'apiKey', 'key', 'client_assertion', 'sig', 'credentials', 'pwd', 'passwd', 'state']) {
     assert.equal(redactUrl(`/v3/merchant?${name}=SECRET-VALUE`), `/v3/merchant?${name}=[redacted]`, name);
   }
+  // Parts without a raw '=' and values carrying ';' (a fuzz audit found both logged as sent).
+  assert.equal(redactUrl('/health?SECRETVALUE123'), '/health?[redacted]');
+  assert.equal(redactUrl('/health?access_token%3DSECRET456&limit'), '/health?[redacted]&limit');
+  assert.equal(redactUrl('/health?status=ok;apiKey=SECRET789'), '/health?status=[redacted]');
   // A raw '#' in a hand-made request line: everything after it is replaced, query-like or not.
   assert.equal(redactUrl('/v3/merchant?limit=1#&access_token=SECRET'), '/v3/merchant?limit=1#[redacted]');
   assert.equal(redactUrl('/v3/merchant#?access_token=SECRET'), '/v3/merchant#[redacted]');

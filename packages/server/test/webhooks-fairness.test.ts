@@ -81,7 +81,8 @@ forEachDialect('notify deliveries per receiver', (dialect) => {
     const healthyIds = [];
     for (let i = 0; i < 3; i++) healthyIds.push(await enqueue(server, dev.merchant.merchant.id, healthy.url()));
 
-    const sweep = server.running.runOutbox();
+    // A background sweep, as a commit's wake-up starts one (runOutbox would go on until every dead event was tried).
+    server.running.deps.wakeOutbox();
     await healthy.received(3);
     const attemptsEnded = async (ids: string[]) =>
       (await Promise.all(ids.map((id) => server.running.storage.outbox.attempts(id)))).reduce((n, list) => n + list.length, 0);
@@ -91,11 +92,14 @@ forEachDialect('notify deliveries per receiver', (dialect) => {
     assert.equal(await attemptsEnded(deadIds), 0, 'none of them has ended yet');
     assert.equal(dead.requests.length, limits.webhookInFlightPerReceiverMax, 'the dead receiver holds exactly its share of the slots');
 
-    // The sweep ends when its attempts do: the dead receiver's time out (later sweeps, woken as slots free, may go
-    // on to its next events), the healthy one's were delivered.
-    assert.equal(await sweep, limits.webhookInFlightPerReceiverMax + 3);
-    const firstShare = await Promise.all(deadIds.slice(0, limits.webhookInFlightPerReceiverMax).map((id) => server.running.storage.outbox.attempts(id)));
-    assert.deepEqual(firstShare.map((list) => list[0]?.outcome), Array(limits.webhookInFlightPerReceiverMax).fill('RETRY'), 'its first share, oldest first, timed out and waits to be retried');
+    // Its first share, oldest first, times out and waits to be retried; the healthy events were delivered once each.
+    const firstShare = deadIds.slice(0, limits.webhookInFlightPerReceiverMax);
+    for (const giveUpAt = Date.now() + 15_000; (await attemptsEnded(firstShare)) < firstShare.length; ) {
+      assert.ok(Date.now() < giveUpAt, 'the first share timed out within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const outcomes = await Promise.all(firstShare.map(async (id) => (await server.running.storage.outbox.attempts(id))[0]?.outcome));
+    assert.deepEqual(outcomes, Array(firstShare.length).fill('RETRY'));
     const healthyEvents = await Promise.all(healthyIds.map((id) => server.running.storage.outbox.get(id)));
     assert.deepEqual(healthyEvents.map((e) => e?.status), ['DELIVERED', 'DELIVERED', 'DELIVERED']);
     assert.equal(new Set(healthy.requests.map((r) => r.eventId)).size, 3, 'each healthy event once');

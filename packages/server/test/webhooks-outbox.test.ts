@@ -328,8 +328,10 @@ forEachDialect('notify webhooks from the outbox', (dialect: Dialect) => {
     const events: OutboxEventRecord[] = [];
     for (let i = 0; i < 30; i++) events.push((await enqueue(server, dev.merchant.merchant.id, hook.url())).event);
 
+    // Calls on one process may share sweeps (and with more than a receiver's cap due, each runs several), so their
+    // counts overlap; what the receiver and the store saw is the measure.
     const counts = await Promise.all([server.running.runOutbox(), second.runOutbox(), server.running.runOutbox(), second.runOutbox()]);
-    assert.equal(counts.reduce((a, b) => a + b, 0), 30, `attempts per sweep: ${counts.join(', ')}`);
+    assert.ok(counts.every((n) => n >= 0 && n <= 30), `attempts per call: ${counts.join(', ')}`);
     assert.equal(hook.requests.length, 30);
     assert.deepEqual(hook.requests.map((r) => r.eventId).sort(), events.map((e) => e.id).sort());
     for (const e of events) {

@@ -11,7 +11,7 @@ import {
   type Region,
   type TransactionStatus,
 } from '@tunai/client/contract';
-import { zeroTime } from '../lib/clock.js';
+import { parseRfc3339Ms, zeroTime } from '../lib/clock.js';
 
 export interface CheckoutWallet {
   method: PaymentMethod;
@@ -124,19 +124,6 @@ export function qrExpiry(input: QrExpiryInput | undefined, nowMs: number, limits
     return { ok: true, value: { expiryType: 'FIX', expiryDays: 0, expiresAtMs: atMs } };
   }
   return { ok: false, code: 'EXPIRY_INVALID', message: `Invalid expiry type: ${JSON.stringify(type)} is not PERMANENT, DYNAMIC or FIX` };
-}
-
-const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
-
-/** RFC 3339 as Go's time.Parse reads it: impossible dates and times (Feb 30, 24:00) are refused, not rolled over. */
-export function parseRfc3339Ms(text: string): number {
-  const m = rfc3339.exec(text);
-  if (!m) return Number.NaN;
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return Number.NaN;
-  return Date.parse(text);
 }
 
 /** How a payment's end decides its checkout: a cancel on the wallet is CANCELLED, a timeout EXPIRED. */

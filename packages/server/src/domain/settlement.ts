@@ -10,7 +10,8 @@ export function settlementDayRangeMs(date: string): { fromMs: number; toMs: numb
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   if (!match) return null;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const utcMidnightMs = Date.UTC(year, month - 1, day);
+  // Date.UTC reads years 0–99 as 1900–1999; setUTCFullYear takes the year as written.
+  const utcMidnightMs = new Date(0).setUTCFullYear(year, month - 1, day);
   const check = new Date(utcMidnightMs);
   if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
   const fromMs = utcMidnightMs - malaysiaOffsetMs;

@@ -85,13 +85,22 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
       // A request on this socket is being answered (its handler is running): a refusal written now would reach the
       // client as that request's answer. Its own answer goes out, then the connection closes.
       const answering = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
-      if (answering) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (answering && answering.req.complete) {
         answering.shouldKeepAlive = false;
         answering.once('close', () => socket.destroy());
         return;
       }
+      if (answering) {
+        // Its headers arrived but its body did not, and now never will (the request timed out, the client sent FIN
+        // mid-body, the chunks did not parse): its handler would wait for the rest for ever, holding the socket and
+        // shutdown. The connection goes; the handler sees the request aborted and answers nobody.
+        if (code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable && !answering.headersSent) {
+          socket.write(rawErrorResponse(408, 'Request Timeout', 'INVALID_REQUEST', 'Invalid request: the request was not received in time'));
+        }
+        return void socket.destroy();
+      }
       if (!socket.writable) return void socket.destroy();
-      const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
         // The request did not arrive in time (or the process stalled while it arrived). Nothing more is read, so no
         // part of it that comes later can run after this refusal.

@@ -137,7 +137,9 @@ function readStream(request: FastifyRequest, limitBytes: number): Promise<string
       chunks.push(chunk);
     });
     request.raw.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.raw.on('error', reject);
+    // The connection went before the body was complete: a refusal of the request (nobody is left to read it), not
+    // a fault of ours.
+    request.raw.on('error', () => reject(new CatalogError('INVALID_REQUEST', 'Invalid request: the connection closed before the request body was complete')));
   });
 }
 

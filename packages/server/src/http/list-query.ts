@@ -1,6 +1,7 @@
 // List parameters shared by RM list endpoints: limit, opaque cursor and the JSON `filter` on update times.
 import { limits } from '@tunai/client/contract';
 import { CatalogError } from '../lib/catalog-error.js';
+import { parseRfc3339Ms } from '../lib/clock.js';
 import { jsonTextHasNul } from './body.js';
 
 export interface PageParams {
@@ -76,8 +77,10 @@ export function parseTimeBounds(field: string, condition: unknown): TimeRange {
     throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field} must be an object of $gte/$gt/$lte/$lt`);
   }
   for (const [operator, value] of Object.entries(condition)) {
-    // Date.parse keeps whole milliseconds (it floors); RM writes microseconds, so a bound may lie between two.
-    const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    // Strict RFC 3339, as Go's time.Parse reads it: Date.parse alone took "Dec 7 2026", "1", times with no offset
+    // (in the server's time zone) and rolled Feb 30 over into March. It keeps whole milliseconds (it floors); RM
+    // writes microseconds, so a bound may lie between two.
+    const ms = typeof value === 'string' ? parseRfc3339Ms(value) : Number.NaN;
     if (Number.isNaN(ms)) throw new CatalogError('VALIDATION_ERROR', `Validations error: filter.${field}.${operator} must be an RFC 3339 time`);
     const betweenMs = hasDigitsBelowMs(value as string);
     // Stored times are whole milliseconds: ≥ 488.5 ms means ≥ 489, < 488.5 means ≤ 488; > and ≤ floor either way.

@@ -74,6 +74,19 @@ export function isoFromMs(epochMs: number): string {
   return iso;
 }
 
+const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/** RFC 3339 as Go's time.Parse reads it: impossible dates and times (Feb 30, 24:00) are refused, not rolled over. */
+export function parseRfc3339Ms(text: string): number {
+  const m = rfc3339.exec(text);
+  if (!m) return Number.NaN;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return Number.NaN;
+  return Date.parse(text);
+}
+
 /** RM emits Go's zero time for unset times; strict clients need the field present. */
 export const zeroTime = '0001-01-01T00:00:00Z';
 

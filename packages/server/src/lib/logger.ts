@@ -78,9 +78,11 @@ export function redactUrl(url: unknown): unknown {
     .split('&')
     .map((pair) => {
       const equals = pair.indexOf('=');
-      if (equals < 0) return pair;
+      // A bare part (`?SECRET`, `?access_token%3DSECRET`) is kept only when it is one of our own names.
+      if (equals < 0) return loggedParameters.has(decoded(pair)) ? pair : '[redacted]';
       const name = pair.slice(0, equals);
-      return loggedParameters.has(decoded(name)) ? pair : `${name}=[redacted]`;
+      // Some parsers split on `;` too: a kept value carrying one could smuggle another pair into the log.
+      return loggedParameters.has(decoded(name)) && !pair.includes(';') ? pair : `${name}=[redacted]`;
     })
     .join('&');
   return `${beforeHash.slice(0, queryStart + 1)}${redacted}${fragment}`;

@@ -25,7 +25,8 @@ const formRoute = { config: { acceptsForm: true } } as const;
 
 /** A form field (POST) or query parameter (GET); anything but a single string reads as empty. */
 export function field(request: FastifyRequest, name: string): string {
-  const source = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
+  // HEAD is GET without the body (link checkers and chat previews send it): both read the query.
+  const source = (request.method === 'GET' || request.method === 'HEAD' ? request.query : request.body) as Record<string, unknown> | undefined;
   const value = source?.[name];
   return typeof value === 'string' ? value : '';
 }

@@ -92,7 +92,10 @@ export interface StartedAttempts {
   attempts: Promise<boolean>[];
   /** The due list filled the room it was given: more events may be due than were claimed. */
   full: boolean;
-  /** Due events were left for want of a slot of their receiver: a sweep after the next attempt ends may take them. */
+  /**
+   * Due events may have been left for want of a slot of their receiver: a sweep after the next attempt ends may take
+   * them (and runOnce sweeps again once this sweep's attempts are recorded).
+   */
   heldBack: boolean;
 }
 
@@ -107,8 +110,12 @@ export async function startDueAttempts(deps: DeliveryDeps, slots: number): Promi
   const room = Math.min(slots, limits.outboxBatchMax);
   if (room <= 0) return { attempts: [], full: true, heldBack: false };
   const receivers = deps.receiverSlots ?? new ReceiverSlots(limits.webhookInFlightPerReceiverMax);
-  const due = await deps.storage.outbox.dueEvents(deps.clock.nowMs(), room, receivers.perReceiverMax, receivers.full());
-  let heldBack = false;
+  const skipped = receivers.full();
+  const due = await deps.storage.outbox.dueEvents(deps.clock.nowMs(), room, receivers.perReceiverMax, skipped);
+  // More may be due than this sweep takes: for receivers it skipped, and for those the list cut at their cap.
+  const listed = new Map<string, number>();
+  for (const { receiver } of due) listed.set(receiver, (listed.get(receiver) ?? 0) + 1);
+  let heldBack = skipped.length > 0 || [...listed.values()].some((count) => count >= receivers.perReceiverMax);
   const started = await Promise.all(
     due.map(async ({ id: eventId, receiver }): Promise<{ done: Promise<boolean> } | null> => {
       // Taken before the claim, in list order: the first events of a receiver get its remaining slots.

@@ -10,7 +10,8 @@ export interface OutboxWorker {
   /**
    * Runs a sweep that starts no earlier than this call (joins the one queued behind a claim phase in flight) and
    * resolves to how many attempts it started, once those and every other attempt this process had in flight when its
-   * claims were made are recorded: afterwards, everything that was due has been tried (tests, POST /sandbox/outbox/run).
+   * claims were made are recorded; while a sweep leaves events for want of their receivers' slots, another follows.
+   * Afterwards, everything that was due has been tried (tests, POST /sandbox/outbox/run).
    * Only these callers wait; interval and wake-up sweeps never do. Resolves to 0 after close().
    */
   runOnce(): Promise<number>;
@@ -26,6 +27,8 @@ export interface OutboxWorker {
 
 interface Sweep {
   started: number;
+  /** It may have left due events for want of their receivers' slots. */
+  heldBack: boolean;
   /** Every attempt this sweep started, and every one already in flight when it claimed, is recorded. */
   settled: Promise<void>;
 }
@@ -81,7 +84,7 @@ export function createOutboxWorker(options: {
       else if (mine.length > 0) wake();
     }
     // An event a wake-up claimed a moment before runOnce was called is still what the caller means by "due".
-    return { started: mine.length, settled: Promise.all([...attempts]).then(() => undefined) };
+    return { started: mine.length, heldBack: started.heldBack, settled: Promise.all([...attempts]).then(() => undefined) };
   };
 
   const claim = (): Promise<Sweep> => {
@@ -110,10 +113,15 @@ export function createOutboxWorker(options: {
   };
 
   const runOnce = async (): Promise<number> => {
-    if (closed) return 0;
-    const sweep = await nextSweep();
-    await sweep.settled;
-    return sweep.started;
+    let attempted = 0;
+    for (;;) {
+      if (closed) return attempted;
+      const sweep = await nextSweep();
+      await sweep.settled;
+      attempted += sweep.started;
+      // Events their receivers' caps held back are still due; those receivers' attempts have now ended.
+      if (!sweep.heldBack) return attempted;
+    }
   };
 
   // Wake-ups and ticks that come while a sweep is queued join it; the streak counts the sweep once.

@@ -44,18 +44,21 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
     if (moved === 'fixed') throw new CatalogError('NOT_PERMITTED', 'Not permitted: this server runs on a fixed clock');
     if (moved === 'too-far') {
       const years = Math.round(limits.sandboxClockOffsetSecondsMax / 31_536_000);
-      throw new CatalogError('VALIDATION_ERROR', `Validation error: the sandbox clock may run at most ${years} years ahead of the wall clock`);
+      throw new CatalogError('VALIDATION_ERROR', `Validations error: the sandbox clock may run at most ${years} years ahead of the wall clock`);
     }
     return clockView();
   });
   routes.add('POST', '/sandbox/closed-loop/run');
-  server.post('/sandbox/closed-loop/run', async (): Promise<ItemResponse<SandboxClosedLoopRun>> => {
+  // These take no body, but one that is not JSON is refused like anywhere else.
+  server.post('/sandbox/closed-loop/run', async (request): Promise<ItemResponse<SandboxClosedLoopRun>> => {
+    jsonBody(request);
     await controls.syncClock();
     return { item: { processed: await controls.runClosedLoop() }, code: 'SUCCESS' };
   });
   routes.add('POST', '/sandbox/outbox/run');
   // Everything due at the (moved) clock is attempted before it answers.
-  server.post('/sandbox/outbox/run', async (): Promise<ItemResponse<SandboxOutboxRun>> => {
+  server.post('/sandbox/outbox/run', async (request): Promise<ItemResponse<SandboxOutboxRun>> => {
+    jsonBody(request);
     await controls.syncClock();
     return { item: { attempted: await controls.runOutbox() }, code: 'SUCCESS' };
   });

@@ -5,6 +5,7 @@ import { listWebhookEvents } from '../../app/list-webhook-events.js';
 import type { PaymentDeps } from '../../app/payment-deps.js';
 import { resendWebhookEvent } from '../../app/resend-webhook-event.js';
 import { presentWebhookEvent } from '../../app/webhook-event-view.js';
+import { jsonBody } from '../body.js';
 import { itemEnvelope, itemsEnvelope } from '../envelope.js';
 import { encodeCursor, parsePageParams } from '../list-query.js';
 import { openApiRoute, type OpenApiContext } from '../open-api.js';
@@ -61,6 +62,8 @@ export function registerWebhookAdminRoutes(ctx: OpenApiContext, deps: PaymentDep
     method: 'POST',
     url: '/admin/webhooks/:eventId/resend',
     handler: async (request, auth) => {
+      // It takes no body, but one that is not JSON is refused like anywhere else.
+      jsonBody(request);
       const detail = await resendWebhookEvent(deps, auth.principal.merchantId, eventIdParam(request.params));
       return itemEnvelope(presentWebhookEvent(detail.event, detail.attempts));
     },
