@@ -64,6 +64,35 @@ forEachDialect('notify deliveries per receiver', (dialect) => {
     ]);
   });
 
+  test('a clock moved past an attempt\'s lease while it is out does not send the event a second time from this process', async () => {
+    const server = await startTestServer(dialect, { TUNAI_WEBHOOK_TIMEOUT_MS: '3000' });
+    cleanups.push(() => server.close());
+    const dev = await createDeveloper(server);
+    const hook = await new WebhookReceiver().start();
+    hook.fallback = 'hang';
+    cleanups.push(() => hook.stop());
+    const eventId = await enqueue(server, dev.merchant.merchant.id, hook.url());
+    server.running.deps.wakeOutbox();
+    await hook.received(1);
+    // Past the 90 s lease in sandbox time while the attempt still waits for its 3 s timeout.
+    server.clock.advanceMs(limits.webhookLeaseMs + 1_000);
+    const stored = await server.running.storage.outbox.get(eventId);
+    assert.ok(stored?.leaseUntilMs !== null && (stored?.leaseUntilMs ?? 0) < server.clock.nowMs(), 'its lease has lapsed on the moved clock');
+    for (let i = 0; i < 5; i++) {
+      server.running.deps.wakeOutbox();
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    assert.equal(hook.requests.length, 1, 'one request: the attempt still out was not doubled');
+    // It ends at its timeout and settles the event: one attempt recorded, due again later.
+    for (const giveUpAt = Date.now() + 10_000; (await server.running.storage.outbox.attempts(eventId)).length === 0; ) {
+      assert.ok(Date.now() < giveUpAt, 'the attempt ended within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const after = await server.running.storage.outbox.get(eventId);
+    assert.deepEqual([after?.status, after?.attempts, after?.leaseUntilMs], ['PENDING', 1, null]);
+    assert.equal(hook.requests.length, 1);
+  });
+
   test('a receiver that never answers holds at most its share of the slots; another receiver is served before any of its attempts ends', async () => {
     const server = await startTestServer(dialect, { TUNAI_WEBHOOK_TIMEOUT_MS: '4000' });
     cleanups.push(() => server.close());

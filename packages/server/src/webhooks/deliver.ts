@@ -118,23 +118,30 @@ export async function startDueAttempts(deps: DeliveryDeps, slots: number): Promi
   let heldBack = skipped.length > 0 || [...listed.values()].some((count) => count >= receivers.perReceiverMax);
   const started = await Promise.all(
     due.map(async ({ id: eventId, receiver }): Promise<{ done: Promise<boolean> } | null> => {
+      // Its attempt from before a clock move is still out: it settles the event when it ends.
+      if (!receivers.startEvent(eventId)) return null;
       // Taken before the claim, in list order: the first events of a receiver get its remaining slots.
       if (!receivers.take(receiver)) {
+        receivers.endEvent(eventId);
         heldBack = true;
         return null;
       }
+      const giveBack = () => {
+        receivers.release(receiver);
+        receivers.endEvent(eventId);
+      };
       let event: OutboxEventRecord | null;
       let nowMs: number;
       try {
         nowMs = deps.clock.nowMs();
         event = await deps.storage.outbox.claim(eventId, nowMs, nowMs + limits.webhookLeaseMs);
       } catch (error) {
-        receivers.release(receiver);
+        giveBack();
         deps.logger.error({ err: error, eventId }, 'webhook claim failed unexpectedly');
         return null;
       }
       if (!event) {
-        receivers.release(receiver);
+        giveBack();
         return null;
       }
       // Wrapped: an attempt's promise must not be awaited here (the claim phase ends before the attempts do).
@@ -144,7 +151,7 @@ export async function startDueAttempts(deps: DeliveryDeps, slots: number): Promi
           deps.logger.error({ err: error, eventId }, 'webhook delivery failed unexpectedly');
           return false;
         })
-        .finally(() => receivers.release(receiver));
+        .finally(giveBack);
       return { done };
     }),
   );

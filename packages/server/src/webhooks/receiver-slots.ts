@@ -3,6 +3,11 @@
 
 export class ReceiverSlots {
   private readonly inFlight = new Map<string, number>();
+  /**
+   * Events with an attempt under way here. A lease runs on the (sandbox) clock: moved past it mid-attempt, the event
+   * looks free again, and without this the next sweep here would send it a second time while the first is still out.
+   */
+  private readonly eventsInFlight = new Set<string>();
 
   constructor(readonly perReceiverMax: number) {
     if (!Number.isInteger(perReceiverMax) || perReceiverMax < 1) {
@@ -27,6 +32,17 @@ export class ReceiverSlots {
     const count = this.inFlight.get(receiver) ?? 0;
     if (count <= 1) this.inFlight.delete(receiver);
     else this.inFlight.set(receiver, count - 1);
+  }
+
+  /** Marks an attempt at `eventId` under way here; false when one already is. */
+  startEvent(eventId: string): boolean {
+    if (this.eventsInFlight.has(eventId)) return false;
+    this.eventsInFlight.add(eventId);
+    return true;
+  }
+
+  endEvent(eventId: string): void {
+    this.eventsInFlight.delete(eventId);
   }
 
   /** Attempts under way to `receiver`. */
