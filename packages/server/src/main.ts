@@ -240,7 +240,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     return tickInFlight;
   };
-  const { server, routes } = buildHttpServer({
+  const { server, routes, dropArrivingRequests } = buildHttpServer({
     app: deps,
     guard,
     oauth,
@@ -272,11 +272,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     deps.publicBaseUrl = `http://${host}:${port}`;
   }
 
+  // By the shared sandbox clock, only as of a move every process has read: a process still at the old time would
+  // otherwise accept a replay whose nonce (or Idempotency-Key) this one had just purged by the moved time.
+  const purgeNowMs = (): number => (sharedClock ? sharedClock.settledNowMs(limits.sandboxClockSettleMs) : clock.nowMs());
   const purge = setInterval(() => {
-    storage.nonces.purgeExpired(clock.nowMs()).catch((error: unknown) => {
+    storage.nonces.purgeExpired(purgeNowMs()).catch((error: unknown) => {
       logger.warn({ err: error }, 'nonce purge failed');
     });
-    storage.idempotency.purgeExpired(clock.nowMs()).catch((error: unknown) => {
+    storage.idempotency.purgeExpired(purgeNowMs()).catch((error: unknown) => {
       logger.warn({ err: error }, 'idempotency key purge failed');
     });
   }, expiredRowsPurgeIntervalMs);
@@ -314,8 +317,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // that are idle when closing starts; a request still in flight keeps its keep-alive socket open after its answer
       // (which says Connection: close, see app.ts) until the client's idle timeout, so idle sockets are dropped as they
       // appear, and closing ends as soon as the last answer is out.
+      // A request still arriving after a grace period (an upload that stalled) is dropped: it could never be answered.
       const closing = server.close();
-      const reaper = setInterval(() => server.server.closeIdleConnections(), limits.shutdownIdleSweepMs);
+      const closingStartedMs = monotonicMs();
+      const reaper = setInterval(() => {
+        server.server.closeIdleConnections();
+        if (monotonicMs() - closingStartedMs >= limits.shutdownArrivalGraceMs) dropArrivingRequests();
+      }, limits.shutdownIdleSweepMs);
       try {
         await closing;
       } finally {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
+import { limits } from '@tunai/client/contract';
 import { createDeveloper, forEachDialect, qrCodeInput, startTestServer } from './harness.js';
 
 /** Sends raw bytes, then (optionally) ends the sending side; resolves to what came back once the server closed. */
@@ -67,6 +68,29 @@ forEachDialect('HTTP requests whose body never finishes', (dialect) => {
       // Bounded, so a server that cannot shut down fails this test instead of holding the run.
       if (!closed) await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
     }
+  });
+
+  test('shutdown drops a request still arriving after its grace period instead of waiting for it for ever', async () => {
+    const server = await startTestServer(dialect);
+    const { hostname, port } = new URL(server.url);
+    const stalled = [
+      'POST /v3/payment/refund HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+      'GET /health HTTP/1.1\r\nHost: x\r\nX-Half: ',
+    ].map(
+      (bytes) =>
+        new Promise<void>((resolve) => {
+          const socket = connect(Number(port), hostname, () => socket.write(bytes));
+          socket.on('close', () => resolve());
+          socket.on('error', () => resolve());
+        }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, limits.shutdownArrivalGraceMs + 10_000))]);
+    assert.ok(closed, `the server shut down with uploads stalled (after ${Date.now() - started} ms)`);
+    await Promise.all(stalled);
   });
 
   test('HEAD on a payer page answers as GET does, without a body', async () => {

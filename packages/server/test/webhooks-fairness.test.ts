@@ -9,6 +9,7 @@ import { pendingOutboxEvent } from '../src/app/outbox-ports.js';
 import { receiverOf } from '../src/domain/outbound-url.js';
 import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import { migrationProvider } from '../src/store/migrations.js';
+import { OffsetClock } from '../src/lib/clock.js';
 import { ReceiverSlots } from '../src/webhooks/receiver-slots.js';
 import { createDeveloper, forEachDialect, freshDatabase, startTestServer, type TestServer } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
@@ -133,4 +134,18 @@ forEachDialect('notify deliveries per receiver', (dialect) => {
     assert.deepEqual(healthyEvents.map((e) => e?.status), ['DELIVERED', 'DELIVERED', 'DELIVERED']);
     assert.equal(new Set(healthy.requests.map((r) => r.eventId)).size, 3, 'each healthy event once');
   });
+});
+
+test('the purge time of the shared sandbox clock follows a move only once the move is old enough for every process', async () => {
+  const clock = new OffsetClock();
+  const ageMs = 150;
+  clock.adoptOffsetMs(3_600_000);
+  assert.ok(clock.nowMs() - Date.now() >= 3_599_000, 'the clock itself moves at once');
+  assert.ok(Math.abs(clock.settledNowMs(ageMs) - Date.now()) < 1_000, 'the settled time stays at the old offset');
+  await new Promise((resolve) => setTimeout(resolve, ageMs + 50));
+  clock.adoptOffsetMs(7_200_000);
+  const settledAheadMs = clock.settledNowMs(ageMs) - Date.now();
+  assert.ok(settledAheadMs >= 3_599_000 && settledAheadMs < 3_601_000, `the first move has settled, the second not yet (${settledAheadMs})`);
+  await new Promise((resolve) => setTimeout(resolve, ageMs + 50));
+  assert.ok(clock.settledNowMs(ageMs) - Date.now() >= 7_199_000, 'then the second too');
 });

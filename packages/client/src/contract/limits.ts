@@ -56,6 +56,8 @@ export const limits = {
   familyRevokePassesMax: 16,
   /** While the server closes, idle keep-alive sockets are dropped this often, so shutdown ends soon after the last answer. */
   shutdownIdleSweepMs: 50,
+  /** On shutdown, a request whose bytes are still arriving this long after closing began is dropped (it never ends). */
+  shutdownArrivalGraceMs: 5_000,
   /** Tool endpoints take keys in the body; 16 KiB fits an RSA-8192 PEM (the modulus bound below refuses it anyway). */
   pemCharsMax: 16_384,
   /**
@@ -148,6 +150,8 @@ export const limits = {
   sandboxClockOffsetSecondsMax: 630_720_000,
   /** Each process reads the shared sandbox clock offset this often (the /sandbox routes read it at once). */
   sandboxClockRefreshMs: 1_000,
+  /** Spent nonces and Idempotency-Keys are purged by the sandbox time of a move at least this old (every process has read it). */
+  sandboxClockSettleMs: 10_000,
   /** Online checkout: RM's default lifetime is 600 s (go SDK expiresInSeconds); a merchant may ask for 60 s to 1 day. */
   checkoutTtlSecondsDefault: 600,
   checkoutTtlSecondsMin: 60,

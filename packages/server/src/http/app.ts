@@ -1,4 +1,5 @@
 // The Fastify application: hook order stated once, routes registered, errors mapped to RM's envelope.
+import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
@@ -50,6 +51,11 @@ export interface HttpDeps {
 export interface HttpServer {
   server: FastifyInstance;
   routes: RouteTable;
+  /**
+   * Shutdown: drops every connection whose request is still arriving (or that waits idle between requests). Node
+   * stops timing requests out once closing starts, so an upload that never finishes would hold shutdown for ever.
+   */
+  dropArrivingRequests(): void;
 }
 
 /** A whole HTTP/1.1 answer in RM's envelope, for the socket-level refusals Node makes before a request exists. */
@@ -204,5 +210,16 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     return reply.code(500).send(errorBody('INTERNAL_ERROR', errorMessages.INTERNAL_ERROR));
   });
 
-  return { server, routes };
+  const sockets = new Set<Socket>();
+  server.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const dropArrivingRequests = (): void => {
+    for (const socket of sockets) {
+      const answering = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (!answering || !answering.req.complete) socket.destroy();
+    }
+  };
+  return { server, routes, dropArrivingRequests };
 }

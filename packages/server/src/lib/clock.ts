@@ -29,8 +29,23 @@ export class ManualClock implements Clock {
  */
 export class OffsetClock implements Clock {
   private offsetMs = 0;
+  /** The offset every other process has surely read by now (see settledNowMs), and the moves not yet that old. */
+  private settledOffsetMs = 0;
+  private readonly recentMoves: { atMonotonicMs: number; offsetMs: number }[] = [];
   nowMs(): number {
     return Date.now() + this.offsetMs;
+  }
+  /**
+   * The time as of the last move at least `ageMs` old. Another process reads a move within its refresh, and until
+   * then it accepts requests stamped at the old time: what it relies on (spent nonces, Idempotency-Keys) must not be
+   * purged by the moved time before it has caught up.
+   */
+  settledNowMs(ageMs: number): number {
+    const cutoffMs = monotonicMs() - ageMs;
+    while (this.recentMoves.length > 0 && (this.recentMoves[0]?.atMonotonicMs ?? Infinity) <= cutoffMs) {
+      this.settledOffsetMs = this.recentMoves.shift()?.offsetMs ?? this.settledOffsetMs;
+    }
+    return Date.now() + this.settledOffsetMs;
   }
   /** How far ahead of the wall clock this process's copy is. */
   currentOffsetMs(): number {
@@ -38,7 +53,9 @@ export class OffsetClock implements Clock {
   }
   /** Takes the shared offset as read from the database; a smaller one (an older read) is ignored. */
   adoptOffsetMs(offsetMs: number): void {
-    if (offsetMs > this.offsetMs) this.offsetMs = offsetMs;
+    if (offsetMs <= this.offsetMs) return;
+    this.offsetMs = offsetMs;
+    this.recentMoves.push({ atMonotonicMs: monotonicMs(), offsetMs });
   }
 }
 

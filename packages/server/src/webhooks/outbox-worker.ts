@@ -10,8 +10,9 @@ export interface OutboxWorker {
   /**
    * Runs a sweep that starts no earlier than this call (joins the one queued behind a claim phase in flight) and
    * resolves to how many attempts it started, once those and every other attempt this process had in flight when its
-   * claims were made are recorded; while a sweep leaves events for want of their receivers' slots, another follows.
-   * Afterwards, everything that was due has been tried (tests, POST /sandbox/outbox/run).
+   * claims were made are recorded (tests, POST /sandbox/outbox/run). Events it left for want of their receiver's slots
+   * (webhookInFlightPerReceiverMax) go in the sweeps that each ending attempt asks for; they are not waited for, so a
+   * receiver that never answers cannot hold the caller for more than one timeout.
    * Only these callers wait; interval and wake-up sweeps never do. Resolves to 0 after close().
    */
   runOnce(): Promise<number>;
@@ -113,15 +114,10 @@ export function createOutboxWorker(options: {
   };
 
   const runOnce = async (): Promise<number> => {
-    let attempted = 0;
-    for (;;) {
-      if (closed) return attempted;
-      const sweep = await nextSweep();
-      await sweep.settled;
-      attempted += sweep.started;
-      // Events their receivers' caps held back are still due; those receivers' attempts have now ended.
-      if (!sweep.heldBack) return attempted;
-    }
+    if (closed) return 0;
+    const sweep = await nextSweep();
+    await sweep.settled;
+    return sweep.started;
   };
 
   // Wake-ups and ticks that come while a sweep is queued join it; the streak counts the sweep once.
