@@ -141,10 +141,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // calls made while a read is under way share the one queued behind it (a burst makes two reads, not one each).
   let clockRead: Promise<void> | null = null;
   let queuedClockRead: Promise<void> | null = null;
-  const readClock = (clock: OffsetClock): Promise<void> => {
+  const readClock = (shared: OffsetClock): Promise<void> => {
     const read = storage.sandboxClock
       .offsetMs()
-      .then((offsetMs) => clock.adoptOffsetMs(offsetMs))
+      .then((offsetMs) => shared.adoptOffsetMs(offsetMs))
       .finally(() => {
         if (clockRead === read) clockRead = null;
       });

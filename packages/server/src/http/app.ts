@@ -58,6 +58,11 @@ export interface HttpServer {
   dropArrivingRequests(): void;
 }
 
+/** The response Node has open on a socket (its request's handler is running), if any. */
+function responseInProgress(socket: object): ServerResponse | null {
+  return (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+}
+
 /** A whole HTTP/1.1 answer in RM's envelope, for the socket-level refusals Node makes before a request exists. */
 function rawErrorResponse(status: number, reason: string, code: string, message: string): string {
   const body = JSON.stringify(errorBody(code, message));
@@ -90,7 +95,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     clientErrorHandler: (error, socket) => {
       // A request on this socket is being answered (its handler is running): a refusal written now would reach the
       // client as that request's answer. Its own answer goes out, then the connection closes.
-      const answering = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
+      const answering = responseInProgress(socket);
       const code = (error as NodeJS.ErrnoException).code;
       if (answering && answering.req.complete) {
         answering.shouldKeepAlive = false;
@@ -217,7 +222,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   });
   const dropArrivingRequests = (): void => {
     for (const socket of sockets) {
-      const answering = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
+      const answering = responseInProgress(socket);
       if (!answering || !answering.req.complete) socket.destroy();
     }
   };

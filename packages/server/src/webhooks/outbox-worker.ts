@@ -28,8 +28,6 @@ export interface OutboxWorker {
 
 interface Sweep {
   started: number;
-  /** It may have left due events for want of their receivers' slots. */
-  heldBack: boolean;
   /** Every attempt this sweep started, and every one already in flight when it claimed, is recorded. */
   settled: Promise<void>;
 }
@@ -85,7 +83,7 @@ export function createOutboxWorker(options: {
       else if (mine.length > 0) wake();
     }
     // An event a wake-up claimed a moment before runOnce was called is still what the caller means by "due".
-    return { started: mine.length, heldBack: started.heldBack, settled: Promise.all([...attempts]).then(() => undefined) };
+    return { started: mine.length, settled: Promise.all([...attempts]).then(() => undefined) };
   };
 
   const claim = (): Promise<Sweep> => {

@@ -44,9 +44,4 @@ export class ReceiverSlots {
   endEvent(eventId: string): void {
     this.eventsInFlight.delete(eventId);
   }
-
-  /** Attempts under way to `receiver`. */
-  count(receiver: string): number {
-    return this.inFlight.get(receiver) ?? 0;
-  }
 }

@@ -56,7 +56,8 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
     return { item: { processed: await controls.runClosedLoop() }, code: 'SUCCESS' };
   });
   routes.add('POST', '/sandbox/outbox/run');
-  // Everything due at the (moved) clock is attempted before it answers.
+  // Everything due at the (moved) clock is attempted before it answers, at most webhookInFlightPerReceiverMax per
+  // receiver; a receiver's other due events follow as its attempts end.
   server.post('/sandbox/outbox/run', async (request): Promise<ItemResponse<SandboxOutboxRun>> => {
     jsonBody(request);
     await controls.syncClock();
