@@ -139,6 +139,31 @@ forEachDialect('edge refusals', (dialect) => {
     assert.equal((await fetch(`${server.url}/health/live`)).status, 200);
   });
 
+  test('an unmet Expect → 417, an HTTP/1.1 request without Host → 400, both in the envelope; HTTP/1.0 needs no Host', async () => {
+    await counter.writesNothing(async () => {
+      const expect = parseRawAnswer(await rawExchange(server.url, 'POST /v3/store HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'));
+      assert.deepEqual([expect.status, expect.body.error?.code], [417, 'INVALID_REQUEST']);
+      assert.match(expect.body.error?.message ?? '', /Expect/);
+      const noHost = parseRawAnswer(await rawExchange(server.url, 'GET /health/live HTTP/1.1\r\n\r\n'));
+      assert.deepEqual([noHost.status, noHost.body.error?.code], [400, 'INVALID_REQUEST']);
+      assert.match(noHost.body.error?.message ?? '', /Host/);
+      const http10 = await rawExchange(server.url, 'GET /health/live HTTP/1.0\r\n\r\n');
+      assert.match(http10, /^HTTP\/1\.1 200 OK\r\n/, `an HTTP/1.0 request without Host is served: ${http10.slice(0, 60)}`);
+      // Expect: 100-continue is still met.
+      const continued = await rawExchange(server.url, 'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+      assert.match(continued, /200 OK/, `100-continue is met: ${continued.slice(0, 60)}`);
+    });
+  });
+
+  test('an unknown route or a wrong method is named before the body: 404 and 405, not 415, for a non-JSON body', async () => {
+    const unknown = await fetch(`${server.url}/v3/no-such-route`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    assert.deepEqual([unknown.status, ((await unknown.json()) as { error?: { code?: string } }).error?.code], [404, 'API_ENDPOINT_NOT_FOUND']);
+    const wrongMethod = await fetch(`${server.url}/health/live`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    assert.deepEqual([wrongMethod.status, ((await wrongMethod.json()) as { error?: { code?: string } }).error?.code], [405, 'METHOD_NOT_ALLOWED']);
+    const known = await fetch(`${server.url}/v3/store`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    assert.equal(known.status, 415, 'a known route still refuses a non-JSON body with 415');
+  });
+
   test('a request being answered when bytes after it fail to parse gets its own answer, not the refusal, then the connection closes', async () => {
     // A token request (its handler runs on the RSA worker, so its answer comes after the parser has met the garbage
     // behind it) followed in the same packet by bytes that are no HTTP.

@@ -1,6 +1,6 @@
 // The Fastify application: hook order stated once, routes registered, errors mapped to RM's envelope.
 import type { Socket } from 'node:net';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { errorMessages, limits } from '@tunai/client/contract';
@@ -69,6 +69,13 @@ function rawErrorResponse(status: number, reason: string, code: string, message:
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
+/** Headers on every refusal: never cached, sniffed, framed or run as a document. */
+const refusalHeaders = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+} as const;
+
 const requestIdShape = new RegExp(`^[A-Za-z0-9._:-]{1,${limits.requestIdCharsMax}}$`);
 
 export function buildHttpServer(deps: HttpDeps): HttpServer {
@@ -86,6 +93,9 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     trustProxy: deps.config.trustProxy,
     requestTimeout: deps.config.requestTimeoutMs,
     return503OnClosing: true,
+    // Node would refuse an HTTP/1.1 request without Host itself, with an empty 400; the onRequest hook below refuses
+    // it in RM's envelope instead.
+    http: { requireHostHeader: false },
     // One summary line per request (our onResponse hook) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // A longer path id still reaches its route, which answers with its own not-found code (no real id is this long).
@@ -140,6 +150,11 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   // (see open-api.ts) → (3) error mapping.
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // HTTP/1.1 requires Host (RFC 9112 §3.2); the signature's requestUrl and the payer pages' links are built from it.
+    if (request.headers.host === undefined && request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor >= 1) {
+      reply.header('connection', 'close');
+      throw new CatalogError('INVALID_REQUEST', 'Invalid request: an HTTP/1.1 request must carry a Host header');
+    }
   });
   registerBodyHandling(server, deps.config.bodyLimitBytes);
   server.addHook('onResponse', async (request, reply) => {
@@ -158,18 +173,22 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   if (deps.sandbox) registerSandboxRoutes(server, routes, { clock: deps.app.clock, ...deps.sandbox });
   registerWebhookAdminRoutes(ctx, deps.app);
 
+  // An Expect other than 100-continue is one this server cannot meet (RFC 9110 §10.1.1); Node would answer 417 with
+  // no body, and here it is answered in RM's envelope. The request is not run.
+  server.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify(errorBody('INVALID_REQUEST', `Invalid request: unsupported Expect header: ${String(request.headers.expect).slice(0, 64)}`));
+    response.shouldKeepAlive = false;
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...refusalHeaders });
+    response.end(body);
+  });
+
   // CONNECT (proxy tunnels) never reaches the router: Node hands over the socket. Nothing here is a proxy.
   server.server.on('connect', (_request, socket) => {
     socket.end(rawErrorResponse(405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'Method not allowed: CONNECT; this is not a proxy'));
   });
 
-  // Refusals are never cached, sniffed, framed or run as a document, wherever they are answered (a refused form post
-  // to a payer page included). Answers that succeed are left alone: they are the hot path, and pages set their own.
-  const refusalHeaders = {
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  } as const;
+  // Refusals are never cached, sniffed, framed or run as a document, wherever they are answered (refusalHeaders; a
+  // refused form post to a payer page included). Answers that succeed are left alone: they are the hot path, and pages set their own.
   // Once the server is closing, an answer still on its way tells the client not to reuse the connection, so the
   // client does not send its next request into a socket that is about to be closed.
   let closing = false;

@@ -152,6 +152,13 @@ export function registerBodyHandling(server: FastifyInstance, bodyLimitBytes: nu
   server.decorateRequest('json', null as never);
 
   server.addHook('preValidation', async (request) => {
+    if (request.is404) {
+      // No route (or not this method): the not-found handler answers 404 or 405 whatever the body is, so a caller
+      // learns first that the address is wrong rather than that its Content-Type is.
+      request.rawBody = undefined;
+      request.json = { kind: 'none' };
+      return;
+    }
     if (/%00/.test(request.raw.url ?? '')) throw new CatalogError('INVALID_REQUEST', 'Invalid request: NUL characters are not allowed in the URL');
     let received: ReceivedBody | undefined = request.body as ReceivedBody | undefined;
     if (received === undefined && (request.method === 'GET' || request.method === 'HEAD') && hasBody(request)) {
