@@ -63,6 +63,8 @@ export interface TunaiClientOptions {
    */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** tunai's TUNAI_SANDBOX_CONTROL_KEY, sent as X-Sandbox-Key on the sandbox controls (needed from another machine). */
+  sandboxKey?: string;
 }
 
 /** Options of `adoptToken`. */
@@ -268,7 +270,8 @@ export class TunaiClient {
   };
   /**
    * tunai's sandbox helpers (sandbox mode only; RM has no such endpoints, a production tunai answers 404): no token and
-   * no signature, as the server expects.
+   * no signature, as the server expects. The POSTs answer only the operator: a client on the server's machine, or one
+   * given the server's TUNAI_SANDBOX_CONTROL_KEY as `sandboxKey`.
    */
   readonly sandbox: {
     /** `GET /sandbox/clock`: the server's current time. */
@@ -388,11 +391,12 @@ export class TunaiClient {
         this.request('POST', '/tool/signature/verify', { body: input, accessToken: null, sign: false }),
     };
     const unauthenticated = { accessToken: null, sign: false } as const;
+    const operator = { ...unauthenticated, ...(options.sandboxKey === undefined ? {} : { headers: { 'x-sandbox-key': options.sandboxKey } }) };
     this.sandbox = {
       clock: () => this.request('GET', '/sandbox/clock', unauthenticated),
-      advanceClock: (seconds) => this.request('POST', '/sandbox/clock', { body: { advanceSeconds: seconds }, ...unauthenticated }),
-      runClosedLoop: () => this.request('POST', '/sandbox/closed-loop/run', unauthenticated),
-      runOutbox: () => this.request('POST', '/sandbox/outbox/run', unauthenticated),
+      advanceClock: (seconds) => this.request('POST', '/sandbox/clock', { body: { advanceSeconds: seconds }, ...operator }),
+      runClosedLoop: () => this.request('POST', '/sandbox/closed-loop/run', operator),
+      runOutbox: () => this.request('POST', '/sandbox/outbox/run', operator),
     };
   }
 

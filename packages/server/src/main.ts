@@ -189,7 +189,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     sandbox: config.sandbox,
     ...(sharedClock ? { catchUpClock: syncClock } : {}),
   });
-  const simulator = new WalletSimulator(storage.walletSimulator, clock);
+  const simulator = new WalletSimulator(storage.walletSimulator, clock, { payerScreen: config.sandbox });
   const connectors = createConnectorRegistry([simulator]);
   // Notify webhooks leave from the outbox: swept on an interval, woken after commits, run on demand (sandbox, tests).
   // Sweeps only claim; attempts run on their own, at most webhookInFlightMax at once in this process.
@@ -248,7 +248,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     pingDatabase: opened.ping,
     newRequestId: () => randomString(24),
     signSha256: (data, privateKey) => rsa.signSha256(data, privateKey),
-    sandbox: config.sandbox ? { advanceClock, syncClock, runClosedLoop, runOutbox: () => outbox.runOnce() } : null,
+    sandbox: config.sandbox
+      ? { advanceClock, syncClock, runClosedLoop, runOutbox: () => outbox.runOnce(), controlKeySha256: config.sandboxControlKeySha256 }
+      : null,
     config: {
       publicUrls: config.publicUrls,
       bodyLimitBytes: limits.requestBodyBytesMax,

@@ -325,7 +325,7 @@ forEachDialect('checkout and QR pages in chromium', (dialect) => {
     assert.equal(receiver.notifies().length, 0);
   });
 
-  test('payer walks away on the wallet: at endAt the waiting checkout page moves itself to EXPIRED; transaction REVERSED', async () => {
+  test('payer walks away on the wallet: at endAt the waiting checkout page moves itself to EXPIRED; transaction FAILED (PAYMENT_TIMEOUT)', async () => {
     await freshReceiver();
     const checkout = await createWebCheckout('walk-away', 650, ['WECHATPAY_MY']);
     await onPhone(browser, async (page) => {
@@ -349,7 +349,7 @@ forEachDialect('checkout and QR pages in chromium', (dialect) => {
       assert.equal(landed.searchParams.get('orderId'), checkout.orderId);
 
       const tx = await dev.client.payment.transaction(transactionId);
-      assert.equal(tx.item.status, 'REVERSED');
+      assert.equal(tx.item.status, 'FAILED', 'nothing was charged: the payer never confirmed');
       assert.equal(tx.item.error.code, 'PAYMENT_TIMEOUT');
       const status = await dev.client.payment.checkout(checkout.checkoutId);
       assert.equal(status.item.status, 'EXPIRED');

@@ -701,18 +701,22 @@ forEachDialect('online checkout API', (dialect) => {
       assert.deepEqual(problems, [], 'every parallel call for the same method answers with the url');
     });
 
-    test('20 parallel payments of one DYNAMIC QR: one starts, the others are PAYMENT_IN_PROCESS; after success one SUCCESS', async () => {
+    test('20 parallel payments of one DYNAMIC QR: one wallet order; the same wallet gets it again, another is PAYMENT_IN_PROCESS; after success one SUCCESS', async () => {
       const qr = (
         await dev.client.payment.createQrCode(qrCodeInput(storeId))
       ).item;
-      const answers = await Promise.all(Array.from({ length: 20 }, () => postForm(`${server.url}/payment/unified/pay`, { code: qr.code, method: 'TNG_MY' })));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => postForm(`${server.url}/payment/unified/pay`, { code: qr.code, method: i % 2 === 0 ? 'TNG_MY' : 'BOOST_MY' })),
+      );
       const started = answers.filter((a) => a.status === 303);
-      assert.equal(started.length, 1, `statuses: ${answers.map((a) => a.status).join(',')}`);
+      const orders = new Set(started.map((a) => walletOrder(a.headers.get('location') ?? '')));
+      assert.equal(orders.size, 1, `one wallet order for every request that was answered with one; statuses: ${answers.map((a) => a.status).join(',')}`);
+      assert.equal(started.length, 10, 'every request for the winning wallet (one of the two, ten requests each) got its order');
       for (const refused of answers.filter((a) => a.status !== 303)) {
         assert.equal(refused.status, 400);
         assert.match(await refused.text(), /id="error-code">PAYMENT_IN_PROCESS</);
       }
-      const transactionId = walletOrder(started[0]!.headers.get('location') ?? '');
+      const transactionId = [...orders][0] ?? '';
       const perQr = async () => Number((await sql<{ n: number | string }>`select count(*) as n from payment_transactions where qr_code = ${qr.code}`.execute(db)).rows[0]?.n);
       assert.equal(await perQr(), 1);
       await walletAnswers(transactionId, '0000');
@@ -900,14 +904,16 @@ forEachDialect('online checkout API', (dialect) => {
       assertError(await writesNothing(() => dev.client.send('POST', '/v3/payment/online', { body })), 400, 'ORDER_ID_DUPLICATE');
     });
 
-    test('a payment nobody confirms: after endAt the closed loop reverses it (PAYMENT_TIMEOUT) and the checkout is EXPIRED', async () => {
+    test('a payment nobody confirms: after endAt the closed loop closes its wallet order, FAILED (PAYMENT_TIMEOUT), and the checkout is EXPIRED', async () => {
       const created = await newCheckout();
       const transactionId = walletOrder((await dev.client.payment.checkoutQrCode(created.checkoutId, 'SHOPEEPAY_MY')).item.url);
       server.clock.advanceMs(601_000);
       await server.running.runClosedLoop();
       const tx = (await dev.client.payment.transaction(transactionId)).item;
-      assert.equal(tx.status, 'REVERSED');
+      assert.deepEqual([tx.status, tx.balanceAmount], ['FAILED', 0]);
       assert.equal((tx.error as { code?: string }).code, 'PAYMENT_TIMEOUT');
+      const walletOrderRow = await db.selectFrom('sim_wallet_orders').select('status').where('upstream_order_id', '=', transactionId).executeTakeFirst();
+      assert.equal(walletOrderRow?.status, 'CLOSED', 'the wallet order was closed, so a late confirmation cannot charge');
       assert.equal((await dev.client.payment.checkout(created.checkoutId)).item.status, 'EXPIRED');
       assert.equal((await landing(created.checkoutId)).searchParams.get('status'), 'EXPIRED');
       assertError(await writesNothing(() => dev.client.send('GET', '/v3/payment/online/qrcode', { query: { checkoutId: created.checkoutId, method: 'SHOPEEPAY_MY' } })), 400, 'TRANSACTION_EXPIRED');

@@ -187,7 +187,7 @@ forEachDialect('checkout and QR flows over HTTP', (dialect) => {
     server.clock.advanceMs(601_000);
     await server.running.runClosedLoop();
     const tx = await dev.client.payment.transaction(transactionId);
-    assert.equal(tx.item.status, 'REVERSED');
+    assert.deepEqual([tx.item.status, tx.item.error.code], ['FAILED', 'PAYMENT_TIMEOUT']);
     const back = await fetch(`${server.url}/checkout?checkoutId=${created.item.checkoutId}`, { redirect: 'manual' });
     const landed = new URL(back.headers.get('location') ?? '');
     assert.equal(landed.searchParams.get('status'), 'EXPIRED');

@@ -372,13 +372,13 @@ forEachDialect('magic values audit: the sandbox wallet screen (checkout and Tran
   const rows: PayerRow[] = [
     { outcome: '0000', soon: ['SUCCESS', undefined, 'SUCCESS', 'SUCCESS'], late: ['SUCCESS', undefined, 'SUCCESS', 'SUCCESS'], ledger: ['PAYMENT:700'], notifies: 1 },
     { outcome: '1001', soon: ['SUCCESS', undefined, 'SUCCESS', 'SUCCESS'], late: ['SUCCESS', undefined, 'SUCCESS', 'SUCCESS'], ledger: ['PAYMENT:700'], notifies: 1 },
-    { outcome: '1002', soon: ['IN_PROCESS', undefined, 'IN_PROCESS', 'page 200'], late: ['REVERSED', 'PAYMENT_TIMEOUT', 'EXPIRED', 'EXPIRED'], ledger: [], notifies: 0 },
+    { outcome: '1002', soon: ['IN_PROCESS', undefined, 'IN_PROCESS', 'page 200'], late: ['FAILED', 'PAYMENT_TIMEOUT', 'EXPIRED', 'EXPIRED'], ledger: [], notifies: 0 },
     { outcome: '1003', soon: ['FAILED', 'ORDER_CANCELLED', 'CANCELLED', 'CANCELLED'], late: ['FAILED', 'ORDER_CANCELLED', 'CANCELLED', 'CANCELLED'], ledger: [], notifies: 0 },
     { outcome: '1004', soon: ['IN_PROCESS', undefined, 'IN_PROCESS', 'page 200'], late: ['REVERSED', 'PAYMENT_TIMEOUT', 'EXPIRED', 'EXPIRED'], ledger: ['PAYMENT:700', 'REVERSAL:700'], notifies: 0 },
     { outcome: '2001', soon: ['FAILED', 'INSUFFICIENT_CARD_BALANCE', 'FAILED', 'FAILED'], late: ['FAILED', 'INSUFFICIENT_CARD_BALANCE', 'FAILED', 'FAILED'], ledger: [], notifies: 0 },
     { outcome: '2004', soon: ['FAILED', 'CUSTOMER_REACHED_TRANSACTION_LIMIT', 'FAILED', 'FAILED'], late: ['FAILED', 'CUSTOMER_REACHED_TRANSACTION_LIMIT', 'FAILED', 'FAILED'], ledger: [], notifies: 0 },
     { outcome: '3001', soon: ['SUCCESS', undefined, 'SUCCESS', 'SUCCESS'], late: ['SUCCESS', undefined, 'SUCCESS', 'SUCCESS'], ledger: ['PAYMENT:700'], notifies: 1 },
-    { outcome: '3003', soon: ['IN_PROCESS', undefined, 'IN_PROCESS', 'page 200'], late: ['REVERSED', 'PAYMENT_TIMEOUT', 'EXPIRED', 'EXPIRED'], ledger: [], notifies: 0 },
+    { outcome: '3003', soon: ['IN_PROCESS', undefined, 'IN_PROCESS', 'page 200'], late: ['FAILED', 'PAYMENT_TIMEOUT', 'EXPIRED', 'EXPIRED'], ledger: [], notifies: 0 },
     { outcome: '3004', soon: ['SUCCESS', undefined, 'SUCCESS', 'SUCCESS'], late: ['SUCCESS', undefined, 'SUCCESS', 'SUCCESS'], ledger: ['PAYMENT:700'], notifies: 1 },
     { outcome: '9999', soon: ['FAILED', 'SYSTEM_ERROR', 'FAILED', 'FAILED'], late: ['FAILED', 'SYSTEM_ERROR', 'FAILED', 'FAILED'], ledger: [], notifies: 0 },
     { outcome: 'CANCEL', soon: ['FAILED', 'ORDER_CANCELLED', 'CANCELLED', 'CANCELLED'], late: ['FAILED', 'ORDER_CANCELLED', 'CANCELLED', 'CANCELLED'], ledger: [], notifies: 0 },
@@ -422,7 +422,7 @@ forEachDialect('magic values audit: the sandbox wallet screen (checkout and Tran
     await assertLedgerClean(world, 'wallet-screen outcomes');
   });
 
-  test('Transaction QR (dynamic): 1002 on the wallet screen is reversed 5 min after the scan (not at 45 s), then the QR takes a new payment', async () => {
+  test('Transaction QR (dynamic): 1002 on the wallet screen fails (PAYMENT_TIMEOUT) 5 min after the scan (not at 45 s), then the QR takes a new payment', async () => {
     const qr = await world.dev.client.payment.createQrCode({
       amount: 300,
       currencyType: 'MYR',
@@ -449,7 +449,7 @@ forEachDialect('magic values audit: the sandbox wallet screen (checkout and Tran
     await world.dev.client.sandbox.advanceClock(240);
     await world.dev.client.sandbox.runClosedLoop();
     const t = (await world.dev.client.payment.transaction(transactionId)).item;
-    assert.equal(t.status, 'REVERSED', 'reversed at 5 min');
+    assert.equal(t.status, 'FAILED', 'closed at 5 min, nothing charged');
     assert.equal((t.error as { code?: string }).code, 'PAYMENT_TIMEOUT', 'timed out');
     assert.equal((await world.dev.client.payment.qrCode(code)).item.status, 'VALID', 'the dynamic QR is released');
     const next = await scan();

@@ -141,6 +141,9 @@ export const limits = {
   closedLoopIntervalMsDefault: 1_000,
   /** While a background job (closed-loop tick, outbox sweep) keeps failing, one reminder line per this long. */
   backgroundFailureLogRepeatMs: 60_000,
+  /** TUNAI_SANDBOX_CONTROL_KEY: long enough not to be guessed, short enough for a header. */
+  sandboxControlKeyCharsMin: 16,
+  sandboxControlKeyCharsMax: 256,
   /** Sandbox time travel moves the clock at most a year per call. */
   sandboxClockAdvanceSecondsMax: 31_536_000,
   /**

@@ -95,6 +95,8 @@ export interface CheckoutStorage {
     get(checkoutId: string): Promise<CheckoutRecord | null>;
     /** Whether the merchant already has a checkout for this order id (QuickPay must not reuse it). */
     hasOrder(merchantId: string, orderId: string): Promise<boolean>;
+    /** The merchant's checkout for this order id, if any. */
+    getByOrder(merchantId: string, orderId: string): Promise<CheckoutRecord | null>;
     /** The payer picked a method: links the payment if the checkout is still open and has none. */
     attachTransaction(checkoutId: string, transactionId: string, nowMs: number): Promise<boolean>;
     /** Moves an IN_PROCESS checkout to a final status; false when it was already final. */

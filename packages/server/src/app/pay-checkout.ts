@@ -5,7 +5,7 @@ import { fpxBank } from '../domain/fpx-banks.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import type { CheckoutRecord } from './checkout-ports.js';
 import type { PaymentDeps } from './payment-deps.js';
-import { startPayerPayment, type StartedPayment } from './start-payer-payment.js';
+import { openedPayment, startPayerPayment, type StartedPayment } from './start-payer-payment.js';
 
 export interface CheckoutPaymentRequest {
   checkoutId: string;
@@ -57,7 +57,7 @@ export async function payCheckout(deps: PaymentDeps, request: CheckoutPaymentReq
   }
   const wallet = checkoutWallets[method];
 
-  if (checkout.transactionId !== null) return existingPayment(deps, checkout.transactionId, wallet.method, wallet.region, checkout.id);
+  if (checkout.transactionId !== null) return openedPayment(deps, checkout.transactionId, wallet, `checkout ${checkout.id}`);
   try {
     return await startPayerPayment(
       deps,
@@ -86,25 +86,6 @@ export async function payCheckout(deps: PaymentDeps, request: CheckoutPaymentReq
     if (!(error instanceof CatalogError) || error.code !== 'PAYMENT_IN_PROCESS') throw error;
     const now = await loadCheckout(deps, checkout.id);
     if (now.transactionId === null) throw closedCheckoutError(now, deps.clock.nowMs()) ?? error;
-    return existingPayment(deps, now.transactionId, wallet.method, wallet.region, checkout.id);
-  }
-}
-
-/** How often a request that lost the race re-reads the winner's payment while its wallet order is being opened. */
-const payUrlPollMs = 25;
-
-/** Asking again for the wallet already chosen returns the same payment; another wallet is refused. */
-async function existingPayment(deps: PaymentDeps, transactionId: string, method: string, region: string, checkoutId: string): Promise<StartedPayment> {
-  // The request that won may still be opening the wallet order: wait for its URL rather than refuse a double tap.
-  for (let polls = 0; ; polls++) {
-    const tx = await deps.storage.payments.getById(transactionId);
-    if (!tx) throw new Error(`checkout ${checkoutId} links missing transaction ${transactionId}`);
-    if (tx.method !== method || tx.region !== region) {
-      throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: checkout ${checkoutId} is being paid with ${tx.method} (${tx.region})`);
-    }
-    if (tx.status !== 'IN_PROCESS') throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: checkout ${checkoutId}'s payment is ${tx.status}`);
-    if (tx.payUrl !== null) return { transaction: tx, payUrl: tx.payUrl };
-    if (polls * payUrlPollMs >= limits.reverseWaitMsMax) throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: checkout ${checkoutId}'s wallet order is still being opened`);
-    await deps.payments.sleep(payUrlPollMs);
+    return openedPayment(deps, now.transactionId, wallet, `checkout ${checkout.id}`);
   }
 }

@@ -5,7 +5,7 @@ import { CatalogError } from '../lib/catalog-error.js';
 import { loadQrCode } from './get-qr-code.js';
 import type { QrCodeRecord } from './checkout-ports.js';
 import type { PaymentDeps } from './payment-deps.js';
-import { startPayerPayment, type StartedPayment } from './start-payer-payment.js';
+import { openedPayment, startPayerPayment, type StartedPayment } from './start-payer-payment.js';
 
 /** Why a QR cannot take a payment now; null when it can. */
 export function closedQrError(qr: QrCodeRecord, nowMs: number): CatalogError | null {
@@ -33,31 +33,42 @@ export async function payQrCode(deps: PaymentDeps, request: { code: string; meth
     throw new CatalogError('PAYMENT_EXCEED_AMOUNT_LIMIT_PER_TRANSACTION', `Payment exceeds the per-transaction limit of ${limits.paymentAmountMinorMax} sen`);
   }
   const nowMs = deps.clock.nowMs();
-  return startPayerPayment(
-    deps,
-    {
-      merchantId: qr.merchantId,
-      storeId: qr.storeId,
-      // RM gives a QR payment its transaction id as order id.
-      orderId: null,
-      orderTitle: qr.orderTitle,
-      orderDetail: qr.orderDetail,
-      orderAdditionalData: qr.orderAdditionalData,
-      amountMinor,
-      method: wallet.method,
-      region: wallet.region,
-      type: 'QR_PAY',
-      checkoutId: null,
-      qrCode: qr.code,
-      payDeadlineAtMs: nowMs + limits.qrPayerWindowMs,
-    },
-    async (storage, id) => {
-      if (qr.type !== 'DYNAMIC') return null;
-      if (await storage.checkout.qr.hold(qr.code, id, deps.clock.nowMs())) return null;
-      const now = await storage.checkout.qr.get(qr.code);
-      return now?.status === 'REDEEMED'
-        ? new CatalogError('QR_REDEEMED', 'QR code redeemed: this one-time QR code was already paid')
-        : new CatalogError('PAYMENT_IN_PROCESS', 'Payment is in process: someone is paying this one-time QR code');
-    },
-  );
+  const wanted = { method: wallet.method, region: wallet.region, amountMinor };
+  // A one-time QR already being paid: the same payer tapping the same wallet again gets the same wallet order.
+  if (qr.type === 'DYNAMIC' && qr.pendingTransactionId !== null) return openedPayment(deps, qr.pendingTransactionId, wanted, 'this one-time QR code');
+  try {
+    return await startPayerPayment(
+      deps,
+      {
+        merchantId: qr.merchantId,
+        storeId: qr.storeId,
+        // RM gives a QR payment its transaction id as order id.
+        orderId: null,
+        orderTitle: qr.orderTitle,
+        orderDetail: qr.orderDetail,
+        orderAdditionalData: qr.orderAdditionalData,
+        amountMinor,
+        method: wallet.method,
+        region: wallet.region,
+        type: 'QR_PAY',
+        checkoutId: null,
+        qrCode: qr.code,
+        payDeadlineAtMs: nowMs + limits.qrPayerWindowMs,
+      },
+      async (storage, id) => {
+        if (qr.type !== 'DYNAMIC') return null;
+        if (await storage.checkout.qr.hold(qr.code, id, deps.clock.nowMs())) return null;
+        const now = await storage.checkout.qr.get(qr.code);
+        return now?.status === 'REDEEMED'
+          ? new CatalogError('QR_REDEEMED', 'QR code redeemed: this one-time QR code was already paid')
+          : new CatalogError('PAYMENT_IN_PROCESS', 'Payment is in process: someone is paying this one-time QR code');
+      },
+    );
+  } catch (error) {
+    // Another request took the QR at the same moment: answer with that payment if it is the same wallet and amount.
+    if (!(error instanceof CatalogError) || error.code !== 'PAYMENT_IN_PROCESS' || qr.type !== 'DYNAMIC') throw error;
+    const now = await loadQrCode(deps, qr.code);
+    if (now.pendingTransactionId === null) throw closedQrError(now, deps.clock.nowMs()) ?? error;
+    return openedPayment(deps, now.pendingTransactionId, wanted, 'this one-time QR code');
+  }
 }

@@ -113,9 +113,15 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
     : timedOut
       ? { errorCode: 'PAYMENT_TIMEOUT' as ErrorCode, errorMessage: 'Payment timeout: the customer did not confirm in time, so it was reversed' }
       : {};
+  // A payer who never confirmed a checkout or QR payment by its deadline was charged nothing: the payment FAILED with
+  // "Payment timeout", as RM's QR transaction list shows it (its statuses are SUCCESS, IN_PROCESS and FAILED). A
+  // QuickPay past its deadline stays REVERSED: the merchant's terminal asked for that money and tunai took it back.
+  const unconfirmed = timedOut && tx.type !== 'QUICK_PAY';
+  const closedAs: TransactionStatus = unconfirmed ? 'FAILED' : cancelledAs;
+  const closedError = unconfirmed ? { errorCode: 'PAYMENT_TIMEOUT' as ErrorCode, errorMessage: 'Payment timeout: the customer did not confirm in time' } : error;
   await deps.storage.transaction(async (storage) => {
     if (result.status === 'REVERSED' && from === 'IN_PROCESS') {
-      const moved = await storage.payments.recordOutcome(tx.id, from, { status: cancelledAs, balanceMinor: 0, transactionAtMs: nowMs, ...error }, nowMs, null);
+      const moved = await storage.payments.recordOutcome(tx.id, from, { status: closedAs, balanceMinor: 0, transactionAtMs: nowMs, ...closedError }, nowMs, null);
       if (moved) await settleCustomerScans(storage, deps, moved);
       return;
     }

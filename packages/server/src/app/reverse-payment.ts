@@ -1,4 +1,5 @@
 // POST /v3/payment/reverse: mark the reverse as wanted (it survives crashes), then run the closed-loop step now.
+import { effectiveCheckoutStatus } from '../domain/checkout.js';
 import { decideReverse } from '../domain/payments.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { advancePayment } from './advance-payment.js';
@@ -8,9 +9,35 @@ import { withStore, type TransactionView } from './transaction-view.js';
 
 const contendedPauseMs = 25;
 
+/**
+ * No payment exists for the order. If it is a checkout the payer has not paid yet, the checkout is closed
+ * (CANCELLED), so that a reverse before placing the order again (RM's advice after a timeout) also guarantees the old
+ * one can no longer be paid; it still answers TRANSACTION_NOT_FOUND, since nothing was charged. 'attached' when the
+ * payer picked a wallet meanwhile: that payment is then reversed like any other.
+ */
+async function closeUnpaidCheckout(deps: PaymentDeps, merchantId: string, orderId: string): Promise<'attached'> {
+  const checkout = await deps.storage.checkout.checkouts.getByOrder(merchantId, orderId);
+  const nowMs = deps.clock.nowMs();
+  if (!checkout || effectiveCheckoutStatus(checkout.status, checkout.transactionId !== null, checkout.endAtMs, nowMs) !== 'IN_PROCESS') {
+    throw new CatalogError('TRANSACTION_NOT_FOUND');
+  }
+  if (checkout.transactionId === null && (await deps.storage.checkout.checkouts.finishUnpaid(checkout.id, 'CANCELLED', nowMs))) {
+    throw new CatalogError(
+      'TRANSACTION_NOT_FOUND',
+      `Transaction not found: no payment was started for order ${orderId}; its checkout ${checkout.id} is cancelled now, so none can be`,
+    );
+  }
+  return 'attached';
+}
+
 export async function reversePayment(deps: PaymentDeps, principal: Principal, orderId: string): Promise<TransactionView> {
-  const tx = await deps.storage.payments.getByOrderId(principal.merchantId, orderId);
-  if (!tx) throw new CatalogError('TRANSACTION_NOT_FOUND');
+  let tx = await deps.storage.payments.getByOrderId(principal.merchantId, orderId);
+  if (!tx) {
+    await closeUnpaidCheckout(deps, principal.merchantId, orderId);
+    // The payment and its link to the checkout commit together, so it can be read now.
+    tx = await deps.storage.payments.getByOrderId(principal.merchantId, orderId);
+    if (!tx) throw new CatalogError('TRANSACTION_NOT_FOUND');
+  }
   const decision = decideReverse(tx, deps.clock.nowMs(), deps.payments.reverseWindowMs);
   if (!decision.ok) throw new CatalogError(decision.code, decision.message);
   if ('alreadyReversed' in decision) return withStore(deps, tx);

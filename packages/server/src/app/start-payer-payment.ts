@@ -1,4 +1,5 @@
 // Opens a customer-scans payment: the transaction (IN_PROCESS) and the wallet order the payer confirms in.
+import { limits } from '@tunai/client/contract';
 import { CatalogError } from '../lib/catalog-error.js';
 import type { UpstreamPayerOrder } from './connector.js';
 import { newTransaction, type NewTransactionFields } from './new-transaction.js';
@@ -24,6 +25,20 @@ function absoluteUrl(deps: PaymentDeps, pathOrUrl: string): string {
 }
 
 /**
+ * Why a payer cannot start a payment to this merchant's store, or null. A switched-off merchant takes no payments
+ * (its API calls answer MERCHANT_INACTIVE too), and a deleted store takes none, as QuickPay refuses both; their
+ * checkouts and QR codes stay readable, and a payment already opened in a wallet still completes.
+ */
+export async function payeeClosedError(storage: Storage, merchantId: string, storeId: string): Promise<CatalogError | null> {
+  const merchant = await storage.merchants.get(merchantId);
+  if (!merchant?.isActive) return new CatalogError('MERCHANT_INACTIVE', 'Merchant account is inactive: it takes no payments until it is activated again');
+  if (!(await storage.stores.get(merchantId, storeId))) {
+    return new CatalogError('STORE_NOT_FOUND', 'Store not found: the store this checkout or QR code belongs to was deleted');
+  }
+  return null;
+}
+
+/**
  * `claim` runs in the same db transaction as the insert (it links the checkout or holds the QR) and returns
  * the refusal to raise when the checkout or QR is no longer free, so a lost race writes nothing.
  */
@@ -33,13 +48,17 @@ export async function startPayerPayment(
   claim: (storage: Storage, transactionId: string) => Promise<CatalogError | null>,
 ): Promise<StartedPayment> {
   const connector = deps.connectors.forMethod(input.method);
+  if (!connector.capabilities.has('payerOrder')) {
+    throw new CatalogError(
+      'DOES_NOT_HAVE_ACTIVE_WALLET',
+      `Does not have active wallet: no connector takes customer-scans payments for ${input.method} here (the simulator does only in sandbox mode)`,
+    );
+  }
   const nowMs = deps.clock.nowMs();
   // The id is drawn inside the transaction: one another process drew first is drawn again rather than failing.
   const tx = await deps.storage.transaction(async (storage) => {
-    // A deleted store takes no more payments, as QuickPay refuses it; its checkouts and QR codes stay readable.
-    if (!(await storage.stores.get(input.merchantId, input.storeId))) {
-      throw new CatalogError('STORE_NOT_FOUND', 'Store not found: the store this checkout or QR code belongs to was deleted');
-    }
+    const closed = await payeeClosedError(storage, input.merchantId, input.storeId);
+    if (closed) throw closed;
     const id = deps.ids.transactionId();
     const fresh = newTransaction(deps, connector, nowMs, { ...input, id, orderId: input.orderId ?? id, requestFingerprint: '', terminalId: '', ipAddress: '' });
     const refusal = await claim(storage, fresh.id);
@@ -75,4 +94,34 @@ export async function startPayerPayment(
   await deps.storage.payments.setPayUrl(tx.id, payUrl);
   await deps.storage.payments.reschedule(tx.id, deps.clock.nowMs(), tx.nextCheckAtMs ?? nowMs, {});
   return { transaction: { ...tx, payUrl, leaseUntilMs: null }, payUrl };
+}
+
+/** How often a request that lost the race re-reads the winner's payment while its wallet order is being opened. */
+const payUrlPollMs = 25;
+
+/**
+ * Asking again for the wallet already chosen (a double tap, a reload, a second request that lost the race) returns
+ * the same payment; another wallet, or another amount, is refused. `what` names the checkout or QR for messages.
+ */
+export async function openedPayment(
+  deps: PaymentDeps,
+  transactionId: string,
+  wanted: { method: string; region: string; amountMinor?: number },
+  what: string,
+): Promise<StartedPayment> {
+  // The request that won may still be opening the wallet order: wait for its URL rather than refuse a double tap.
+  for (let polls = 0; ; polls++) {
+    const tx = await deps.storage.payments.getById(transactionId);
+    if (!tx) throw new Error(`${what} links missing transaction ${transactionId}`);
+    if (tx.method !== wanted.method || tx.region !== wanted.region) {
+      throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: ${what} is being paid with ${tx.method} (${tx.region})`);
+    }
+    if (wanted.amountMinor !== undefined && tx.amountMinor !== wanted.amountMinor) {
+      throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: ${what} is being paid with another amount`);
+    }
+    if (tx.status !== 'IN_PROCESS') throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: ${what}'s payment is ${tx.status}`);
+    if (tx.payUrl !== null) return { transaction: tx, payUrl: tx.payUrl };
+    if (polls * payUrlPollMs >= limits.reverseWaitMsMax) throw new CatalogError('PAYMENT_IN_PROCESS', `Payment is in process: ${what}'s wallet order is still being opened`);
+    await deps.payments.sleep(payUrlPollMs);
+  }
 }

@@ -129,7 +129,7 @@ export function qrExpiry(input: QrExpiryInput | undefined, nowMs: number, limits
 /** How a payment's end decides its checkout: a cancel on the wallet is CANCELLED, a timeout EXPIRED. */
 export function checkoutStatusAfter(status: TransactionStatus, errorCode: string | null): Exclude<CheckoutStatus, 'IN_PROCESS'> | null {
   if (status === 'SUCCESS') return 'SUCCESS';
-  if (status === 'FAILED') return errorCode === 'ORDER_CANCELLED' ? 'CANCELLED' : 'FAILED';
+  if (status === 'FAILED') return errorCode === 'ORDER_CANCELLED' ? 'CANCELLED' : errorCode === 'PAYMENT_TIMEOUT' ? 'EXPIRED' : 'FAILED';
   if (status === 'REVERSED') return errorCode === 'PAYMENT_TIMEOUT' ? 'EXPIRED' : 'CANCELLED';
   return null;
 }

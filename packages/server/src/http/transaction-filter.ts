@@ -1,5 +1,5 @@
 // RM's JSON `filter` for transaction lists: status, method and a createdAt/transactionAt range.
-import { transactionStatuses, type TransactionStatus } from '@tunai/client/contract';
+import { paymentMethods, transactionStatuses, type TransactionStatus } from '@tunai/client/contract';
 import type { TransactionFilter } from '../app/payment-ports.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { parseFilterObject, parseTimeBounds } from './list-query.js';
@@ -37,7 +37,11 @@ export function parseTransactionFilter(filterText: string | undefined): Transact
       if (unknown) throw invalid(`status "${unknown}" is not one of ${transactionStatuses.join(', ')}`);
       filter.statuses = statuses as TransactionStatus[];
     } else if (key === 'method') {
-      filter.methods = stringList(key, value);
+      // A name no transaction carries would match nothing without a word (a checkout's TNG_MY is stored as TNG).
+      const methods = stringList(key, value);
+      const unknown = methods.find((m) => !(paymentMethods as readonly string[]).includes(m));
+      if (unknown) throw invalid(`method "${unknown}" is not one of ${paymentMethods.join(', ')} (transactions name the wallet without its region)`);
+      filter.methods = methods;
     } else if (key === 'createdAt') {
       const range = parseTimeBounds(key, value);
       filter.createdFromMs = range.fromMs;

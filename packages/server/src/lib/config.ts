@@ -1,4 +1,5 @@
 // Runtime configuration from flags and environment, with defaults and validation in one place.
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { limits } from '@tunai/client/contract';
@@ -26,6 +27,11 @@ export interface Config {
   timestampWindowSeconds: number;
   /** Sandbox mode: debug detail in signature errors. */
   sandbox: boolean;
+  /**
+   * SHA-256 of TUNAI_SANDBOX_CONTROL_KEY, the key a caller sends as X-Sandbox-Key to move the sandbox clock or run the
+   * background work from another machine; null when unset, and then only loopback callers may.
+   */
+  sandboxControlKeySha256: Buffer | null;
   trustProxy: boolean;
   logLevel: string;
   /** How long POST /v3/payment/quickpay waits for a final result before answering IN_PROCESS. */
@@ -76,6 +82,16 @@ function logLevelSetting(raw: string | undefined): string {
   if (raw === undefined || raw === '') return 'info';
   if (!logLevels.includes(raw)) throw new Error(`LOG_LEVEL must be one of ${logLevels.join(', ')} (got "${raw}")`);
   return raw;
+}
+
+/** The sandbox control key is kept only as its SHA-256; a short one or one with characters a header cannot carry is refused. */
+function controlKeySetting(raw: string | undefined): Buffer | null {
+  if (raw === undefined || raw === '') return null;
+  const { sandboxControlKeyCharsMin: min, sandboxControlKeyCharsMax: max } = limits;
+  if (raw.length < min || raw.length > max || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new Error(`TUNAI_SANDBOX_CONTROL_KEY must be ${min} to ${max} visible ASCII characters`);
+  }
+  return createHash('sha256').update(raw, 'utf8').digest();
 }
 
 function urlList(name: string, values: string[]): string[] {
@@ -142,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       86_400,
     ),
     sandbox,
+    sandboxControlKeySha256: controlKeySetting(env.TUNAI_SANDBOX_CONTROL_KEY),
     trustProxy: booleanSetting('TUNAI_TRUST_PROXY', env.TUNAI_TRUST_PROXY, false),
     logLevel: logLevelSetting(env.LOG_LEVEL),
     quickPayWaitMs: integerSetting('TUNAI_QUICKPAY_WAIT_MS', env.TUNAI_QUICKPAY_WAIT_MS, limits.quickPayWaitMsDefault, 0, 120_000),

@@ -1,6 +1,6 @@
 // The built-in wallet simulator: a deterministic upstream whose outcome is chosen by the auth code's last four digits.
 import type { ErrorCode } from '@tunai/client/contract';
-import type { PayerOrderRequest, PaymentConnector, PayRequest, UpstreamPayerOrder, UpstreamPayment, UpstreamRefund, UpstreamReverse } from '../app/connector.js';
+import type { ConnectorCapability, PayerOrderRequest, PaymentConnector, PayRequest, UpstreamPayerOrder, UpstreamPayment, UpstreamRefund, UpstreamReverse } from '../app/connector.js';
 import type { SimulatedOrder, WalletSimulatorStorage } from '../app/payment-ports.js';
 import type { PollProfile } from '../domain/payments.js';
 import type { Clock } from '../lib/clock.js';
@@ -99,14 +99,19 @@ function closedUnseenOrder(upstreamOrderId: string, nowMs: number): SimulatedOrd
 
 export class WalletSimulator implements PaymentConnector {
   readonly name = 'simulator';
-  readonly capabilities = new Set(['quickpay', 'payerOrder', 'query', 'refund', 'reverse'] as const);
+  readonly capabilities: ReadonlySet<ConnectorCapability>;
   readonly pollProfile = simulatorPollProfile;
   readonly #books: WalletSimulatorStorage;
   readonly #clock: Clock;
 
-  constructor(books: WalletSimulatorStorage, clock: Clock) {
+  /**
+   * `payerScreen`: the sandbox wallet screen (/sandbox/wallet) is served, so payers can confirm customer-scans
+   * orders. Without it (outside sandbox mode) the simulator takes no payer orders: their links would lead nowhere.
+   */
+  constructor(books: WalletSimulatorStorage, clock: Clock, options: { payerScreen: boolean } = { payerScreen: true }) {
     this.#books = books;
     this.#clock = clock;
+    this.capabilities = new Set<ConnectorCapability>(['quickpay', 'query', 'refund', 'reverse', ...(options.payerScreen ? (['payerOrder'] as const) : [])]);
   }
 
   async pay(request: PayRequest): Promise<UpstreamPayment> {

@@ -207,6 +207,10 @@ export function createCheckoutStorage(db: Db): CheckoutStorage {
         const row = await db.selectFrom('payment_checkouts').select('id').where('merchant_id', '=', merchantId).where('order_id', '=', orderId).executeTakeFirst();
         return row !== undefined;
       },
+      async getByOrder(merchantId, orderId) {
+        const row = await db.selectFrom('payment_checkouts').selectAll().where('merchant_id', '=', merchantId).where('order_id', '=', orderId).executeTakeFirst();
+        return row ? checkoutFromRow(row) : null;
+      },
       async attachTransaction(checkoutId, transactionId, nowMs) {
         const result = await db
           .updateTable('payment_checkouts')

@@ -5,6 +5,7 @@ import type { CheckoutRecord } from '../app/checkout-ports.js';
 import { cancelCheckout } from '../app/cancel-checkout.js';
 import { getCheckout } from '../app/get-checkout.js';
 import { loadQrCode } from '../app/get-qr-code.js';
+import { payeeClosedError } from '../app/start-payer-payment.js';
 import { payCheckout } from '../app/pay-checkout.js';
 import { closedQrError, payQrCode } from '../app/pay-qr-code.js';
 import { loadPayerTransaction } from '../app/payer-decision.js';
@@ -78,6 +79,9 @@ async function checkoutPage(deps: PaymentDeps, checkout: CheckoutRecord): Promis
       `${header}${walletLink}${cancel}${pollScript(statusUrl, selfUrl)}`,
     );
   }
+  // No payment can start: the page says why at once rather than after the payer picks a wallet.
+  const closed = await payeeClosedError(deps.storage, checkout.merchantId, checkout.storeId);
+  if (closed) throw closed;
   const offered = checkoutMethodsFor(checkout.type, checkout.methods, checkout.excludeMethods);
   const methods: CheckoutMethod[] = offered.ok ? offered.value : [];
   const buttons = methods
@@ -104,7 +108,7 @@ function qrPaymentStatus(tx: TransactionRecord): string {
 
 async function unifiedPage(deps: PaymentDeps, code: string): Promise<string> {
   const qr = await loadQrCode(deps, code);
-  const closed = closedQrError(qr, deps.clock.nowMs());
+  const closed = closedQrError(qr, deps.clock.nowMs()) ?? (await payeeClosedError(deps.storage, qr.merchantId, qr.storeId));
   if (closed) throw closed;
   const store = await deps.storage.stores.getAny(qr.merchantId, qr.storeId);
   const header = qr.isPreFillAmount

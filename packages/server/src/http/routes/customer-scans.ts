@@ -62,7 +62,8 @@ function parseQrFilter(filterText: string | undefined): { type: QrType | null; e
   const filter = { type: null as QrType | null, expiryType: null as QrExpiryType | null, status: null as QrStatus | null, storeId: null as string | null };
   for (const [key, value] of Object.entries(parseFilterObject(filterText) ?? {})) {
     if (key === 'type') filter.type = oneOf(key, value, qrTypes);
-    else if (key === 'expiry.type') filter.expiryType = oneOf(key, value, qrExpiryTypes);
+    // RM's tables name the fixed-date expiry both FIXED and FIX; creating a QR takes both, and so does the filter.
+    else if (key === 'expiry.type') filter.expiryType = oneOf(key, value === 'FIXED' ? 'FIX' : value, qrExpiryTypes);
     else if (key === 'status') filter.status = oneOf(key, value, qrStatuses);
     else if (key === 'storeId') {
       if (typeof value !== 'string' || value.length === 0 || value.length > 24) throw invalid('filter.storeId must be a store id');

@@ -1,5 +1,7 @@
 // Sandbox-only helpers outside /v3: move the clock forward ("time travel"), run the closed loop or an outbox sweep now.
-import type { FastifyInstance } from 'fastify';
+// Only the operator may: a loopback caller, or one with TUNAI_SANDBOX_CONTROL_KEY when it is set.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { limits, type ItemResponse, type SandboxClock, type SandboxClosedLoopRun, type SandboxOutboxRun } from '@tunai/client/contract';
 import { isoFromMs, type Clock } from '../../lib/clock.js';
@@ -25,6 +27,35 @@ export interface SandboxControls {
   runClosedLoop: () => Promise<number>;
   /** One webhook delivery sweep that starts after the call. */
   runOutbox: () => Promise<number>;
+  /** SHA-256 of the operator's key (X-Sandbox-Key); null: only loopback callers may use the controls. */
+  controlKeySha256: Buffer | null;
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket's form). */
+function isLoopback(ip: string): boolean {
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || ip === '::1';
+}
+
+/**
+ * The controls act for every merchant on the database (a clock move cannot be undone), so they answer only the
+ * operator: a caller with the configured key, or without one configured, a caller on this machine. The caller's
+ * address is the socket's, or the proxy's forwarded one when TUNAI_TRUST_PROXY is set.
+ */
+function assertOperator(request: FastifyRequest, controlKeySha256: Buffer | null): void {
+  if (controlKeySha256 !== null) {
+    const sent = request.headers['x-sandbox-key'];
+    if (typeof sent === 'string' && timingSafeEqual(createHash('sha256').update(sent, 'utf8').digest(), controlKeySha256)) return;
+    throw new CatalogError('NOT_PERMITTED', 'Not permitted: sandbox controls need the X-Sandbox-Key header with the key set in TUNAI_SANDBOX_CONTROL_KEY', {
+      httpStatus: 403,
+    });
+  }
+  if (isLoopback(request.ip)) return;
+  throw new CatalogError(
+    'NOT_PERMITTED',
+    'Not permitted: sandbox controls answer only callers on the server\'s own machine; set TUNAI_SANDBOX_CONTROL_KEY to use them from elsewhere',
+    { httpStatus: 403 },
+  );
 }
 
 export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTable, controls: SandboxControls): void {
@@ -39,6 +70,7 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
   });
   routes.add('POST', '/sandbox/clock');
   server.post('/sandbox/clock', async (request) => {
+    assertOperator(request, controls.controlKeySha256);
     const input = validate(AdvanceClockRequest, jsonBody(request));
     const moved = await controls.advanceClock(input.advanceSeconds * 1000);
     if (moved === 'fixed') throw new CatalogError('NOT_PERMITTED', 'Not permitted: this server runs on a fixed clock');
@@ -51,6 +83,7 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
   routes.add('POST', '/sandbox/closed-loop/run');
   // These take no body, but one that is not JSON is refused like anywhere else.
   server.post('/sandbox/closed-loop/run', async (request): Promise<ItemResponse<SandboxClosedLoopRun>> => {
+    assertOperator(request, controls.controlKeySha256);
     jsonBody(request);
     await controls.syncClock();
     return { item: { processed: await controls.runClosedLoop() }, code: 'SUCCESS' };
@@ -59,6 +92,7 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
   // Everything due at the (moved) clock is attempted before it answers, at most webhookInFlightPerReceiverMax per
   // receiver; a receiver's other due events follow as its attempts end.
   server.post('/sandbox/outbox/run', async (request): Promise<ItemResponse<SandboxOutboxRun>> => {
+    assertOperator(request, controls.controlKeySha256);
     jsonBody(request);
     await controls.syncClock();
     return { item: { attempted: await controls.runOutbox() }, code: 'SUCCESS' };
