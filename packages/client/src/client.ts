@@ -454,7 +454,17 @@ export class TunaiClient {
       // Acting for a consenting merchant: client_credentials would silently act as the app owner's merchant instead.
       if (!canRefresh) throw new AuthorizationRequiredError('the adopted token has expired and has no usable refresh token');
       const issuedAtMs = this.#nowMs();
-      const token = await this.#tokenRequest({ grantType: 'refresh_token', refreshToken: cached.refreshToken });
+      let token: TokenResponse;
+      try {
+        token = await this.#tokenRequest({ grantType: 'refresh_token', refreshToken: cached.refreshToken });
+      } catch (error) {
+        // INVALID_GRANT: the refresh token itself is spent, revoked or expired and can never work again, so it is
+        // dropped. This call sees the refusal; the next ones see AuthorizationRequiredError instead of sending it
+        // again. Other refusals (an app switched off, a wrong secret) say nothing about the token: it is kept.
+        const spent = error instanceof RmApiError && error.code === 'INVALID_GRANT';
+        if (spent && generation === this.#tokenGeneration && this.#token === cached) this.#token = { ...cached, refreshToken: '' };
+        throw error;
+      }
       // A token adopted meanwhile stays this client's; but the refresh token used here is spent all the same, so the
       // adoption it belonged to is still handed the rotated one (or its merchant would have to consent again).
       if (generation === this.#tokenGeneration) this.#cacheToken(token, issuedAtMs);

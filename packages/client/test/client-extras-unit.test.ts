@@ -345,20 +345,32 @@ describe('adopted authorization-code tokens', () => {
     assert.deepEqual(bearers().at(-1), 'Bearer access-consent-2', 'the new token is kept');
   });
 
-  it('a refused refresh is thrown, never replaced by client_credentials, on this call or the next', async () => {
+  it('a refused refresh is thrown, never replaced by client_credentials; a spent one is not sent again', async () => {
     for (const status of [400, 401]) {
       recorded = [];
       const clock = makeClock();
       const client = makeClient({ nowMs: clock.nowMs });
       client.adoptToken(tokenBody('consent'));
       clock.advanceSeconds(7200);
-      const refusal = reply(status, { error: { code: 'INVALID_GRANT', message: 'Refresh token was already used or revoked' } });
-      tokenPlans.push(refusal, refusal);
+      tokenPlans.push(reply(status, { error: { code: 'INVALID_GRANT', message: 'Refresh token was already used or revoked' } }));
       await assert.rejects(client.merchant.get(), { name: 'RmApiError', code: 'INVALID_GRANT', httpStatus: status });
-      await assert.rejects(client.merchant.get(), { code: 'INVALID_GRANT' });
-      assert.deepEqual(grants(), ['refresh_token', 'refresh_token']);
+      await assert.rejects(client.merchant.get(), AuthorizationRequiredError);
+      assert.deepEqual(grants(), ['refresh_token'], 'the spent refresh token was sent once');
       assert.equal(apiRequests().length, 0);
     }
+  });
+
+  it('a refresh refused for the app (INACTIVE_CLIENT), not the token, keeps the token for the next call', async () => {
+    recorded = [];
+    const clock = makeClock();
+    const client = makeClient({ nowMs: clock.nowMs });
+    client.adoptToken(tokenBody('consent'));
+    clock.advanceSeconds(7200);
+    const refusal = reply(401, { error: { code: 'INACTIVE_CLIENT', message: 'Client mode is inactive' } });
+    tokenPlans.push(refusal, refusal);
+    await assert.rejects(client.merchant.get(), { code: 'INACTIVE_CLIENT' });
+    await assert.rejects(client.merchant.get(), { code: 'INACTIVE_CLIENT' });
+    assert.deepEqual(grants(), ['refresh_token', 'refresh_token']);
   });
 
   it('with no usable refresh token left, calls throw AuthorizationRequiredError without asking for a token', async () => {

@@ -249,7 +249,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     newRequestId: () => randomString(24),
     signSha256: (data, privateKey) => rsa.signSha256(data, privateKey),
     sandbox: config.sandbox
-      ? { advanceClock, syncClock, runClosedLoop, runOutbox: () => outbox.runOnce(), controlKeySha256: config.sandboxControlKeySha256 }
+      ? { advanceClock, syncClock, runClosedLoop, runOutbox: () => outbox.runOnce(), controlKeySha256: config.sandboxControlKeySha256, behindProxy: config.trustProxy }
       : null,
     config: {
       publicUrls: config.publicUrls,

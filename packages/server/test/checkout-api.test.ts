@@ -245,7 +245,9 @@ forEachDialect('online checkout API', (dialect) => {
       ? await postForm(`${server.url}/sandbox/wallet/cancel`, { order: transactionId })
       : await postForm(`${server.url}/sandbox/wallet/confirm`, { order: transactionId, outcome });
     assert.equal(res.status, 303, await res.text());
-    return res.headers.get('location') ?? '';
+    // The redirect is relative to the form's path (/sandbox/wallet/…); resolved, it is the checkout or result page.
+    const resolved = new URL(res.headers.get('location') ?? '', `${server.url}/sandbox/wallet/confirm`);
+    return `${resolved.pathname}${resolved.search}`;
   }
 
   /** Where the checkout page sends a browser once the checkout is over. */
@@ -628,7 +630,7 @@ forEachDialect('online checkout API', (dialect) => {
       const transactionId = walletOrder((await dev.client.payment.checkoutQrCode(created.checkoutId, 'TNG_MY')).item.url);
       const cancel = await postForm(`${server.url}/checkout/cancel`, { checkoutId: created.checkoutId });
       assert.equal(cancel.status, 303);
-      assert.equal(cancel.headers.get('location'), `/checkout?checkoutId=${created.checkoutId}`);
+      assert.equal(cancel.headers.get('location'), `../checkout?checkoutId=${created.checkoutId}`, 'back to the checkout page, relative to /checkout/cancel');
       assert.equal((await dev.client.payment.checkout(created.checkoutId)).item.status, 'CANCELLED');
       assert.equal((await dev.client.payment.transaction(transactionId)).item.status, 'REVERSED');
       assert.equal((await landing(created.checkoutId)).searchParams.get('status'), 'CANCELLED');

@@ -76,7 +76,7 @@ forEachDialect('checkout and QR flows over HTTP', (dialect) => {
 
     const confirm = await postForm(`${server.url}/sandbox/wallet/confirm`, { order: transactionId, outcome: '0000' });
     assert.equal(confirm.status, 303);
-    assert.equal(confirm.headers.get('location'), `/checkout?checkoutId=${created.item.checkoutId}`);
+    assert.equal(confirm.headers.get('location'), `../../checkout?checkoutId=${created.item.checkoutId}`, 'relative to /sandbox/wallet/confirm');
     const back = await fetch(`${server.url}/checkout?checkoutId=${created.item.checkoutId}`, { redirect: 'manual' });
     assert.equal(back.status, 303);
     const landed = new URL(back.headers.get('location') ?? '');
@@ -154,8 +154,8 @@ forEachDialect('checkout and QR flows over HTTP', (dialect) => {
     assert.equal(pay.status, 303);
     const transactionId = new URL(pay.headers.get('location') ?? '').searchParams.get('order') ?? '';
     const confirm = await postForm(`${server.url}/sandbox/wallet/confirm`, { order: transactionId, outcome: '0000' });
-    assert.equal(confirm.headers.get('location'), `/payment/unified/result?transactionId=${transactionId}`);
-    const result = await fetch(`${server.url}${confirm.headers.get('location')}`, { redirect: 'manual' });
+    assert.equal(confirm.headers.get('location'), `../../payment/unified/result?transactionId=${transactionId}`, 'relative to /sandbox/wallet/confirm');
+    const result = await fetch(new URL(confirm.headers.get('location') ?? '', `${server.url}/sandbox/wallet/confirm`), { redirect: 'manual' });
     assert.equal(result.status, 303);
     const landed = new URL(result.headers.get('location') ?? '');
     assert.equal(landed.searchParams.get('status'), 'SUCCESS');

@@ -197,6 +197,23 @@ test('an unreachable or unusable database is one line and exit 1', async () => {
     /database "tunai_audit_no_such_db" does not exist/,
     'PostgreSQL database that does not exist',
   );
+  // A port that accepts and hangs up at once (not PostgreSQL): pg's "Connection terminated unexpectedly" has no code.
+  const hangsUp: Server = await new Promise((resolve) => {
+    const server = createServer((socket) => socket.end());
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+  try {
+    const { port } = hangsUp.address() as { port: number };
+    for (const command of [['ledger', 'check'], ['init']]) {
+      assertRefused(await tunai([...command, '--database-url', `postgres://postgres@127.0.0.1:${port}/x`]), 1, /Connection terminated/, `${command.join(' ')} on a port that hangs up`);
+    }
+  } finally {
+    hangsUp.close();
+  }
+  // procfs refuses a new entry with ENOENT although its parent exists; Node 20's recursive mkdir looped on that.
+  if (existsSync('/proc/self')) {
+    assertRefused(await tunai(['serve', '--port', '0', '--data', '/proc/tunai-no-such-dir/data']), 1, /ENOENT/, 'serve on a data dir procfs refuses');
+  }
   const parent = mkdtempSync(join(tmpdir(), 'tunai-audit-unwritable-'));
   const notADirectory = join(parent, 'file');
   writeFileSync(notADirectory, 'a file, not a directory');

@@ -67,7 +67,14 @@ forEachDialect('@tunai/client extras', (dialect) => {
 
   describe('an adopted authorization-code token', () => {
     test('later calls act with the consented token, refresh it, and never fall back to client_credentials', async () => {
-      const client = dev.clientWith({});
+      let tokenRequests = 0;
+      const client = dev.clientWith({
+        fetch: (input, init) => {
+          if (String(input).endsWith('/v1/token')) tokenRequests += 1;
+          return fetch(input, init);
+        },
+      });
+      const refreshGrantsSeen = async () => tokenRequests;
       const code = await obtainCode(server, dev, ['get_merchant_profile']);
       const token = await client.oauth.authorizationCode(code, callback);
       const renewed: TokenResponse[] = [];
@@ -88,16 +95,18 @@ forEachDialect('@tunai/client extras', (dialect) => {
       assert.deepEqual(scopesOf(current.accessToken), ['get_merchant_profile']);
 
       // Replaying the code revokes every refresh token it started: the next refresh is refused, and that is what the
-      // caller sees (not a quiet switch to the app owner's client_credentials token).
+      // caller sees (not a quiet switch to the app owner's client_credentials token). The refused refresh token is
+      // dropped, so later calls ask for a new authorization instead of sending it again.
       await assert.rejects(client.oauth.authorizationCode(code, callback), { code: 'INVALID_CODE' });
       server.clock.advanceMs(7200 * 1000);
-      for (let i = 0; i < 2; i += 1) {
-        await assert.rejects(client.stores.list(), (error: unknown) => {
-          assert.ok(error instanceof RmApiError, String(error));
-          assert.equal(error.code, 'INVALID_GRANT');
-          return true;
-        });
-      }
+      await assert.rejects(client.stores.list(), (error: unknown) => {
+        assert.ok(error instanceof RmApiError, String(error));
+        assert.equal(error.code, 'INVALID_GRANT');
+        return true;
+      });
+      const refreshesBefore = await refreshGrantsSeen();
+      for (let i = 0; i < 2; i += 1) await assert.rejects(client.stores.list(), AuthorizationRequiredError);
+      assert.equal(await refreshGrantsSeen(), refreshesBefore, 'the dead refresh token is not sent again');
     });
 
     test('once the refresh token has expired too, calls ask for a new authorization', async () => {

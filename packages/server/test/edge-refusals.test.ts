@@ -28,10 +28,11 @@ function rawExchange(url: string, request: string | Buffer): Promise<string> {
   });
 }
 
-/** The status code and JSON body of a raw HTTP/1.1 answer. */
+/** The status code and JSON body of a raw HTTP/1.1 answer; every refusal names itself with an X-Request-Id. */
 function parseRawAnswer(answer: string): { status: number; body: { error?: { code?: string; message?: string } } } {
   const [head = '', body = ''] = answer.split('\r\n\r\n');
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+  if (status >= 400) assert.match(head, /\r\nx-request-id: [A-Za-z0-9._:-]+\r\n/i, `the ${status} names its request: ${head}`);
   return { status, body: JSON.parse(body) as { error?: { code?: string; message?: string } } };
 }
 

@@ -171,7 +171,7 @@ forEachDialect('OAuth authorization code', (dialect) => {
       assert.ok(!text.includes('<code>manage_payment</code>'));
       assert.ok(text.includes('Kedai Consent'), 'names the merchant');
       assert.ok(text.includes(callback), 'shows where the browser will be sent');
-      assert.ok(text.includes('<form method="post" action="/authorize">'));
+      assert.ok(text.includes('<form method="post" action="authorize">'), 'the form posts back to /authorize, relative to the page');
       assert.ok(text.includes('name="decision" value="approve"'));
       assert.ok(text.includes('name="decision" value="deny"'));
       assert.ok(ticketOf(page).length > 20);

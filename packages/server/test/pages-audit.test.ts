@@ -188,7 +188,7 @@ forEachDialect('payer and consent pages (audit)', (dialect) => {
 
     const checkout = await createCheckout('cancel-redirect');
     const cancelled = await postForm(`${server.url}/checkout/cancel`, { checkoutId: checkout.checkoutId });
-    assert.equal(cancelled.headers.get('location'), `/checkout?checkoutId=${checkout.checkoutId}`, 'cancel goes back to the same checkout');
+    assert.equal(cancelled.headers.get('location'), `../checkout?checkoutId=${checkout.checkoutId}`, 'cancel goes back to the same checkout');
     const final = await fetch(checkout.url, { redirect: 'manual' });
     assert.equal(final.status, 303);
     const landed = new URL(final.headers.get('location') as string);

@@ -90,7 +90,7 @@ forEachDialect('Transaction QR API', (dialect) => {
     assert.match(transactionId, /^[0-9]{24}$/);
     const confirm = await postForm(`${server.url}/sandbox/wallet/confirm`, { order: transactionId, outcome: options.outcome ?? '0000' });
     assert.equal(confirm.status, 303);
-    assert.equal(confirm.headers.get('location'), `/payment/unified/result?transactionId=${transactionId}`);
+    assert.equal(confirm.headers.get('location'), `../../payment/unified/result?transactionId=${transactionId}`, 'relative to /sandbox/wallet/confirm');
     return transactionId;
   }
 

@@ -55,6 +55,7 @@ test('logged URLs keep the values of the parameters tunai reads and replace ever
   assert.equal(redactUrl('/loyalty-redirect?merchantId=1&accessToken=eyJ.x.y'), '/loyalty-redirect?merchantId=1&accessToken=[redacted]');
   assert.equal(redactUrl('/x?refresh%5Ftoken=r&authCode=1348&X-Signature=sig&ticket=t#f'), '/x?refresh%5Ftoken=[redacted]&authCode=[redacted]&X-Signature=[redacted]&ticket=[redacted]#[redacted]');
   assert.equal(redactUrl('/checkout?checkoutId=123&status=SUCCESS'), '/checkout?checkoutId=123&status=SUCCESS');
+  assert.equal(redactUrl('/v3/payment/transaction/qrcodes?order%5B%5D=-createdAt'), '/v3/payment/transaction/qrcodes?order%5B%5D=-createdAt', "the QR list's sort");
   assert.equal(
     redactUrl('/v3/stores?limit=20&cursor=aWQ6MQ&filter=%7B%7D'),
     '/v3/stores?limit=20&cursor=aWQ6MQ&filter=%7B%7D',

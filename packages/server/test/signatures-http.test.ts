@@ -456,6 +456,23 @@ forEachDialect('request signatures over HTTP', (dialect) => {
       assert.equal((await liveStores(server, victim)).total, initial.total);
     });
 
+    test("RM's curl form: the bare signature with X-Signature-Type: sha256 is accepted; with another type, refused", async () => {
+      const body = storeInput('Curl form');
+      const signed = sign({ method: 'post', requestUrl: `${SB}/v3/store`, data: dataBase64(body), timestamp: secondsTs(server), privateKeyPem: victim.privateKeyPem });
+      const bare = (signed.headers['X-Signature'] ?? '').replace(/^sha256 /, '');
+      const initial = await liveStores(server, victim);
+      const typed = { ...(await bearer(victim)), ...signed.headers, 'X-Signature': bare, 'X-Signature-Type': 'sha256' };
+      const res = await send(server.url, 'POST', '/v3/store', typed, JSON.stringify(body));
+      assert.equal(res.status, 200, res.text);
+      assert.equal((await liveStores(server, victim)).total, initial.total + 1);
+
+      const again = storeInput('Curl form md5');
+      const md5 = sign({ method: 'post', requestUrl: `${SB}/v3/store`, data: dataBase64(again), timestamp: secondsTs(server), privateKeyPem: victim.privateKeyPem });
+      const md5Headers = { ...(await bearer(victim)), ...md5.headers, 'X-Signature': (md5.headers['X-Signature'] ?? '').replace(/^sha256 /, ''), 'X-Signature-Type': 'md5' };
+      assertError(await send(server.url, 'POST', '/v3/store', md5Headers, JSON.stringify(again)), 401, 'INVALID_REQUEST_SIGNATURE');
+      assert.equal((await liveStores(server, victim)).total, initial.total + 1);
+    });
+
     test('X-Signature with signType md5 (header and plaintext) → INVALID_REQUEST_SIGNATURE', async () => {
       const body = storeInput('Md5');
       const signed = sign({ method: 'post', requestUrl: `${SB}/v3/store`, data: dataBase64(body), timestamp: secondsTs(server), privateKeyPem: victim.privateKeyPem, signType: 'md5' });

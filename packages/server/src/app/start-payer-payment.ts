@@ -19,9 +19,12 @@ export interface StartedPayment {
   payUrl: string;
 }
 
-/** Makes a wallet's path absolute against our public base URL; absolute URLs pass unchanged. */
+/**
+ * Makes a wallet's path absolute under our public base URL, keeping the base's own path (a gateway served at
+ * https://pay.example/rm hands out https://pay.example/rm/sandbox/wallet…); absolute URLs pass unchanged.
+ */
 function absoluteUrl(deps: PaymentDeps, pathOrUrl: string): string {
-  return new URL(pathOrUrl, `${deps.publicBaseUrl}/`).toString();
+  return new URL(pathOrUrl.replace(/^\/+/, ''), `${deps.publicBaseUrl}/`).toString();
 }
 
 /**

@@ -1,6 +1,6 @@
 // The `tunai` command line: serve, start (demo), init, app create / activate / deactivate, merchant activate /
 // deactivate, ledger check, webhooks.
-import { chmod, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,8 +21,10 @@ import { CatalogError } from '../lib/catalog-error.js';
 import { systemClock } from '../lib/clock.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { createIds } from '../lib/ids.js';
+import { makeDirectory } from '../lib/private-files.js';
 import { generateRsaKeyPairPem } from '../lib/rsa-keys.js';
 import { databaseTarget, holdsTunaiDatabase, openStorage, startServer, type OpenedStorage, type RunningServer } from '../main.js';
+import { QueryUnansweredError } from '../store/bounded-postgres-client.js';
 
 const usage = `tunai — a self-hostable gateway that speaks the Revenue Monster Open API
 
@@ -294,7 +296,7 @@ async function start(args: string[]): Promise<number> {
   const baseUrl = running.deps.publicBaseUrl;
   if (firstRun) {
     const credentials = await createCredentials(config, baseUrl, 'Demo Merchant');
-    await mkdir(config.dataDir, { recursive: true });
+    makeDirectory(config.dataDir);
     // Kept for the developer's convenience, readable only by them: the secret is not recoverable from the db.
     await writeFile(credentialsPath, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
     await chmod(credentialsPath, 0o600);
@@ -425,6 +427,9 @@ function isEnvironmentError(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
   // Node's own ERR_* codes mark misuse of an API (our bug), except the argument parser's, handled before this.
   if ('code' in error && typeof error.code === 'string' && error.code !== '' && !error.code.startsWith('ERR_')) return true;
+  // pg's lost connections (a URL naming a port that is not PostgreSQL, a server that went away) carry no code, nor
+  // does a query PostgreSQL never answered (TUNAI_DATABASE_QUERY_TIMEOUT_MS).
+  if (error instanceof QueryUnansweredError || /^Connection terminated/.test(error.message)) return true;
   return error.message.startsWith('database migration failed');
 }
 

@@ -63,18 +63,42 @@ function responseInProgress(socket: object): ServerResponse | null {
   return (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
 }
 
-/** A whole HTTP/1.1 answer in RM's envelope, for the socket-level refusals Node makes before a request exists. */
-function rawErrorResponse(status: number, reason: string, code: string, message: string): string {
-  const body = JSON.stringify(errorBody(code, message));
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
-}
-
 /** Headers on every refusal: never cached, sniffed, framed or run as a document. */
 const refusalHeaders = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 } as const;
+
+/** A whole HTTP/1.1 answer in RM's envelope, for the socket-level refusals Node makes before a request exists. */
+function rawErrorResponse(requestId: string, status: number, reason: string, code: string, message: string): string {
+  const body = JSON.stringify(errorBody(code, message));
+  const headers = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(body)}`,
+    `x-request-id: ${requestId}`,
+    ...Object.entries(refusalHeaders).map(([name, value]) => `${name}: ${value}`),
+    'connection: close',
+  ];
+  return `${headers.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/**
+ * The HTML pages (payer, sandbox wallet, consent). Their links are relative to their own path, so that they work
+ * under whatever path a proxy serves tunai; reached with a trailing slash, a page is first sent to its own path.
+ */
+const pagePaths = new Set(['/checkout', '/payment/unified', '/payment/unified/result', '/sandbox/wallet', '/authorize']);
+
+/** `../page?query` for a page asked for as `/…/page/?query` (one `../` per trailing slash); null for anything else. */
+function canonicalPageLocation(rawUrl: string): string | null {
+  const queryAt = rawUrl.indexOf('?');
+  const path = queryAt < 0 ? rawUrl : rawUrl.slice(0, queryAt);
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === path || !pagePaths.has(trimmed)) return null;
+  const lastSegment = trimmed.slice(trimmed.lastIndexOf('/') + 1);
+  return `${'../'.repeat(path.length - trimmed.length)}${lastSegment}${queryAt < 0 ? '' : rawUrl.slice(queryAt)}`;
+}
 
 const requestIdShape = new RegExp(`^[A-Za-z0-9._:-]{1,${limits.requestIdCharsMax}}$`);
 
@@ -117,7 +141,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
         // mid-body, the chunks did not parse): its handler would wait for the rest for ever, holding the socket and
         // shutdown. The connection goes; the handler sees the request aborted and answers nobody.
         if (code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable && !answering.headersSent) {
-          socket.write(rawErrorResponse(408, 'Request Timeout', 'INVALID_REQUEST', 'Invalid request: the request was not received in time'));
+          socket.write(rawErrorResponse(deps.newRequestId(), 408, 'Request Timeout', 'INVALID_REQUEST', 'Invalid request: the request was not received in time'));
         }
         return void socket.destroy();
       }
@@ -125,13 +149,13 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
       if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
         // The request did not arrive in time (or the process stalled while it arrived). Nothing more is read, so no
         // part of it that comes later can run after this refusal.
-        socket.write(rawErrorResponse(408, 'Request Timeout', 'INVALID_REQUEST', 'Invalid request: the request was not received in time'));
+        socket.write(rawErrorResponse(deps.newRequestId(), 408, 'Request Timeout', 'INVALID_REQUEST', 'Invalid request: the request was not received in time'));
         return void socket.destroy();
       }
       socket.end(
         code === 'HPE_HEADER_OVERFLOW'
-          ? rawErrorResponse(431, 'Request Header Fields Too Large', 'INVALID_REQUEST', 'Invalid request: the request line and headers exceed 16 KiB')
-          : rawErrorResponse(400, 'Bad Request', 'INVALID_REQUEST', 'Invalid request: the HTTP request could not be parsed'),
+          ? rawErrorResponse(deps.newRequestId(), 431, 'Request Header Fields Too Large', 'INVALID_REQUEST', 'Invalid request: the request line and headers exceed 16 KiB')
+          : rawErrorResponse(deps.newRequestId(), 400, 'Bad Request', 'INVALID_REQUEST', 'Invalid request: the HTTP request could not be parsed'),
       );
     },
     // Refusals Fastify makes before routing (bad percent-encoding, over-long parameters) get RM's envelope too.
@@ -154,6 +178,10 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     if (request.headers.host === undefined && request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor >= 1) {
       reply.header('connection', 'close');
       throw new CatalogError('INVALID_REQUEST', 'Invalid request: an HTTP/1.1 request must carry a Host header');
+    }
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      const canonical = canonicalPageLocation(request.raw.url ?? '/');
+      if (canonical !== null) return reply.redirect(canonical, 308);
     }
   });
   registerBodyHandling(server, deps.config.bodyLimitBytes);
@@ -178,13 +206,18 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   server.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const body = JSON.stringify(errorBody('INVALID_REQUEST', `Invalid request: unsupported Expect header: ${String(request.headers.expect).slice(0, 64)}`));
     response.shouldKeepAlive = false;
-    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...refusalHeaders });
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': deps.newRequestId(),
+      ...refusalHeaders,
+    });
     response.end(body);
   });
 
   // CONNECT (proxy tunnels) never reaches the router: Node hands over the socket. Nothing here is a proxy.
   server.server.on('connect', (_request, socket) => {
-    socket.end(rawErrorResponse(405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'Method not allowed: CONNECT; this is not a proxy'));
+    socket.end(rawErrorResponse(deps.newRequestId(), 405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'Method not allowed: CONNECT; this is not a proxy'));
   });
 
   // Refusals are never cached, sniffed, framed or run as a document, wherever they are answered (refusalHeaders; a

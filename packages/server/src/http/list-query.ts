@@ -12,7 +12,9 @@ export interface PageParams {
 export function parsePageParams(query: { limit?: string | undefined; cursor?: string | undefined }): PageParams {
   let limit: number = limits.pageSizeDefault;
   if (query.limit !== undefined && query.limit !== '') {
-    if (!/^[0-9]{1,4}$/.test(query.limit)) throw new CatalogError('VALIDATION_ERROR', 'Validations error: limit must be a whole number');
+    if (!/^[0-9]{1,4}$/.test(query.limit)) {
+      throw new CatalogError('VALIDATION_ERROR', `Validations error: limit must be a whole number between 1 and ${limits.pageSizeMax}`);
+    }
     limit = Number(query.limit);
     if (limit < 1 || limit > limits.pageSizeMax) {
       throw new CatalogError('VALIDATION_ERROR', `Validations error: limit must be between 1 and ${limits.pageSizeMax}`);

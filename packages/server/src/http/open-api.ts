@@ -47,6 +47,17 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * X-Signature as `sha256 <base64>` (every SDK); or, as three of RM's own curl examples send it, the bare base64 with
+ * the type in `X-Signature-Type: sha256`, read as the same thing. Any other type is left for the check to refuse.
+ */
+function signatureHeader(request: FastifyRequest): string | undefined {
+  const signature = header(request, 'x-signature');
+  const signType = header(request, 'x-signature-type');
+  if (signature === undefined || signType === undefined || /\s/.test(signature.trim())) return signature;
+  return `${signType.trim()} ${signature.trim()}`;
+}
+
 export function openApiRoute(ctx: OpenApiContext, options: OpenApiRouteOptions): void {
   ctx.routes.add(options.method, options.url);
   ctx.server.route({
@@ -60,7 +71,7 @@ export function openApiRoute(ctx: OpenApiContext, options: OpenApiRouteOptions):
           method: request.method,
           rawBody: request.rawBody,
           parsedBody: request.json.kind === 'json' || request.json.kind === 'forbidden' ? request.json.value : undefined,
-          signatureHeader: header(request, 'x-signature'),
+          signatureHeader: signatureHeader(request),
           nonceHeader: header(request, 'x-nonce-str'),
           timestampHeader: header(request, 'x-timestamp'),
           requestUrls: requestUrlCandidates(request, ctx.publicUrls),

@@ -44,6 +44,8 @@ const loggedParameters = new Set([
   'amount',
   'outcome',
   'order',
+  // The QR list's sort (RM's `order[]=-createdAt`; names are compared decoded).
+  'order[]',
   'responseType',
   'clientId',
   'redirectUri',

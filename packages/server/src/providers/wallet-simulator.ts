@@ -32,13 +32,13 @@ const userPayingScenarios = new Set(['1001', '1002', '1003', '1004', '3003', '30
 export const payerOutcomes: readonly { scenario: string; label: string }[] = [
   { scenario: '0000', label: 'Pay now (success)' },
   { scenario: '1001', label: 'Pay after a short wait (1001)' },
-  { scenario: '1002', label: 'Keep paying forever, then reversed (1002)' },
+  { scenario: '1002', label: 'Keep paying until the time is up (1002)' },
   { scenario: '1003', label: 'Start paying, then cancel (1003)' },
-  { scenario: '1004', label: 'Pay just before the reverse (1004)' },
+  { scenario: '1004', label: 'Pay just as the time is up, then refunded (1004)' },
   { scenario: '2001', label: 'Insufficient balance (2001)' },
   { scenario: '2004', label: 'Over the transaction limit (2004)' },
   { scenario: '3001', label: 'Paid, but the answer is lost (3001)' },
-  { scenario: '3003', label: 'Keep paying; first reverse fails (3003)' },
+  { scenario: '3003', label: 'Keep paying; closing the order fails once (3003)' },
   { scenario: '3004', label: 'Wallet errors twice, then paid (3004)' },
   { scenario: '9999', label: 'Wallet under maintenance (9999)' },
 ];

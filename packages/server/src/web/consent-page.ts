@@ -26,7 +26,7 @@ function consentHtml(view: ConsentView): string {
     `<h1>${escapeHtml(view.appName)} wants access to ${escapeHtml(view.merchantName || 'your merchant account')}</h1>
 <p>It will be able to:</p><ul id="scopes">${scopes}</ul>
 <p>You will be sent back to <code>${escapeHtml(view.redirectUri)}</code>.</p>
-<form method="post" action="/authorize">
+<form method="post" action="authorize">
 <input type="hidden" name="ticket" value="${escapeHtml(view.ticket)}">
 <div class="actions"><button class="deny" name="decision" value="deny">Deny</button>
 <button class="approve" name="decision" value="approve" id="approve">Approve</button></div>

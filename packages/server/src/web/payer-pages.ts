@@ -58,9 +58,10 @@ function resultFor(checkout: CheckoutRecord, tx: TransactionRecord | null): { st
 async function checkoutPage(deps: PaymentDeps, checkout: CheckoutRecord): Promise<string> {
   const store = await deps.storage.stores.getAny(checkout.merchantId, checkout.storeId);
   const header = amountBlock(checkout.amountMinor, checkout.orderTitle, store?.name ?? '');
-  const statusUrl = `/checkout/status?checkoutId=${checkout.id}`;
-  const selfUrl = `/checkout?checkoutId=${checkout.id}`;
-  const cancel = `<form method="post" action="/checkout/cancel" class="inline"><input type="hidden" name="checkoutId" value="${checkout.id}"><div class="actions"><button class="deny" id="cancel">Cancel payment</button></div></form>`;
+  // Links are relative to the page (/checkout), so they also work behind a proxy that serves tunai under a path.
+  const statusUrl = `checkout/status?checkoutId=${checkout.id}`;
+  const selfUrl = `checkout?checkoutId=${checkout.id}`;
+  const cancel = `<form method="post" action="checkout/cancel" class="inline"><input type="hidden" name="checkoutId" value="${checkout.id}"><div class="actions"><button class="deny" id="cancel">Cancel payment</button></div></form>`;
   if (checkout.transactionId !== null) {
     const tx = await deps.storage.payments.getById(checkout.transactionId);
     const payUrl = tx?.payUrl ?? '';
@@ -88,10 +89,10 @@ async function checkoutPage(deps: PaymentDeps, checkout: CheckoutRecord): Promis
     .map((method) => {
       if (method === 'FPX_MY') {
         const options = fpxBanks.map((b) => `<option value="${escapeHtml(b.code)}"${b.isOnline ? '' : ' disabled'}>${escapeHtml(b.name)}</option>`).join('');
-        return `<form method="post" action="/checkout/pay" class="inline"><input type="hidden" name="checkoutId" value="${checkout.id}"><input type="hidden" name="method" value="FPX_MY">
+        return `<form method="post" action="checkout/pay" class="inline"><input type="hidden" name="checkoutId" value="${checkout.id}"><input type="hidden" name="method" value="FPX_MY">
 <select name="bankCode" id="fpx-bank" aria-label="Bank">${options}</select><button id="method-FPX_MY">${escapeHtml(checkoutWallets.FPX_MY.label)}</button></form>`;
       }
-      return `<form method="post" action="/checkout/pay" class="inline"><input type="hidden" name="checkoutId" value="${checkout.id}"><button name="method" value="${method}" id="method-${method}">${escapeHtml(checkoutWallets[method].label)}</button></form>`;
+      return `<form method="post" action="checkout/pay" class="inline"><input type="hidden" name="checkoutId" value="${checkout.id}"><button name="method" value="${method}" id="method-${method}">${escapeHtml(checkoutWallets[method].label)}</button></form>`;
     })
     .join('');
   const minutesLeft = Math.max(0, Math.ceil((checkout.endAtMs - deps.clock.nowMs()) / 60_000));
@@ -108,7 +109,9 @@ function qrPaymentStatus(tx: TransactionRecord): string {
 
 async function unifiedPage(deps: PaymentDeps, code: string): Promise<string> {
   const qr = await loadQrCode(deps, code);
-  const closed = closedQrError(qr, deps.clock.nowMs()) ?? (await payeeClosedError(deps.storage, qr.merchantId, qr.storeId));
+  // A one-time QR with a payment under way keeps its page, as a checkout does: that wallet order still completes.
+  const payee = qr.pendingTransactionId !== null ? null : await payeeClosedError(deps.storage, qr.merchantId, qr.storeId);
+  const closed = closedQrError(qr, deps.clock.nowMs()) ?? payee;
   if (closed) throw closed;
   const store = await deps.storage.stores.getAny(qr.merchantId, qr.storeId);
   const header = qr.isPreFillAmount
@@ -120,7 +123,7 @@ async function unifiedPage(deps: PaymentDeps, code: string): Promise<string> {
     .join('');
   return page(
     'Pay',
-    `${header}<form method="post" action="/payment/unified/pay" id="pay-form"><input type="hidden" name="code" value="${qr.code}"><div class="methods" id="methods">${buttons}</div></form>`,
+    `${header}<form method="post" action="unified/pay" id="pay-form"><input type="hidden" name="code" value="${qr.code}"><div class="methods" id="methods">${buttons}</div></form>`,
   );
 }
 
@@ -163,7 +166,8 @@ export function registerPayerPages(server: FastifyInstance, routes: PageRoutes, 
   server.post('/checkout/cancel', formRoute, async (request, reply) => {
     try {
       const checkout = await cancelCheckout(deps, field(request, 'checkoutId'));
-      return reply.redirect(`/checkout?checkoutId=${checkout.id}`, 303);
+      // Relative to /checkout/cancel: back to the checkout page, under whatever path a proxy serves tunai.
+      return reply.redirect(`../checkout?checkoutId=${checkout.id}`, 303);
     } catch (error) {
       return renderPayerError(reply, error);
     }
@@ -202,10 +206,10 @@ export function registerPayerPages(server: FastifyInstance, routes: PageRoutes, 
       const store = await deps.storage.stores.getAny(tx.merchantId, tx.storeId);
       const status = qrPaymentStatus(tx);
       if (status === 'IN_PROCESS') {
-        const self = `/payment/unified/result?transactionId=${tx.id}`;
+        const self = `result?transactionId=${tx.id}`;
         return html(
           reply,
-          page('Waiting for payment', `${amountBlock(tx.amountMinor, tx.orderTitle, store?.name ?? '')}<p id="waiting">Waiting for the wallet to confirm…</p>${pollScript(`/payment/unified/status?transactionId=${tx.id}`, self)}`),
+          page('Waiting for payment', `${amountBlock(tx.amountMinor, tx.orderTitle, store?.name ?? '')}<p id="waiting">Waiting for the wallet to confirm…</p>${pollScript(`status?transactionId=${tx.id}`, self)}`),
         );
       }
       const reason = status !== 'SUCCESS' && tx.errorMessage ? { reason: tx.errorMessage } : {};

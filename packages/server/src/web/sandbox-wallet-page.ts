@@ -13,9 +13,13 @@ export interface PayerOutcome {
   label: string;
 }
 
-/** Where the payer's browser goes once the wallet answered: back to the checkout or the QR result page. */
-function returnPath(tx: TransactionRecord): string {
-  return tx.checkoutId !== null ? `/checkout?checkoutId=${tx.checkoutId}` : `/payment/unified/result?transactionId=${tx.id}`;
+/**
+ * Where the payer's browser goes once the wallet answered: back to the checkout or the QR result page. Relative to
+ * `from`, the page or form path it is used on (links work under whatever path a proxy serves tunai).
+ */
+function returnPath(tx: TransactionRecord, from: '/sandbox/wallet' | '/sandbox/wallet/confirm'): string {
+  const up = from === '/sandbox/wallet' ? '../' : '../../';
+  return tx.checkoutId !== null ? `${up}checkout?checkoutId=${tx.checkoutId}` : `${up}payment/unified/result?transactionId=${tx.id}`;
 }
 
 export function registerSandboxWalletPage(
@@ -35,14 +39,14 @@ export function registerSandboxWalletPage(
 <h1 id="order-title">${escapeHtml(tx.orderTitle)}</h1><p class="amount" id="amount">RM ${formatMinorUnits(tx.amountMinor)}</p>`;
       const open = tx.status === 'IN_PROCESS' && !tx.reverseRequested;
       const body = open
-        ? `${head}<form method="post" action="/sandbox/wallet/confirm"><input type="hidden" name="order" value="${tx.id}">
+        ? `${head}<form method="post" action="wallet/confirm"><input type="hidden" name="order" value="${tx.id}">
 <label for="outcome">Outcome (sandbox magic values)</label><select name="outcome" id="outcome">${outcomes
             .map((o) => `<option value="${o.scenario}">${escapeHtml(o.label)}</option>`)
             .join('')}</select>
 <div class="actions"><button class="approve" id="pay">Pay</button></div></form>
-<form method="post" action="/sandbox/wallet/cancel"><input type="hidden" name="order" value="${tx.id}"><div class="actions"><button class="deny" id="cancel">Cancel</button></div></form>
-<p class="muted">Or close this page: the payment times out and is reversed when the payer's time is up.</p>`
-        : `${head}<p id="closed">This payment is ${escapeHtml(tx.status)}.</p><div class="methods"><a href="${returnPath(tx)}" id="back">Back to the merchant</a></div>`;
+<form method="post" action="wallet/cancel"><input type="hidden" name="order" value="${tx.id}"><div class="actions"><button class="deny" id="cancel">Cancel</button></div></form>
+<p class="muted">Or close this page: when the payer's time is up the order is closed and the payment fails (PAYMENT_TIMEOUT).</p>`
+        : `${head}<p id="closed">This payment is ${escapeHtml(tx.status)}.</p><div class="methods"><a href="${returnPath(tx, '/sandbox/wallet')}" id="back">Back to the merchant</a></div>`;
       return reply.headers(pageHeaders).send(page('Sandbox wallet', body));
     } catch (error) {
       return renderPayerError(reply, error);
@@ -50,7 +54,8 @@ export function registerSandboxWalletPage(
   });
   const decide = async (orderId: string, choice: string) => {
     const { transaction } = await recordPayerDecision(deps, wallet, orderId, choice);
-    return returnPath(transaction);
+    // Both forms post to /sandbox/wallet/<decision>.
+    return returnPath(transaction, '/sandbox/wallet/confirm');
   };
   routes.add('POST', '/sandbox/wallet/confirm');
   server.post('/sandbox/wallet/confirm', { config: { acceptsForm: true } }, async (request, reply) => {

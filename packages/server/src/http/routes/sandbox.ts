@@ -1,5 +1,5 @@
 // Sandbox-only helpers outside /v3: move the clock forward ("time travel"), run the closed loop or an outbox sweep now.
-// Only the operator may: a loopback caller, or one with TUNAI_SANDBOX_CONTROL_KEY when it is set.
+// Only the operator may: a caller on this machine, or one with TUNAI_SANDBOX_CONTROL_KEY when it is set.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -27,35 +27,40 @@ export interface SandboxControls {
   runClosedLoop: () => Promise<number>;
   /** One webhook delivery sweep that starts after the call. */
   runOutbox: () => Promise<number>;
-  /** SHA-256 of the operator's key (X-Sandbox-Key); null: only loopback callers may use the controls. */
+  /** SHA-256 of the operator's key (X-Sandbox-Key); null: only callers on this machine may use the controls. */
   controlKeySha256: Buffer | null;
+  /** TUNAI_TRUST_PROXY: a proxy is in front, so a loopback peer proves nothing and the key is needed. */
+  behindProxy: boolean;
 }
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket's form). */
-function isLoopback(ip: string): boolean {
+function isLoopback(ip: string | undefined): boolean {
+  if (ip === undefined) return false;
   const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || ip === '::1';
 }
 
 /**
  * The controls act for every merchant on the database (a clock move cannot be undone), so they answer only the
- * operator: a caller with the configured key, or without one configured, a caller on this machine. The caller's
- * address is the socket's, or the proxy's forwarded one when TUNAI_TRUST_PROXY is set.
+ * operator: with TUNAI_SANDBOX_CONTROL_KEY set, a caller sending it; without one, a caller connected from this machine
+ * itself. A request a proxy forwarded is not that, whatever it says: its X-Forwarded-For is the client's to write,
+ * and a proxy on this machine connects from loopback for everyone. So a forwarded request, or any request when
+ * TUNAI_TRUST_PROXY says a proxy is in front, needs the key.
  */
-function assertOperator(request: FastifyRequest, controlKeySha256: Buffer | null): void {
-  if (controlKeySha256 !== null) {
+function assertOperator(request: FastifyRequest, controls: Pick<SandboxControls, 'controlKeySha256' | 'behindProxy'>): void {
+  const refuse = (why: string): never => {
+    throw new CatalogError('NOT_PERMITTED', `Not permitted: ${why}`, { httpStatus: 403 });
+  };
+  if (controls.controlKeySha256 !== null) {
     const sent = request.headers['x-sandbox-key'];
-    if (typeof sent === 'string' && timingSafeEqual(createHash('sha256').update(sent, 'utf8').digest(), controlKeySha256)) return;
-    throw new CatalogError('NOT_PERMITTED', 'Not permitted: sandbox controls need the X-Sandbox-Key header with the key set in TUNAI_SANDBOX_CONTROL_KEY', {
-      httpStatus: 403,
-    });
+    if (typeof sent === 'string' && timingSafeEqual(createHash('sha256').update(sent, 'utf8').digest(), controls.controlKeySha256)) return;
+    refuse('sandbox controls need the X-Sandbox-Key header with the key set in TUNAI_SANDBOX_CONTROL_KEY');
   }
-  if (isLoopback(request.ip)) return;
-  throw new CatalogError(
-    'NOT_PERMITTED',
-    'Not permitted: sandbox controls answer only callers on the server\'s own machine; set TUNAI_SANDBOX_CONTROL_KEY to use them from elsewhere',
-    { httpStatus: 403 },
-  );
+  if (controls.behindProxy) refuse('behind a proxy (TUNAI_TRUST_PROXY) sandbox controls need TUNAI_SANDBOX_CONTROL_KEY');
+  const forwarded = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined;
+  if (forwarded || !isLoopback(request.socket.remoteAddress)) {
+    refuse("sandbox controls answer only callers on the server's own machine; set TUNAI_SANDBOX_CONTROL_KEY to use them from elsewhere");
+  }
 }
 
 export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTable, controls: SandboxControls): void {
@@ -70,7 +75,7 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
   });
   routes.add('POST', '/sandbox/clock');
   server.post('/sandbox/clock', async (request) => {
-    assertOperator(request, controls.controlKeySha256);
+    assertOperator(request, controls);
     const input = validate(AdvanceClockRequest, jsonBody(request));
     const moved = await controls.advanceClock(input.advanceSeconds * 1000);
     if (moved === 'fixed') throw new CatalogError('NOT_PERMITTED', 'Not permitted: this server runs on a fixed clock');
@@ -83,7 +88,7 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
   routes.add('POST', '/sandbox/closed-loop/run');
   // These take no body, but one that is not JSON is refused like anywhere else.
   server.post('/sandbox/closed-loop/run', async (request): Promise<ItemResponse<SandboxClosedLoopRun>> => {
-    assertOperator(request, controls.controlKeySha256);
+    assertOperator(request, controls);
     jsonBody(request);
     await controls.syncClock();
     return { item: { processed: await controls.runClosedLoop() }, code: 'SUCCESS' };
@@ -92,7 +97,7 @@ export function registerSandboxRoutes(server: FastifyInstance, routes: RouteTabl
   // Everything due at the (moved) clock is attempted before it answers, at most webhookInFlightPerReceiverMax per
   // receiver; a receiver's other due events follow as its attempts end.
   server.post('/sandbox/outbox/run', async (request): Promise<ItemResponse<SandboxOutboxRun>> => {
-    assertOperator(request, controls.controlKeySha256);
+    assertOperator(request, controls);
     jsonBody(request);
     await controls.syncClock();
     return { item: { attempted: await controls.runOutbox() }, code: 'SUCCESS' };
