@@ -7,6 +7,7 @@ import {
   guardsAddresses,
   isForbiddenAddress,
   isForbiddenHostname,
+  isLoopbackAddress,
   isPrivateAddress,
   isPrivateHostname,
   outboundUrlProblem,
@@ -297,6 +298,15 @@ describe('private outbound addresses (refused unless TUNAI_OUTBOUND_ALLOW_PRIVAT
   ];
   for (const ip of privateAddresses) test(`${ip} is private`, () => assert.equal(isPrivateAddress(ip), true));
   for (const ip of notPrivate) test(`${ip || '(empty)'} is not private`, () => assert.equal(isPrivateAddress(ip), false));
+
+  test('a loopback peer (the sandbox controls\' "this machine") is 127.0.0.0/8, ::1 or ::ffff:127.x only', () => {
+    for (const ip of ['127.0.0.1', '127.9.8.7', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:7f00:1']) {
+      assert.equal(isLoopbackAddress(ip), true, ip);
+    }
+    for (const ip of ['10.0.0.1', '192.168.1.1', '0.0.0.0', '::', '::2', '::ffff:10.0.0.1', '2002:7f00:1::1', '64:ff9b::127.0.0.1', 'fe80::1', '', 'localhost', '128.0.0.1']) {
+      assert.equal(isLoopbackAddress(ip), false, ip);
+    }
+  });
 
   test('localhost and *.localhost are private host names whatever their case or trailing dot', () => {
     for (const host of ['localhost', 'LOCALHOST', 'localhost.', 'LocalHost..', 'app.localhost', 'a.b.localhost.', 'API.LocalHost']) {

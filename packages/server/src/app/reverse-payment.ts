@@ -12,10 +12,10 @@ const contendedPauseMs = 25;
 /**
  * No payment exists for the order. If it is a checkout the payer has not paid yet, the checkout is closed
  * (CANCELLED), so that a reverse before placing the order again (RM's advice after a timeout) also guarantees the old
- * one can no longer be paid; it still answers TRANSACTION_NOT_FOUND, since nothing was charged. 'attached' when the
+ * one can no longer be paid; it still answers TRANSACTION_NOT_FOUND, since nothing was charged. Returns when the
  * payer picked a wallet meanwhile: that payment is then reversed like any other.
  */
-async function closeUnpaidCheckout(deps: PaymentDeps, merchantId: string, orderId: string): Promise<'attached'> {
+async function closeUnpaidCheckout(deps: PaymentDeps, merchantId: string, orderId: string): Promise<void> {
   const checkout = await deps.storage.checkout.checkouts.getByOrder(merchantId, orderId);
   const nowMs = deps.clock.nowMs();
   if (!checkout || effectiveCheckoutStatus(checkout.status, checkout.transactionId !== null, checkout.endAtMs, nowMs) !== 'IN_PROCESS') {
@@ -27,7 +27,6 @@ async function closeUnpaidCheckout(deps: PaymentDeps, merchantId: string, orderI
       `Transaction not found: no payment was started for order ${orderId}; its checkout ${checkout.id} is cancelled now, so none can be`,
     );
   }
-  return 'attached';
 }
 
 export async function reversePayment(deps: PaymentDeps, principal: Principal, orderId: string): Promise<TransactionView> {

@@ -180,6 +180,20 @@ export function isPrivateAddress(ip: string): boolean {
   return addressIs(ip, privateIpv4, privateIpv6);
 }
 
+/**
+ * True for this host's own loopback, as a socket's peer address reads: 127.0.0.0/8, ::1, and 127.0.0.0/8 mapped into
+ * IPv6 (::ffff:127.0.0.1, a dual-stack socket's form). Narrower than isPrivateAddress: only a peer on this machine.
+ */
+export function isLoopbackAddress(ip: string): boolean {
+  const v4 = parseIpv4(ip);
+  if (v4) return v4[0] === 127;
+  const v6 = parseIpv6(ip);
+  if (!v6) return false;
+  const zeroUpTo = (n: number) => v6.slice(0, n).every((x) => x === 0);
+  if (zeroUpTo(7) && v6[7] === 1) return true;
+  return zeroUpTo(5) && v6[5] === 0xffff && (v6[6] as number) >> 8 === 127;
+}
+
 function normalisedHostname(hostname: string): string {
   return hostname.toLowerCase().replace(/\.+$/, '');
 }

@@ -220,8 +220,8 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     socket.end(rawErrorResponse(deps.newRequestId(), 405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'Method not allowed: CONNECT; this is not a proxy'));
   });
 
-  // Refusals are never cached, sniffed, framed or run as a document, wherever they are answered (refusalHeaders; a
-  // refused form post to a payer page included). Answers that succeed are left alone: they are the hot path, and pages set their own.
+  // Refusals carry refusalHeaders wherever they are answered (a refused form post to a payer page included). Answers
+  // that succeed are left alone: they are the hot path, and pages set their own.
   // Once the server is closing, an answer still on its way tells the client not to reuse the connection, so the
   // client does not send its next request into a socket that is about to be closed.
   let closing = false;

@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { limits, type ItemResponse, type SandboxClock, type SandboxClosedLoopRun, type SandboxOutboxRun } from '@tunai/client/contract';
+import { isLoopbackAddress } from '../../domain/outbound-url.js';
 import { isoFromMs, type Clock } from '../../lib/clock.js';
 import { CatalogError } from '../../lib/catalog-error.js';
 import { jsonBody } from '../body.js';
@@ -33,13 +34,6 @@ export interface SandboxControls {
   behindProxy: boolean;
 }
 
-/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket's form). */
-function isLoopback(ip: string | undefined): boolean {
-  if (ip === undefined) return false;
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || ip === '::1';
-}
-
 /**
  * The controls act for every merchant on the database (a clock move cannot be undone), so they answer only the
  * operator: with TUNAI_SANDBOX_CONTROL_KEY set, a caller sending it; without one, a caller connected from this machine
@@ -58,7 +52,7 @@ function assertOperator(request: FastifyRequest, controls: Pick<SandboxControls,
   }
   if (controls.behindProxy) refuse('behind a proxy (TUNAI_TRUST_PROXY) sandbox controls need TUNAI_SANDBOX_CONTROL_KEY');
   const forwarded = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined;
-  if (forwarded || !isLoopback(request.socket.remoteAddress)) {
+  if (forwarded || !isLoopbackAddress(request.socket.remoteAddress ?? '')) {
     refuse("sandbox controls answer only callers on the server's own machine; set TUNAI_SANDBOX_CONTROL_KEY to use them from elsewhere");
   }
 }
