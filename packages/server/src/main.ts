@@ -15,6 +15,7 @@ import type { Config } from './lib/config.js';
 import { createIds, type Ids } from './lib/ids.js';
 import { failureStreak } from './lib/failure-streak.js';
 import { createLogger } from './lib/logger.js';
+import { MissLimiter } from './lib/miss-limiter.js';
 import { limits } from '@tunai/client/contract';
 import { migrateToLatest, openDatabase, type DatabaseTarget } from './store/database.js';
 import { createStorage } from './store/storage.js';
@@ -26,6 +27,7 @@ import { payerCancelScenario, payerOutcomes, WalletSimulator } from './providers
 import { registerConsentPages } from './web/consent-page.js';
 import { registerPayerPages } from './web/payer-pages.js';
 import { registerSandboxWalletPage } from './web/sandbox-wallet-page.js';
+import { payerLookupGuard } from './web/payer-lookup-guard.js';
 import { startDueAttempts } from './webhooks/deliver.js';
 import { createOutboxWorker } from './webhooks/outbox-worker.js';
 import { ReceiverSlots } from './webhooks/receiver-slots.js';
@@ -261,9 +263,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   registerConsentPages(server, oauth);
   routes.add('GET', '/authorize');
   routes.add('POST', '/authorize');
-  registerPayerPages(server, routes, deps);
+  const payerLookups = payerLookupGuard(
+    new MissLimiter({
+      missesMax: limits.payerLookupMissesMax,
+      windowMs: limits.payerLookupMissWindowMs,
+      callersMax: limits.payerLookupCallersMax,
+      nowMs: monotonicMs,
+    }),
+  );
+  registerPayerPages(server, routes, deps, payerLookups);
   // The simulated wallet screen exists only in the sandbox: a production gateway's payers confirm in real wallets.
-  if (config.sandbox) registerSandboxWalletPage(server, routes, deps, simulator, payerOutcomes, payerCancelScenario);
+  if (config.sandbox) registerSandboxWalletPage(server, routes, deps, simulator, payerOutcomes, payerCancelScenario, payerLookups);
 
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();

@@ -145,6 +145,8 @@ forEachDialect('edge refusals', (dialect) => {
       const expect = parseRawAnswer(await rawExchange(server.url, 'POST /v3/store HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'));
       assert.deepEqual([expect.status, expect.body.error?.code], [417, 'INVALID_REQUEST']);
       assert.match(expect.body.error?.message ?? '', /Expect/);
+      const named = await rawExchange(server.url, 'POST /v3/store HTTP/1.1\r\nHost: x\r\nX-Request-Id: trace-417.a:b\r\nExpect: 200-ok\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
+      assert.match(named, /^HTTP\/1\.1 417 [^\r]*\r\n[\s\S]*\r\nx-request-id: trace-417\.a:b\r\n/i, `the caller's request id is echoed: ${named.slice(0, 300)}`);
       const noHost = parseRawAnswer(await rawExchange(server.url, 'GET /health/live HTTP/1.1\r\n\r\n'));
       assert.deepEqual([noHost.status, noHost.body.error?.code], [400, 'INVALID_REQUEST']);
       assert.match(noHost.body.error?.message ?? '', /Host/);
@@ -156,13 +158,22 @@ forEachDialect('edge refusals', (dialect) => {
     });
   });
 
-  test('an unknown route or a wrong method is named before the body: 404 and 405, not 415, for a non-JSON body', async () => {
+  test('an unknown route or a wrong method is named before the body: 404 and 405, not 415 or 413, for a non-JSON or oversized body', async () => {
     const unknown = await fetch(`${server.url}/v3/no-such-route`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     assert.deepEqual([unknown.status, ((await unknown.json()) as { error?: { code?: string } }).error?.code], [404, 'API_ENDPOINT_NOT_FOUND']);
     const wrongMethod = await fetch(`${server.url}/health/live`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     assert.deepEqual([wrongMethod.status, ((await wrongMethod.json()) as { error?: { code?: string } }).error?.code], [405, 'METHOD_NOT_ALLOWED']);
     const known = await fetch(`${server.url}/v3/store`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     assert.equal(known.status, 415, 'a known route still refuses a non-JSON body with 415');
+    // A body over the limit too: the address is named first, and a known route still says 413.
+    const oversized = `"${'a'.repeat(limits.requestBodyBytesMax)}"`;
+    const unknownBig = await fetch(`${server.url}/v3/no-such-route`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: oversized });
+    assert.deepEqual([unknownBig.status, ((await unknownBig.json()) as { error?: { code?: string } }).error?.code], [404, 'API_ENDPOINT_NOT_FOUND']);
+    const wrongMethodBig = await fetch(`${server.url}/health/live`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: oversized });
+    assert.deepEqual([wrongMethodBig.status, ((await wrongMethodBig.json()) as { error?: { code?: string } }).error?.code], [405, 'METHOD_NOT_ALLOWED']);
+    const knownBig = await fetch(`${server.url}/v3/store`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: oversized });
+    assert.equal(knownBig.status, 413, 'a known route refuses the body over the limit');
+    assert.equal((await fetch(`${server.url}/health/live`)).status, 200, 'still serving');
   });
 
   test('a request being answered when bytes after it fail to parse gets its own answer, not the refusal, then the connection closes', async () => {

@@ -74,6 +74,17 @@ export const limits = {
    * then delays other RSA work by at most one tool signature (~3 ms for a 4096-bit key) per batch.
    */
   toolSignaturesWaitingMax: 8,
+  /**
+   * The payer pages (checkout, Transaction QR, sandbox wallet) find their payment by the id in their URL, and that id
+   * is all a payer needs: a checkout id is RM's 19 digits, of which ~20 bits are random after the millisecond. A caller
+   * (an IPv4 address, an IPv6 /64) whose lookups find nothing this many times in a window is refused every lookup,
+   * 429 EXCEEDED_LIMIT, until its window ends: ~4,300 guesses a day per address instead of thousands a second. A
+   * payer who mistypes a link a few times is far from it; a page's own polls find their payment and never count.
+   */
+  payerLookupMissesMax: 30,
+  payerLookupMissWindowMs: 600_000,
+  /** Callers whose misses are remembered at once, per process (~100 bytes each); the oldest window goes first. */
+  payerLookupCallersMax: 50_000,
 
   /** Payment order fields, as the spec states them ("max: 24", "max: 32", "max: 600", "max 128"). */
   orderIdCharsMax: 24,

@@ -25,7 +25,7 @@ const metadataIpv4 = [[100, 100, 100, 200]] as const;
 const metadataIpv6 = ['fd00:ec2::254'] as const;
 
 /** Parses a dotted-quad IPv4 address strictly (four decimal octets); null for anything else. */
-function parseIpv4(text: string): number[] | null {
+export function parseIpv4(text: string): number[] | null {
   const parts = text.split('.');
   if (parts.length !== 4) return null;
   const octets: number[] = [];
@@ -39,7 +39,7 @@ function parseIpv4(text: string): number[] | null {
 }
 
 /** Parses an IPv6 address (with `::` and an optional dotted IPv4 tail) into eight 16-bit groups; null when malformed. */
-function parseIpv6(text: string): number[] | null {
+export function parseIpv6(text: string): number[] | null {
   let rest = text;
   if (rest.startsWith('[') && rest.endsWith(']')) rest = rest.slice(1, -1);
   // A zone (fe80::1%eth0) scopes the address to an interface; it does not change which range it is in.

@@ -1,7 +1,7 @@
 // The Fastify application: hook order stated once, routes registered, errors mapped to RM's envelope.
 import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { errorMessages, limits } from '@tunai/client/contract';
 import type { OAuthService, OpenApiGuard } from '../app/auth-ports.js';
@@ -103,18 +103,22 @@ function canonicalPageLocation(rawUrl: string): string | null {
 const requestIdShape = new RegExp(`^[A-Za-z0-9._:-]{1,${limits.requestIdCharsMax}}$`);
 
 export function buildHttpServer(deps: HttpDeps): HttpServer {
+  /** The caller's X-Request-Id when it is well-formed, or a fresh one. */
+  const requestIdOf = (request: IncomingMessage): string => {
+    const sent = request.headers['x-request-id'];
+    return typeof sent === 'string' && requestIdShape.test(sent) ? sent : deps.newRequestId();
+  };
   const server: FastifyInstance = Fastify({
     // Every answer names its request (X-Request-Id) and every log line of it carries the same reqId, so a merchant's
     // support question can be matched to the logs. A caller's own id is kept when it is well-formed, so one id can
     // follow a request through a proxy; a per-process counter (Fastify's default) would repeat across processes.
     requestIdHeader: false,
-    genReqId: (request) => {
-      const sent = request.headers['x-request-id'];
-      return typeof sent === 'string' && requestIdShape.test(sent) ? sent : deps.newRequestId();
-    },
+    genReqId: (request) => requestIdOf(request),
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimitBytes,
-    trustProxy: deps.config.trustProxy,
+    // One proxy in front: request.ip is the address that proxy saw (the last X-Forwarded-For entry), not the first
+    // entry, which any caller can write itself when the proxy appends to the header (nginx, most load balancers).
+    trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     requestTimeout: deps.config.requestTimeoutMs,
     return503OnClosing: true,
     // Node would refuse an HTTP/1.1 request without Host itself, with an empty 400; the onRequest hook below refuses
@@ -209,7 +213,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     response.writeHead(417, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
-      'x-request-id': deps.newRequestId(),
+      'x-request-id': requestIdOf(request),
       ...refusalHeaders,
     });
     response.end(body);
@@ -235,7 +239,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     done(null, payload);
   });
 
-  server.setNotFoundHandler(async (request, reply) => {
+  const answerNotFound = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
     const allowed = routes.methodsFor(path);
     if (allowed.length > 0) {
@@ -245,9 +249,13 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
         .send(errorBody('METHOD_NOT_ALLOWED', `Method not allowed: ${request.method} ${path} accepts ${allowed.join(', ')}`));
     }
     return reply.code(404).send(errorBody('API_ENDPOINT_NOT_FOUND', `The api endpoint does not exist: ${request.method} ${path}`));
-  });
+  };
+  server.setNotFoundHandler(async (request, reply) => answerNotFound(request, reply));
 
   server.setErrorHandler(async (error: FastifyError | CatalogError | Error, request, reply) => {
+    // No route takes this request, and its body is over the limit (Fastify reads bodies before the not-found handler
+    // runs): the address is what is wrong, so that is the answer. The rest of the body is not read; the connection goes.
+    if (request.is404 && (error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') return answerNotFound(request, reply.header('connection', 'close'));
     if (error instanceof CatalogError) {
       return reply.code(error.httpStatus).send(errorBody(error.code, error.message, error.debug));
     }

@@ -17,12 +17,12 @@ import { CatalogError } from '../lib/catalog-error.js';
 import { formatMinorUnits } from '../lib/money.js';
 import { qrPngDataUrl } from '../lib/qr-image.js';
 import { escapeHtml, page, pageHeaders, pollScript } from './html.js';
+import type { PayerLookupGuard } from './payer-lookup-guard.js';
 
 export interface PageRoutes {
   add(method: string, url: string): void;
 }
 
-const formRoute = { config: { acceptsForm: true } } as const;
 
 /** A form field (POST) or query parameter (GET); anything but a single string reads as empty. */
 export function field(request: FastifyRequest, name: string): string {
@@ -134,9 +134,10 @@ function parseRinggit(text: string): number | undefined {
   return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
 }
 
-export function registerPayerPages(server: FastifyInstance, routes: PageRoutes, deps: PaymentDeps): void {
+export function registerPayerPages(server: FastifyInstance, routes: PageRoutes, deps: PaymentDeps, guard: PayerLookupGuard): void {
+  const formRoute = { config: { acceptsForm: true }, ...guard.page } as const;
   routes.add('GET', '/checkout');
-  server.get('/checkout', async (request, reply) => {
+  server.get('/checkout', guard.page, async (request, reply) => {
     try {
       const checkout = await getCheckout(deps, field(request, 'checkoutId'));
       if (checkout.status !== 'IN_PROCESS') {
@@ -149,7 +150,7 @@ export function registerPayerPages(server: FastifyInstance, routes: PageRoutes, 
     }
   });
   routes.add('GET', '/checkout/status');
-  server.get('/checkout/status', async (request, reply) => {
+  server.get('/checkout/status', guard.json, async (request, reply) => {
     const checkout = await getCheckout(deps, field(request, 'checkoutId'));
     return reply.header('cache-control', 'no-store').send({ status: checkout.status });
   });
@@ -174,7 +175,7 @@ export function registerPayerPages(server: FastifyInstance, routes: PageRoutes, 
   });
 
   routes.add('GET', '/payment/unified');
-  server.get('/payment/unified', async (request, reply) => {
+  server.get('/payment/unified', guard.page, async (request, reply) => {
     try {
       return html(reply, await unifiedPage(deps, field(request, 'code')));
     } catch (error) {
@@ -194,12 +195,12 @@ export function registerPayerPages(server: FastifyInstance, routes: PageRoutes, 
     }
   });
   routes.add('GET', '/payment/unified/status');
-  server.get('/payment/unified/status', async (request, reply) => {
+  server.get('/payment/unified/status', guard.json, async (request, reply) => {
     const tx = await loadPayerTransaction(deps, field(request, 'transactionId'));
     return reply.header('cache-control', 'no-store').send({ status: qrPaymentStatus(tx) });
   });
   routes.add('GET', '/payment/unified/result');
-  server.get('/payment/unified/result', async (request, reply) => {
+  server.get('/payment/unified/result', guard.page, async (request, reply) => {
     try {
       const tx = await loadPayerTransaction(deps, field(request, 'transactionId'));
       const qr = tx.qrCode === null ? null : await loadQrCode(deps, tx.qrCode);

@@ -6,6 +6,7 @@ import type { TransactionRecord } from '../app/payment-ports.js';
 import { CatalogError } from '../lib/catalog-error.js';
 import { formatMinorUnits } from '../lib/money.js';
 import { escapeHtml, page, pageHeaders } from './html.js';
+import type { PayerLookupGuard } from './payer-lookup-guard.js';
 import { field, renderPayerError, type PageRoutes } from './payer-pages.js';
 
 export interface PayerOutcome {
@@ -29,9 +30,11 @@ export function registerSandboxWalletPage(
   wallet: SandboxWallet,
   outcomes: readonly PayerOutcome[],
   cancelChoice: string,
+  guard: PayerLookupGuard,
 ): void {
+  const formRoute = { config: { acceptsForm: true }, ...guard.page } as const;
   routes.add('GET', '/sandbox/wallet');
-  server.get('/sandbox/wallet', async (request, reply) => {
+  server.get('/sandbox/wallet', guard.page, async (request, reply) => {
     try {
       const tx = await loadPayerTransaction(deps, field(request, 'order'));
       const store = await deps.storage.stores.getAny(tx.merchantId, tx.storeId);
@@ -58,7 +61,7 @@ export function registerSandboxWalletPage(
     return returnPath(transaction, '/sandbox/wallet/confirm');
   };
   routes.add('POST', '/sandbox/wallet/confirm');
-  server.post('/sandbox/wallet/confirm', { config: { acceptsForm: true } }, async (request, reply) => {
+  server.post('/sandbox/wallet/confirm', formRoute, async (request, reply) => {
     try {
       const outcome = field(request, 'outcome') || '0000';
       if (!outcomes.some((o) => o.scenario === outcome)) throw new CatalogError('VALIDATION_ERROR', `Validations error: outcome must be one of ${outcomes.map((o) => o.scenario).join(', ')}`);
@@ -68,7 +71,7 @@ export function registerSandboxWalletPage(
     }
   });
   routes.add('POST', '/sandbox/wallet/cancel');
-  server.post('/sandbox/wallet/cancel', { config: { acceptsForm: true } }, async (request, reply) => {
+  server.post('/sandbox/wallet/cancel', formRoute, async (request, reply) => {
     try {
       return reply.redirect(await decide(field(request, 'order'), cancelChoice), 303);
     } catch (error) {
