@@ -27,7 +27,7 @@ import type {
 import type { User } from './contract/user.js';
 import type { SandboxClock, SandboxClosedLoopRun, SandboxOutboxRun } from './contract/sandbox.js';
 import type { WebhookEvent, WebhookEventStatus } from './contract/webhooks.js';
-import { AuthorizationRequiredError, RequestTimeoutError, RmApiError, hasErrorEnvelope } from './errors.js';
+import { AuthorizationRequiredError, NetworkError, RequestTimeoutError, RmApiError, hasErrorEnvelope } from './errors.js';
 import { generateNonce, parsePrivateKey, signRequest } from './signature/index.js';
 
 export type TimestampUnit = 'seconds' | 'milliseconds';
@@ -86,7 +86,7 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   /** Overrides the client's signing setting for this call. */
   sign?: boolean;
-  /** Overrides the client's timeoutMs for this call (0 = never). */
+  /** Overrides the client's timeoutMs for this call (0 = never): its own request, and its wait for a token when it needs one. */
   timeoutMs?: number;
   /** Extra or overriding headers, applied last (tests use this to tamper). */
   headers?: Record<string, string>;
@@ -106,6 +106,8 @@ export interface WriteOptions {
    * marked `Idempotent-Replayed: true`. RM's own hosts ignore the header; there, order ids are what protect a retry.
    */
   idempotencyKey?: string;
+  /** Overrides the client's timeoutMs for this call (0 = never), the wait for its token included. */
+  timeoutMs?: number;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -146,6 +148,8 @@ function checkTimeoutMs(value: number, name: string): number {
 
 interface CachedToken {
   accessToken: string;
+  /** When the access token really expires (by the client's clock at issue); 0 once the server refused it. */
+  expiresAtMs: number;
   /** When to stop using the access token: refreshSkewSeconds before its expiry, at most half its lifetime early. */
   renewAtMs: number;
   refreshToken: string;
@@ -171,15 +175,31 @@ function trimTrailingSlashes(url: string): string {
  * the Open API, `/v1` for OAuth, as RM's docs write the hosts), so both forms reach the same URLs. Any other path prefix
  * stays; a query or fragment in a base URL is not supported.
  */
-function normaliseBaseUrl(url: string, versionSegment: string): string {
+function normaliseBaseUrl(url: string, versionSegment: string, name: string): string {
   // Surrounding white space is dropped: URLs read from files and secrets often end in a newline.
   const trimmed = trimTrailingSlashes(url.trim());
+  // Checked here, not on the first payment: the client appends paths to the base, so a query or fragment in it would
+  // make the URL signed differ from the URL fetched, and a host without a scheme is no URL at all.
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(trimmed);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || /[?#]/.test(trimmed)) {
+    throw new TypeError(`${name} must be an http(s) URL without a query or fragment, like 'https://sb-open.revenuemonster.my', got ${JSON.stringify(url)}`);
+  }
   // Only the path may lose the segment: a host named like it ('http://v3') stays whole.
   const parts = /^([^:/?#]+:\/\/[^/?#]*)(.*)$/.exec(trimmed);
   const origin = parts?.[1];
   const path = parts?.[2];
-  if (origin === undefined || path === undefined || !path.toLowerCase().endsWith(versionSegment)) return trimmed;
-  return trimTrailingSlashes(`${origin}${path.slice(0, -versionSegment.length)}`);
+  if (origin === undefined || path === undefined) return trimmed;
+  // RM's docs also give the token endpoint's whole URL ('https://sb-oauth.revenuemonster.my/v1/token'): its host is meant.
+  const lowerPath = path.toLowerCase();
+  const suffixes = versionSegment === '/v1' ? ['/v1/token', '/v1'] : [versionSegment];
+  const suffix = suffixes.find((candidate) => lowerPath.endsWith(candidate));
+  if (suffix === undefined) return trimmed;
+  return trimTrailingSlashes(`${origin}${path.slice(0, -suffix.length)}`);
 }
 
 function parseBody(rawText: string): unknown {
@@ -189,6 +209,15 @@ function parseBody(rawText: string): unknown {
   } catch {
     return rawText;
   }
+}
+
+/**
+ * An id as one path segment. `.` and `..` are refused: a URL resolves them away (`/order/..` is `/`), so the call would
+ * reach another endpoint; no RM id is either, and none is empty.
+ */
+function pathSegment(id: string, name: string): string {
+  if (id === '' || id === '.' || id === '..') throw new TypeError(`${name} cannot be ${JSON.stringify(id)}: no RM id is, and a URL path cannot carry it`);
+  return encodeURIComponent(id);
 }
 
 function appendQuery(path: string, query: RequestOptions['query']): string {
@@ -311,8 +340,8 @@ export class TunaiClient {
     this.#clientSecret = options.clientSecret;
     // Parsing up front turns a bad key into an error at construction, not on the first payment.
     this.#privateKey = options.privateKeyPem === undefined ? undefined : parsePrivateKey(options.privateKeyPem);
-    this.#oauthBaseUrl = normaliseBaseUrl(options.oauthBaseUrl, '/v1');
-    this.#openApiBaseUrl = normaliseBaseUrl(options.openApiBaseUrl, '/v3');
+    this.#oauthBaseUrl = normaliseBaseUrl(options.oauthBaseUrl, '/v1', 'oauthBaseUrl');
+    this.#openApiBaseUrl = normaliseBaseUrl(options.openApiBaseUrl, '/v3', 'openApiBaseUrl');
     this.#signByDefault = this.#privateKey !== undefined && (options.signing ?? 'always') === 'always';
     this.#timestampUnit = options.timestampUnit ?? 'seconds';
     this.#nowMs = options.nowMs ?? Date.now;
@@ -340,10 +369,10 @@ export class TunaiClient {
             filter: serialiseFilter(query.filter),
           },
         }),
-      get: (storeId) => this.request('GET', `/v3/store/${encodeURIComponent(storeId)}`),
+      get: async (storeId) => this.request('GET', `/v3/store/${pathSegment(storeId, 'storeId')}`),
       create: (input, options = {}) => this.request('POST', '/v3/store', { body: input, ...options }),
-      update: (storeId, input, options = {}) => this.request('PATCH', `/v3/store/${encodeURIComponent(storeId)}`, { body: input, ...options }),
-      delete: (storeId, options = {}) => this.request('DELETE', `/v3/store/${encodeURIComponent(storeId)}`, { ...options }),
+      update: async (storeId, input, options = {}) => this.request('PATCH', `/v3/store/${pathSegment(storeId, 'storeId')}`, { body: input, ...options }),
+      delete: async (storeId, options = {}) => this.request('DELETE', `/v3/store/${pathSegment(storeId, 'storeId')}`, { ...options }),
     };
     this.user = { get: () => this.request('GET', '/v3/user') };
     this.payment = {
@@ -354,12 +383,23 @@ export class TunaiClient {
         this.request('GET', '/v3/payment/transactions', {
           query: { limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
         }),
-      transaction: (transactionId) => this.request('GET', `/v3/payment/transaction/${encodeURIComponent(transactionId)}`),
-      transactionByOrderId: (orderId) =>
-        this.request('GET', `/v3/payment/transaction/order/${encodeURIComponent(orderId)}`),
+      transaction: async (transactionId) => this.request('GET', `/v3/payment/transaction/${pathSegment(transactionId, 'transactionId')}`),
+      transactionByOrderId: async (orderId) =>
+        this.request('GET', `/v3/payment/transaction/order/${pathSegment(orderId, 'orderId')}`),
       settlementCsv: async (input) => {
         const response = await this.send('POST', '/v3/payment/settlement/csv', { body: input });
-        if (response.status !== 200 || hasErrorEnvelope(response.body)) throw RmApiError.fromResponse(response.status, response.body);
+        if (response.status !== 200 || hasErrorEnvelope(response.body)) throw RmApiError.fromResponse(response.status, response.body, response.headers);
+        // A 200 that says it is JSON or HTML (a proxy's page, an envelope) is not the report.
+        const type = (response.headers.get('content-type') ?? '').toLowerCase();
+        if (/json|html/.test(type)) {
+          throw new RmApiError({
+            code: 'HTTP_200',
+            message: `HTTP 200 with ${type.split(';')[0] ?? type} instead of the CSV report`,
+            httpStatus: 200,
+            body: response.body,
+            headers: response.headers,
+          });
+        }
         return response.rawText;
       },
       createQrCode: (input, options = {}) => this.request('POST', '/v3/payment/transaction/qrcode', { body: input, ...options }),
@@ -367,9 +407,9 @@ export class TunaiClient {
         this.request('GET', '/v3/payment/transaction/qrcodes', {
           query: { 'order[]': query.order, limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
         }),
-      qrCode: (code) => this.request('GET', `/v3/payment/transaction/qrcode/${encodeURIComponent(code)}`),
-      qrCodeTransactions: (code, query = {}) =>
-        this.request('GET', `/v3/payment/transaction/qrcode/${encodeURIComponent(code)}/transactions`, {
+      qrCode: async (code) => this.request('GET', `/v3/payment/transaction/qrcode/${pathSegment(code, 'code')}`),
+      qrCodeTransactions: async (code, query = {}) =>
+        this.request('GET', `/v3/payment/transaction/qrcode/${pathSegment(code, 'code')}/transactions`, {
           query: { limit: query.limit, cursor: query.cursor, filter: serialiseFilter(query.filter) },
         }),
       createCheckout: (input, options = {}) => this.request('POST', '/v3/payment/online', { body: input, ...options }),
@@ -380,8 +420,8 @@ export class TunaiClient {
     };
     this.webhooks = {
       list: (query = {}) => this.request('GET', '/admin/webhooks', { query: { limit: query.limit, cursor: query.cursor, status: query.status } }),
-      get: (eventId) => this.request('GET', `/admin/webhooks/${encodeURIComponent(eventId)}`),
-      resend: (eventId, options = {}) => this.request('POST', `/admin/webhooks/${encodeURIComponent(eventId)}/resend`, { ...options }),
+      get: async (eventId) => this.request('GET', `/admin/webhooks/${pathSegment(eventId, 'eventId')}`),
+      resend: async (eventId, options = {}) => this.request('POST', `/admin/webhooks/${pathSegment(eventId, 'eventId')}/resend`, { ...options }),
     };
     // The tool endpoints are public helpers on RM: no token and no signature.
     this.tool = {
@@ -444,7 +484,22 @@ export class TunaiClient {
     });
   }
 
+  /**
+   * A renewal that fails because the authorization server did not answer (no connection, a timeout, a 5xx) leaves
+   * the token in hand: it is renewed early (refreshSkewSeconds), so it still works until it really expires, and an
+   * outage of the token endpoint need not fail calls before then. The next call tries the renewal again.
+   */
   async #renewToken(cached: CachedToken | undefined): Promise<{ accessToken: string; saved?: Promise<void> }> {
+    try {
+      return await this.#renewTokenNow(cached);
+    } catch (error) {
+      const outage = error instanceof NetworkError || error instanceof RequestTimeoutError || (error instanceof RmApiError && error.httpStatus >= 500);
+      if (outage && cached !== undefined && this.#nowMs() < cached.expiresAtMs) return { accessToken: cached.accessToken };
+      throw error;
+    }
+  }
+
+  async #renewTokenNow(cached: CachedToken | undefined): Promise<{ accessToken: string; saved?: Promise<void> }> {
     const canRefresh =
       cached !== undefined && cached.refreshToken !== '' && this.#nowMs() < cached.refreshUsableUntilMs;
     const adopted = this.#adopted;
@@ -496,6 +551,7 @@ export class TunaiClient {
   #cacheToken(token: TokenResponse, issuedAtMs: number): void {
     this.#token = {
       accessToken: token.accessToken,
+      expiresAtMs: issuedAtMs + token.expiresIn * 1000,
       renewAtMs: usableUntilMs(issuedAtMs, token.expiresIn, this.#refreshSkewMs),
       refreshToken: typeof token.refreshToken === 'string' ? token.refreshToken : '',
       refreshUsableUntilMs:
@@ -515,13 +571,14 @@ export class TunaiClient {
       this.#timeoutMs,
     );
     const parsed = parseBody(rawText);
-    if (response.status !== 200 || hasErrorEnvelope(parsed)) throw RmApiError.fromResponse(response.status, parsed);
+    if (response.status !== 200 || hasErrorEnvelope(parsed)) throw RmApiError.fromResponse(response.status, parsed, response.headers);
     if (!isTokenResponse(parsed)) {
       throw new RmApiError({
         code: 'INVALID_TOKEN_RESPONSE',
         message: 'INVALID_TOKEN_RESPONSE: token response lacks a string accessToken or a numeric expiresIn',
         httpStatus: response.status,
         body: parsed,
+        headers: response.headers,
       });
     }
     return parsed;
@@ -546,7 +603,7 @@ export class TunaiClient {
     // the caller a string or array typed as the item.
     const isObject = response.body !== null && typeof response.body === 'object' && !Array.isArray(response.body);
     if (response.status !== 200 || !isObject || hasErrorEnvelope(response.body)) {
-      throw RmApiError.fromResponse(response.status, response.body);
+      throw RmApiError.fromResponse(response.status, response.body, response.headers);
     }
     return response.body as T;
   }
@@ -570,8 +627,9 @@ export class TunaiClient {
     // The URL is normalised first so the signed requestUrl is byte for byte what fetch puts on the wire.
     const requestUrl = new URL(`${this.#openApiBaseUrl}${appendQuery(path, options.query)}`).href;
 
+    const timeoutMs = options.timeoutMs === undefined ? this.#timeoutMs : checkTimeoutMs(options.timeoutMs, 'options.timeoutMs');
     const headers = new Headers();
-    const accessToken = options.accessToken === undefined ? await this.getAccessToken() : options.accessToken;
+    const accessToken = options.accessToken === undefined ? await this.#accessTokenWithin(timeoutMs) : options.accessToken;
     if (accessToken !== null) headers.set('Authorization', `Bearer ${accessToken}`);
     if (hasBody) headers.set('Content-Type', 'application/json');
     if (options.idempotencyKey !== undefined) headers.set('Idempotency-Key', options.idempotencyKey);
@@ -594,7 +652,6 @@ export class TunaiClient {
     }
     for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
 
-    const timeoutMs = options.timeoutMs === undefined ? this.#timeoutMs : checkTimeoutMs(options.timeoutMs, 'options.timeoutMs');
     const { response, rawText } = await this.#exchange(
       requestUrl,
       { method: upperMethod, headers, ...(hasBody ? { body: JSON.stringify(options.body) } : {}) },
@@ -610,7 +667,7 @@ export class TunaiClient {
       const cached = this.#token;
       if (cached?.accessToken === accessToken) {
         // An adopted token is renewed with its refresh token (the only way back to that merchant); any other is dropped.
-        this.#token = this.#adopted === undefined ? undefined : { ...cached, renewAtMs: 0 };
+        this.#token = this.#adopted === undefined ? undefined : { ...cached, renewAtMs: 0, expiresAtMs: 0 };
       }
     }
     return { raw: { status: response.status, headers: response.headers, body, rawText }, cachedTokenRefused };
@@ -622,13 +679,22 @@ export class TunaiClient {
    * the abort signal cannot hang the caller either.
    */
   async #exchange(url: string, init: RequestInit, timeoutMs: number): Promise<{ response: Response; rawText: string }> {
+    const method = init.method ?? 'GET';
+    // Redirects are not followed: a request is signed for its own URL (a 307/308 would re-send the body, signed for
+    // the old one, to another), and a proxy's 302 to a login page is no RM answer. A 3xx reaches the caller as it is.
+    const sent: RequestInit = { ...init, redirect: 'manual' };
     const run = async (signal?: AbortSignal) => {
-      const response = await this.#fetch(url, signal === undefined ? init : { ...init, signal });
-      return { response, rawText: await response.text() };
+      try {
+        const response = await this.#fetch(url, signal === undefined ? sent : { ...sent, signal });
+        return { response, rawText: await response.text() };
+      } catch (error) {
+        // The timeout's own abort is reported by the race below; anything else is the connection failing.
+        if (error instanceof RequestTimeoutError || signal?.aborted === true) throw error;
+        throw new NetworkError({ method, url, cause: error });
+      }
     };
     if (timeoutMs === 0) return run();
     const controller = new AbortController();
-    const method = init.method ?? 'GET';
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
@@ -642,6 +708,25 @@ export class TunaiClient {
     answered.catch(() => undefined);
     try {
       return await Promise.race([answered, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The access token, waited for at most `timeoutMs` (a call's own limit; 0 = no limit of its own). The token request is
+   * shared with other calls and keeps the client's limit: a call with a tighter one stops waiting, the request goes on.
+   */
+  async #accessTokenWithin(timeoutMs: number): Promise<string> {
+    const token = this.getAccessToken();
+    if (timeoutMs === 0 || (this.#timeoutMs !== 0 && timeoutMs >= this.#timeoutMs)) return token;
+    token.catch(() => undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new RequestTimeoutError({ method: 'POST', url: `${this.#oauthBaseUrl}/v1/token`, timeoutMs })), timeoutMs);
+    });
+    try {
+      return await Promise.race([token, timedOut]);
     } finally {
       clearTimeout(timer);
     }

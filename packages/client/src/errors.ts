@@ -13,18 +13,28 @@ export class RmApiError extends Error {
   readonly body: unknown;
   /** `error.debug`, else the top-level `debug` (RM's signature failures put their steps there), else undefined. */
   readonly debug: unknown;
+  /** The answer's headers, when there was an answer (undefined for errors the client makes up itself). */
+  readonly headers: Headers | undefined;
+  /** The answer's `X-Request-Id` (tunai names every answer with one): quote it when asking about this request. */
+  readonly requestId: string | undefined;
+  /** The answer's `Retry-After` in whole seconds (429 `EXCEEDED_LIMIT`, 503), when it gave one as a number. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(input: { code: string; message: string; httpStatus: number; body: unknown; debug?: unknown }) {
+  constructor(input: { code: string; message: string; httpStatus: number; body: unknown; debug?: unknown; headers?: Headers }) {
     super(input.message);
     this.name = 'RmApiError';
     this.code = input.code;
     this.httpStatus = input.httpStatus;
     this.body = input.body;
     this.debug = input.debug;
+    this.headers = input.headers;
+    this.requestId = input.headers?.get('x-request-id') ?? undefined;
+    const retryAfter = input.headers?.get('retry-after');
+    this.retryAfterSeconds = retryAfter !== null && retryAfter !== undefined && /^[0-9]{1,9}$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : undefined;
   }
 
   /** Builds the error from a response; `body` is the parsed JSON when it parsed, else the raw text. */
-  static fromResponse(httpStatus: number, body: unknown): RmApiError {
+  static fromResponse(httpStatus: number, body: unknown, headers?: Headers): RmApiError {
     const envelope = isRecord(body) ? body : undefined;
     const error = envelope !== undefined && isRecord(envelope['error']) ? envelope['error'] : undefined;
     const code = error !== undefined && typeof error['code'] === 'string' && error['code'] !== '' ? error['code'] : undefined;
@@ -36,10 +46,11 @@ export class RmApiError extends Error {
         httpStatus,
         body,
         debug,
+        ...(headers ? { headers } : {}),
       });
     }
     const message = typeof error?.['message'] === 'string' && error['message'] !== '' ? error['message'] : code;
-    return new RmApiError({ code, message: `${code}: ${message}`, httpStatus, body, debug });
+    return new RmApiError({ code, message: `${code}: ${message}`, httpStatus, body, debug, ...(headers ? { headers } : {}) });
   }
 }
 
@@ -62,6 +73,47 @@ export class RequestTimeoutError extends Error {
     this.timeoutMs = input.timeoutMs;
     this.method = input.method;
     this.url = input.url;
+  }
+}
+
+/** Connection failures that prove the request never left: nothing was sent, so nothing can have happened. */
+const NOT_SENT_CAUSES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
+
+/** The error code fetch's failure carries (undici puts the system's one on `cause`), if any. */
+function failureCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current !== null && typeof current === 'object' && depth < 4; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Thrown when a token request or an API call got no answer because the connection failed: refused, no such host, or
+ * dropped before the whole answer arrived. Not an RmApiError, because nothing was answered. When `requestMayHaveArrived`
+ * is true (the connection dropped after the request was sent), a write may or may not have happened, as after a
+ * timeout: retry it with the same `idempotencyKey` (tunai), or query it by order id and reverse it (RM).
+ */
+export class NetworkError extends Error {
+  readonly code = 'NETWORK_ERROR';
+  /** Upper-case HTTP method and the full URL of the failed request. */
+  readonly method: string;
+  readonly url: string;
+  /** The system's or fetch's own code for the failure (`ECONNREFUSED`, `UND_ERR_SOCKET` …), when it gave one. */
+  readonly failure: string | undefined;
+  /** False only when the request certainly never reached a server (refused connection, unknown host). */
+  readonly requestMayHaveArrived: boolean;
+
+  constructor(input: { method: string; url: string; cause: unknown }) {
+    const failure = failureCode(input.cause);
+    const reason = input.cause instanceof Error ? input.cause.message : String(input.cause);
+    super(`NETWORK_ERROR: ${input.method} ${input.url} failed: ${reason}${failure ? ` (${failure})` : ''}`, { cause: input.cause });
+    this.name = 'NetworkError';
+    this.method = input.method;
+    this.url = input.url;
+    this.failure = failure;
+    this.requestMayHaveArrived = failure === undefined || !NOT_SENT_CAUSES.has(failure);
   }
 }
 

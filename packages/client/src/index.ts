@@ -9,7 +9,7 @@ export type {
   TunaiClientOptions,
   WriteOptions,
 } from './client.js';
-export { AuthorizationRequiredError, RequestTimeoutError, RmApiError, hasErrorEnvelope } from './errors.js';
+export { AuthorizationRequiredError, NetworkError, RequestTimeoutError, RmApiError, hasErrorEnvelope } from './errors.js';
 export { verifyNotifyCallback } from './callbacks.js';
 export * from './contract/index.js';
 export * from './signature/index.js';
