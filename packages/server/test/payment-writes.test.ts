@@ -4,6 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TransactionRecord } from '../src/app/payment-ports.js';
+import { applyPaymentResult, reverseUpstream } from '../src/app/payment-outcomes.js';
+import { checkLedger } from '../src/app/check-ledger.js';
 import { postingsFor } from '../src/domain/ledger.js';
 import { sha256Hex } from '../src/lib/secrets.js';
 import { WalletSimulator } from '../src/providers/wallet-simulator.js';
@@ -86,6 +88,7 @@ forEachDialect('payment writes', (dialect) => {
     const written = await server.running.storage.payments.recordOutcome(
       tx.id,
       'IN_PROCESS',
+      tx.leaseUntilMs,
       { status: 'FAILED', balanceMinor: 0, errorCode: 'ORDER_CANCELLED', errorMessage: 'cancelled by the test', transactionAtMs: nowMs },
       nowMs,
       null,
@@ -98,9 +101,77 @@ forEachDialect('payment writes', (dialect) => {
     assert.equal(written.leaseUntilMs, null);
     assert.equal(written.updatedAtMs, nowMs);
     assert.deepEqual(written, await server.running.storage.payments.getById(tx.id), 'the answer is the stored row');
-    const late = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', { status: 'SUCCESS', balanceMinor: tx.amountMinor }, nowMs + 1, null);
+    const late = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', tx.leaseUntilMs, { status: 'SUCCESS', balanceMinor: tx.amountMinor }, nowMs + 1, null);
     assert.equal(late, null, 'the status had moved on');
     assert.deepEqual(await server.running.storage.payments.getById(tx.id), written, 'nothing changed');
+  });
+
+  test('a step whose lease another step took writes nothing: no outcome, no entry, no reschedule; the holder writes', async () => {
+    const { tx } = await quickPay('1001', 1_700);
+    assert.equal(tx.leaseUntilMs, null, 'the creating request let go once the wallet answered');
+    server.clock.advanceMs(10_000);
+    const nowMs = server.clock.nowMs();
+    const heldUntilMs = nowMs + 60_000;
+    assert.equal(await server.running.storage.payments.claim(tx.id, nowMs, heldUntilMs), true, 'another step claims it');
+    const before = await server.running.storage.payments.getById(tx.id);
+    const paid = { status: 'SUCCESS' as const, balanceMinor: 1_700, referenceId: 'ref-late', payerUserId: 'p', transactionAtMs: nowMs };
+    const entry = {
+      id: server.running.deps.ids.numericId(),
+      transactionId: tx.id,
+      merchantId: tx.merchantId,
+      kind: 'PAYMENT' as const,
+      refundId: '',
+      amountMinor: 1_700,
+      currency: tx.currency,
+      method: tx.method,
+      region: tx.region,
+      bookedAtMs: nowMs,
+      postings: postingsFor('PAYMENT', tx.merchantId, tx.method, 1_700),
+    };
+    // The earlier step (it held no lease, or one that lapsed) comes back late with the wallet's answer.
+    assert.equal(await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', null, paid, nowMs, null, entry), null);
+    assert.equal(await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', nowMs - 1, paid, nowMs, null, entry), null);
+    await server.running.storage.payments.reschedule(tx.id, null, nowMs, nowMs + 3_000, { queries: 1 });
+    assert.deepEqual(await server.running.storage.payments.getById(tx.id), before, 'the row is as the claim left it');
+    assert.deepEqual(await postingsOf(tx.id), [], 'nothing was booked');
+    // The holder's own write goes through.
+    const written = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', heldUntilMs, paid, nowMs, null, entry);
+    assert.deepEqual([written?.status, written?.leaseUntilMs], ['SUCCESS', null]);
+    assert.equal((await postingsOf(tx.id)).length > 0, true, 'the holder booked the payment');
+  });
+
+  test('a creating request whose lease lapsed cannot record SUCCESS under the step reversing it: the wallet refund ends REVERSED, booked both ways', async () => {
+    // The audit's race: the creator's pay call is answered SUCCESS after its lease lapsed and the closed loop took the
+    // payment for its deadline reverse; the reverse then has the wallet refund the payer.
+    const { tx } = await quickPay('1001', 2_100);
+    const deps = server.running.deps;
+    const connector = deps.connectors.byName(tx.connector);
+    // What the creator holds in memory: the record it inserted, with its own lease.
+    const creatorView: TransactionRecord = { ...tx, leaseUntilMs: tx.createdAtMs + deps.payments.leaseMs };
+    // The payer pays in the wallet (1001 pays at its second query): the creator's call comes back SUCCESS.
+    await connector.query(tx.id);
+    const paid = await connector.query(tx.id);
+    assert.equal(paid.status, 'SUCCESS');
+    // Past the deadline and the creator's lease, the loop claims the payment to reverse it.
+    server.clock.advanceMs(deps.payments.leaseMs + 1_000);
+    const nowMs = server.clock.nowMs();
+    assert.equal(await deps.storage.payments.claim(tx.id, nowMs, nowMs + deps.payments.leaseMs), true);
+    const loopView = await deps.storage.payments.getById(tx.id);
+    assert.ok(loopView);
+    // The creator's answer arrives now: nothing is written, and it would wait for the final state.
+    assert.equal(await applyPaymentResult(deps, connector, creatorView, paid, nowMs), null);
+    assert.equal((await deps.storage.payments.getById(tx.id))?.status, 'IN_PROCESS');
+    assert.deepEqual(await postingsOf(tx.id), [], 'no PAYMENT booked by the lapsed step');
+    // The loop's reverse has the wallet refund the payer, and it is recorded as such.
+    await reverseUpstream(deps, connector, loopView, 'REVERSED');
+    const ended = await deps.storage.payments.getById(tx.id);
+    assert.deepEqual([ended?.status, ended?.balanceMinor, ended?.errorCode, ended?.leaseUntilMs], ['REVERSED', 0, 'PAYMENT_TIMEOUT', null]);
+    const order = await server.running.storage.walletSimulator.getOrder(tx.id);
+    assert.deepEqual([order?.status, order?.refundedMinor], ['REFUNDED', 2_100], 'the wallet gave the money back');
+    const kinds = [...new Set((await postingsOf(tx.id)).map((p) => p.kind))].sort();
+    assert.deepEqual(kinds, ['PAYMENT', 'REVERSAL'], 'the payment and its return are both booked');
+    const report = await checkLedger(deps.storage);
+    assert.deepEqual(report.violations, [], 'the ledger balances');
   });
 
   test('an outcome written with its ledger entry books it with its postings; once the status moved, neither is written', async () => {
@@ -121,7 +192,7 @@ forEachDialect('payment writes', (dialect) => {
     });
     const paid = { status: 'SUCCESS' as const, balanceMinor: 2_300, referenceId: 'ref-w', payerUserId: 'payer-w', transactionAtMs: nowMs };
     const entry = entryFor();
-    const written = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', paid, nowMs, null, entry);
+    const written = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', tx.leaseUntilMs, paid, nowMs, null, entry);
     assert.equal(written?.status, 'SUCCESS');
     assert.equal(written?.referenceId, 'ref-w');
     assert.deepEqual(written, await server.running.storage.payments.getById(tx.id), 'the answer is the stored row');
@@ -130,7 +201,7 @@ forEachDialect('payment writes', (dialect) => {
       booked.map(({ entry_id, kind, account, debit_minor, credit_minor }) => ({ entry_id, kind, account, debit_minor, credit_minor })),
       entry.postings.map((p) => ({ entry_id: entry.id, kind: 'PAYMENT', account: p.account, debit_minor: p.debitMinor, credit_minor: p.creditMinor })),
     );
-    const late = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', paid, nowMs + 1, null, { ...entryFor(), kind: 'REVERSAL' });
+    const late = await server.running.storage.payments.recordOutcome(tx.id, 'IN_PROCESS', tx.leaseUntilMs, paid, nowMs + 1, null, { ...entryFor(), kind: 'REVERSAL' });
     assert.equal(late, null, 'the status had moved on');
     assert.deepEqual(await postingsOf(tx.id), booked, 'no entry was booked for an outcome not written');
   });

@@ -54,7 +54,7 @@ export async function applyPaymentResult(
       // dies or freezes before its commit leaves nothing written (the crash and idle-transaction suites stage that).
       // Each run draws its entry id (a run that collided with another process's id runs again).
       const written = await deps.storage.transaction(async (storage) => {
-        const moved = await storage.payments.recordOutcome(tx.id, 'IN_PROCESS', paid, nowMs, null, ledgerEntry(deps, tx, 'PAYMENT', tx.amountMinor));
+        const moved = await storage.payments.recordOutcome(tx.id, 'IN_PROCESS', tx.leaseUntilMs, paid, nowMs, null, ledgerEntry(deps, tx, 'PAYMENT', tx.amountMinor));
         if (!moved) return { moved, wroteEvent: false };
         return { moved, wroteEvent: await settleCustomerScans(storage, deps, moved) };
       });
@@ -66,6 +66,7 @@ export async function applyPaymentResult(
         const moved = await storage.payments.recordOutcome(
           tx.id,
           'IN_PROCESS',
+          tx.leaseUntilMs,
           { status: 'FAILED', balanceMinor: 0, errorCode: result.code, errorMessage: result.message ?? errorMessages[result.code], transactionAtMs: nowMs },
           nowMs,
           null,
@@ -79,7 +80,7 @@ export async function applyPaymentResult(
       return null;
     case 'IN_PROCESS':
     case 'UNKNOWN':
-      await deps.storage.payments.reschedule(tx.id, nowMs, nextCheckAtMs, { queries: 1 });
+      await deps.storage.payments.reschedule(tx.id, tx.leaseUntilMs, nowMs, nextCheckAtMs, { queries: 1 });
       return null;
   }
 }
@@ -103,7 +104,7 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
   const nowMs = deps.clock.nowMs();
   if (result.status === 'FAILED') {
     const delayMs = reverseRetryDelayMs(connector.pollProfile, tx.reverseAttempts + 1);
-    await deps.storage.payments.reschedule(tx.id, nowMs, nowMs + delayMs, { reverseAttempts: 1 });
+    await deps.storage.payments.reschedule(tx.id, tx.leaseUntilMs, nowMs, nowMs + delayMs, { reverseAttempts: 1 });
     return;
   }
   const from: TransactionStatus = tx.status;
@@ -121,7 +122,7 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
   const closedError = unconfirmed ? { errorCode: 'PAYMENT_TIMEOUT' as ErrorCode, errorMessage: 'Payment timeout: the customer did not confirm in time' } : error;
   await deps.storage.transaction(async (storage) => {
     if (result.status === 'REVERSED' && from === 'IN_PROCESS') {
-      const moved = await storage.payments.recordOutcome(tx.id, from, { status: closedAs, balanceMinor: 0, transactionAtMs: nowMs, ...closedError }, nowMs, null);
+      const moved = await storage.payments.recordOutcome(tx.id, from, tx.leaseUntilMs, { status: closedAs, balanceMinor: 0, transactionAtMs: nowMs, ...closedError }, nowMs, null);
       if (moved) await settleCustomerScans(storage, deps, moved);
       return;
     }
@@ -130,6 +131,7 @@ export async function reverseUpstream(deps: PaymentDeps, connector: PaymentConne
     const moved = await storage.payments.recordOutcome(
       tx.id,
       from,
+      tx.leaseUntilMs,
       {
         status: 'REVERSED',
         balanceMinor: 0,

@@ -143,6 +143,12 @@ export interface PaymentsStorage {
   recordOutcome(
     transactionId: string,
     from: TransactionStatus,
+    /**
+     * The lease the writing step holds (its TransactionRecord's leaseUntilMs, as its claim or the insert set it): the
+     * outcome is written only while that is still the transaction's lease. A step whose lease lapsed and was taken by
+     * another (a stalled process, another process's clock ahead) writes nothing: the step that holds it decides.
+     */
+    heldLeaseUntilMs: number | null,
     outcome: TransactionOutcome,
     nowMs: number,
     nextCheckAtMs: number | null,
@@ -153,8 +159,17 @@ export interface PaymentsStorage {
    * touching nothing else (a refund may be reserving balance at this very moment). Nothing happens if the status moved.
    */
   releaseFinal(transactionId: string, status: TransactionStatus, nowMs: number): Promise<void>;
-  /** Releases the lease and sets the next check, counting a query or a reverse attempt. */
-  reschedule(transactionId: string, nowMs: number, nextCheckAtMs: number, counters: { queries?: number; reverseAttempts?: number }): Promise<void>;
+  /**
+   * Releases the lease and sets the next check, counting a query or a reverse attempt; only while `heldLeaseUntilMs`
+   * is still the transaction's lease (as recordOutcome), so a lapsed step cannot free another step's lease.
+   */
+  reschedule(
+    transactionId: string,
+    heldLeaseUntilMs: number | null,
+    nowMs: number,
+    nextCheckAtMs: number,
+    counters: { queries?: number; reverseAttempts?: number },
+  ): Promise<void>;
   /** Marks a reverse as wanted if the transaction is still reversible; true when it now is (or already was) requested. */
   requestReverse(transactionId: string, nowMs: number): Promise<boolean>;
   /** Marks an unfinished payment for reversal (the payer cancelled); false once it has an outcome. */

@@ -86,7 +86,7 @@ export async function startPayerPayment(
     opened = null;
   }
   if (opened === null) {
-    await deps.storage.payments.reschedule(tx.id, deps.clock.nowMs(), tx.nextCheckAtMs ?? nowMs, {});
+    await deps.storage.payments.reschedule(tx.id, tx.leaseUntilMs, deps.clock.nowMs(), tx.nextCheckAtMs ?? nowMs, {});
     throw new CatalogError('SYSTEM_ERROR', 'System error: the wallet did not answer; try again shortly');
   }
   if (opened.status === 'FAILED') {
@@ -95,7 +95,7 @@ export async function startPayerPayment(
   }
   const payUrl = absoluteUrl(deps, opened.payUrl);
   await deps.storage.payments.setPayUrl(tx.id, payUrl);
-  await deps.storage.payments.reschedule(tx.id, deps.clock.nowMs(), tx.nextCheckAtMs ?? nowMs, {});
+  await deps.storage.payments.reschedule(tx.id, tx.leaseUntilMs, deps.clock.nowMs(), tx.nextCheckAtMs ?? nowMs, {});
   return { transaction: { ...tx, payUrl, leaseUntilMs: null }, payUrl };
 }
 

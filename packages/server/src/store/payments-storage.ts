@@ -1,5 +1,5 @@
 // Kysely implementation of the payments, refunds, ledger and wallet-simulator ports: conditional updates settle every race.
-import { sql, type Kysely, type QueryCreator, type RawBuilder, type Selectable, type Transaction } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type QueryCreator, type RawBuilder, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { PaymentMethod, Region, TransactionStatus } from '@tunai/client/contract';
 import type { EntryKind, TransactionLedgerView } from '../domain/ledger.js';
 import type {
@@ -92,6 +92,11 @@ function orderFromRow(row: Selectable<SimWalletOrdersTable>): SimulatedOrder {
 
 /** Statuses a refund may be taken from, and the condition that a reverse is not pending. */
 const refundableStatuses = ['SUCCESS', 'PARTIAL_REFUNDED'];
+
+/** The step's fence: the transaction's lease is still the one the step holds (none, for a step that holds none). */
+function heldLease(eb: ExpressionBuilder<Database, 'payment_transactions'>, heldLeaseUntilMs: number | null): Expression<SqlBool> {
+  return heldLeaseUntilMs === null ? eb('lease_until_ms', 'is', null) : eb('lease_until_ms', '=', heldLeaseUntilMs);
+}
 
 /**
  * PostgreSQL: the INSERT of a ledger entry, for a data-modifying CTE named `entry` (`source` is its FROM: the rows
@@ -227,12 +232,12 @@ export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): P
         .executeTakeFirst();
       return changed(result);
     },
-    async recordOutcome(transactionId, from, outcome, nowMs, nextCheckAtMs, entry) {
+    async recordOutcome(transactionId, from, heldLeaseUntilMs, outcome, nowMs, nextCheckAtMs, entry) {
       if (entry && dialect === 'sqlite' && !db.isTransaction) {
         // SQLite: the outcome and its entry in one db transaction (it has no data-modifying CTEs).
         return (db as Kysely<Database>)
           .transaction()
-          .execute((trx) => createPaymentsStorage(trx, dialect).recordOutcome(transactionId, from, outcome, nowMs, nextCheckAtMs, entry));
+          .execute((trx) => createPaymentsStorage(trx, dialect).recordOutcome(transactionId, from, heldLeaseUntilMs, outcome, nowMs, nextCheckAtMs, entry));
       }
       // PostgreSQL types bare CASE parameters as text; cast them to the column's type.
       const next = nextCheckAtMs === null ? sql<number | null>`null` : sql<number>`cast(${nextCheckAtMs} as bigint)`;
@@ -254,6 +259,7 @@ export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): P
           })
           .where('id', '=', transactionId)
           .where('status', '=', from)
+          .where((eb) => heldLease(eb, heldLeaseUntilMs))
           .returningAll();
       if (entry && dialect === 'postgres') {
         // One statement: the entry is inserted from the update's RETURNING, so it is booked only if the outcome was
@@ -284,7 +290,7 @@ export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): P
         .where('status', '=', status)
         .execute();
     },
-    async reschedule(transactionId, nowMs, nextCheckAtMs, counters) {
+    async reschedule(transactionId, heldLeaseUntilMs, nowMs, nextCheckAtMs, counters) {
       const expedite = counters.reverseAttempts === undefined;
       await db
         .updateTable('payment_transactions')
@@ -298,6 +304,7 @@ export function createPaymentsStorage(db: Db, dialect: 'sqlite' | 'postgres'): P
             : sql<number>`cast(${nextCheckAtMs} as bigint)`,
         }))
         .where('id', '=', transactionId)
+        .where((eb) => heldLease(eb, heldLeaseUntilMs))
         .execute();
     },
     async requestCancel(transactionId, nowMs) {
