@@ -389,12 +389,14 @@ export class TunaiClient {
       settlementCsv: async (input) => {
         const response = await this.send('POST', '/v3/payment/settlement/csv', { body: input });
         if (response.status !== 200 || hasErrorEnvelope(response.body)) throw RmApiError.fromResponse(response.status, response.body, response.headers);
-        // A 200 that says it is JSON or HTML (a proxy's page, an envelope) is not the report.
+        // A 200 whose body is JSON (an envelope) or that says it is HTML (a proxy's page) is not the report; CSV text is
+        // taken whatever its Content-Type says.
         const type = (response.headers.get('content-type') ?? '').toLowerCase();
-        if (/json|html/.test(type)) {
+        const isJson = typeof response.body === 'object' && response.body !== null;
+        if (isJson || type.includes('html')) {
           throw new RmApiError({
             code: 'HTTP_200',
-            message: `HTTP 200 with ${type.split(';')[0] ?? type} instead of the CSV report`,
+            message: `HTTP 200 with ${isJson ? 'a JSON body' : (type.split(';')[0] ?? type)} instead of the CSV report`,
             httpStatus: 200,
             body: response.body,
             headers: response.headers,
@@ -727,6 +729,12 @@ export class TunaiClient {
     });
     try {
       return await Promise.race([token, timedOut]);
+    } catch (error) {
+      // The renewal outlasted this call's limit (a token endpoint that hangs): a token in hand that has not expired
+      // still works, so the call goes on with it; the renewal goes on for later calls.
+      const cached = this.#token;
+      if (error instanceof RequestTimeoutError && cached !== undefined && this.#nowMs() < cached.expiresAtMs) return cached.accessToken;
+      throw error;
     } finally {
       clearTimeout(timer);
     }

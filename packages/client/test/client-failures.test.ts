@@ -208,6 +208,21 @@ describe('a token endpoint outage', () => {
     assert.ok(!seen.some((s) => s.url === '/v3/merchant'), 'an expired token is not sent');
   });
 
+  test('a token endpoint that hangs during renewal: a call with its own short limit goes on with the valid token in hand', async () => {
+    let nowMs = 1_700_000_000_000;
+    const tunai = client({ nowMs: () => nowMs });
+    answer = (request, response) => (request.url === '/v1/token' ? token(response, 120) : sendJson(response, 200, { item: {}, code: 'SUCCESS' }));
+    await tunai.merchant.get();
+    const held = seen.find((s) => s.url === '/v3/merchant')?.authorization;
+    answer = (request, response) => (request.url === '/v1/token' ? undefined : sendJson(response, 200, { item: {}, code: 'SUCCESS' }));
+    nowMs += 90_000;
+    seen = [];
+    const startedMs = performance.now();
+    await tunai.stores.delete('1', { timeoutMs: 200 });
+    assert.ok(performance.now() - startedMs < 2_000, 'it did not wait for the client-wide limit');
+    assert.equal(seen.find((s) => s.url === '/v3/store/1')?.authorization, held, 'sent with the token in hand');
+  });
+
   test('a refusal of the credentials (401) is not an outage: it is thrown at once', async () => {
     let nowMs = 1_700_000_000_000;
     const tunai = client({ nowMs: () => nowMs });
@@ -223,7 +238,7 @@ describe('a token endpoint outage', () => {
 });
 
 describe('settlementCsv', () => {
-  test('a 200 that is JSON or HTML is not the report', async () => {
+  test('a 200 whose body is JSON, or that says it is HTML, is not the report; CSV text is the report whatever its type', async () => {
     const input = { date: '2026-01-01', method: 'ALL' as const, region: 'MALAYSIA' as const, sequence: 1 };
     for (const [type, body] of [
       ['application/json', '{"item":{},"code":"SUCCESS"}'],
@@ -244,5 +259,11 @@ describe('settlementCsv', () => {
       response.end('H,1\n');
     };
     assert.equal(await client().payment.settlementCsv(input as never), 'H,1\n');
+    answer = (request, response) => {
+      if (request.url === '/v1/token') return token(response);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('H,2\n');
+    };
+    assert.equal(await client().payment.settlementCsv(input as never), 'H,2\n', 'CSV labelled JSON is still CSV');
   });
 });

@@ -251,7 +251,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     newRequestId: () => randomString(24),
     signSha256: (data, privateKey) => rsa.signSha256(data, privateKey),
     sandbox: config.sandbox
-      ? { advanceClock, syncClock, runClosedLoop, runOutbox: () => outbox.runOnce(), controlKeySha256: config.sandboxControlKeySha256, behindProxy: config.trustProxy }
+      ? { advanceClock, syncClock, runClosedLoop, runOutbox: () => outbox.runOnce(), controlKeySha256: config.sandboxControlKeySha256, behindProxy: config.trustProxy !== false }
       : null,
     config: {
       publicUrls: config.publicUrls,

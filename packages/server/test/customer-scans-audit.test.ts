@@ -109,6 +109,40 @@ forEachDialect('customer-scans audit, thirteenth session', (dialect) => {
     assert.match(await after.text(), /QR_REDEEMED/);
   });
 
+  test('a one-time QR that expires while its payment is open keeps its page and its re-tap; that payment completes; anyone else is told QR_INVALID', async () => {
+    const qr = (await world.dev.client.payment.createQrCode({ ...qrCodeInput(world.dev.merchant.store.id, 'DYNAMIC'), expiry: { type: 'DYNAMIC', day: 1 } })).item;
+    world.server.clock.advanceMs(86_400_000 - 60_000);
+    const first = await postForm(`${world.server.url}/payment/unified/pay`, { code: qr.code, method: 'TNG_MY' });
+    assert.equal(first.status, 303, await first.text());
+    world.server.clock.advanceMs(120_000); // the QR has expired; the payer's 5 minutes have not
+    const page = await fetch(`${world.server.url}/payment/unified?code=${qr.code}`);
+    assert.equal(page.status, 200, 'the page stays while its payment is open');
+    const again = await writesNothing(() => postForm(`${world.server.url}/payment/unified/pay`, { code: qr.code, method: 'TNG_MY' }));
+    assert.equal(again.headers.get('location'), first.headers.get('location'), 'the same wallet order');
+    const other = await writesNothing(() => postForm(`${world.server.url}/payment/unified/pay`, { code: qr.code, method: 'BOOST_MY' }));
+    assert.equal(other.status, 400);
+    assert.match(await other.text(), /QR_INVALID/);
+    await postForm(`${world.server.url}/sandbox/wallet/confirm`, { order: walletOrder(first), outcome: '0000' });
+    assert.deepEqual((await world.dev.client.payment.qrCodeTransactions(qr.code)).items.map((t) => t.status), ['SUCCESS']);
+    const closed = await fetch(`${world.server.url}/payment/unified?code=${qr.code}`);
+    assert.equal(closed.status, 400, 'once paid, the expired QR answers as closed');
+    assert.match(await closed.text(), /QR_INVALID/);
+  });
+
+  test('a form field sent twice is taken as neither value: the payment is refused and nothing is written', async () => {
+    const open = (await world.dev.client.payment.createQrCode({ ...qrCodeInput(world.dev.merchant.store.id, 'STATIC'), isPreFillAmount: false, amount: 0 })).item;
+    const post = (body: string) =>
+      fetch(`${world.server.url}/payment/unified/pay`, { method: 'POST', body, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const twoAmounts = await writesNothing(() => post(`code=${open.code}&method=TNG_MY&amount=5.00&amount=9.00`));
+    assert.equal(twoAmounts.status, 400);
+    assert.match(await twoAmounts.text(), /MINIMUM_AMOUNT_REQUIRED/);
+    const twoMethods = await writesNothing(() => post(`code=${open.code}&method=TNG_MY&method=BOOST_MY&amount=5.00`));
+    assert.equal(twoMethods.status, 400);
+    assert.match(await twoMethods.text(), /PAYMENT_PARAM_INVALID/);
+    const once = await post(`code=${open.code}&method=TNG_MY&amount=5.00`);
+    assert.equal(once.status, 303, 'each field once is a payment');
+  });
+
   test('filters agree with what is stored: expiry.type FIXED lists FIX codes; a transaction method no transaction carries is refused', async () => {
     const fixed = (
       await world.dev.client.payment.createQrCode({

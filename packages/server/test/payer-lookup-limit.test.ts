@@ -9,6 +9,7 @@ import { createWebCheckout, postForm, rowCounter } from './api-checks.js';
 import { createDeveloper, forEachDialect, qrCodeInput, rawRequest, startTestServer, type Developer, type RawResponse, type TestServer } from './harness.js';
 import { callerKey } from '../src/domain/caller-address.js';
 import { MissLimiter } from '../src/lib/miss-limiter.js';
+import { loadConfig } from '../src/lib/config.js';
 import { openDatabase } from '../src/store/database.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/store/schema.js';
@@ -49,6 +50,23 @@ describe('MissLimiter', () => {
     }
   });
 
+  test('a miss is counted before the lookup runs and forgiven when it found something, in its own window only', () => {
+    const clock = { ms: 0 };
+    const limiter = limiterAt(clock);
+    const windows = [limiter.recordMiss('a'), limiter.recordMiss('a'), limiter.recordMiss('a')];
+    assert.ok(limiter.blockedForMs('a') > 0, 'three lookups under way count as three misses');
+    limiter.forgive('a', windows[0] as number);
+    assert.equal(limiter.blockedForMs('a'), 0, 'one found something');
+    clock.ms = 1_000;
+    const next = limiter.recordMiss('a');
+    limiter.forgive('a', windows[1] as number);
+    limiter.recordMiss('a');
+    limiter.recordMiss('a');
+    assert.ok(limiter.blockedForMs('a') > 0, 'a forgiveness from an old window does not reach the new one');
+    limiter.forgive('a', next);
+    assert.equal(limiter.blockedForMs('a'), 0);
+  });
+
   test('memory stays bounded: beyond callersMax the oldest window is forgotten', () => {
     const clock = { ms: 0 };
     const limiter = limiterAt(clock, 3);
@@ -57,6 +75,18 @@ describe('MissLimiter', () => {
     for (const caller of ['b', 'c', 'd']) limiter.recordMiss(caller);
     assert.equal(limiter.trackedCallers, 3, 'never more than callersMax');
     assert.equal(limiter.blockedForMs('first'), 0, 'the oldest window went first');
+  });
+});
+
+describe('TUNAI_TRUST_PROXY', () => {
+  test('true, false, or proxy addresses and CIDR ranges; anything else is refused', () => {
+    const trust = (value: string) => loadConfig({ TUNAI_TRUST_PROXY: value }, {}).trustProxy;
+    assert.equal(trust('true'), true);
+    assert.equal(trust('off'), false);
+    assert.deepEqual(trust(' 10.9.9.9, 10.0.0.0/8 ,fd00::/8,loopback'), ['10.9.9.9', '10.0.0.0/8', 'fd00::/8', 'loopback']);
+    for (const bad of ['10.0.0.0/33', 'proxy.example', '10.0.0.1/8/2', 'fd00::/129', '1.2.3']) {
+      assert.throws(() => trust(bad), /TUNAI_TRUST_PROXY must be/, bad);
+    }
   });
 });
 
@@ -159,6 +189,14 @@ forEachDialect('payer page lookups', (dialect) => {
     assert.equal((await get(`/checkout?checkoutId=${checkoutId}`, '2001:db8:5:7::1')).status, 200);
   });
 
+  test('misses sent all at once are held to the limit too', async () => {
+    const caller = '198.51.100.50';
+    const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => get(`/checkout/status?checkoutId=${unknownCheckout(i)}`, caller)));
+    const statuses = answers.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 404).length, missesMax, `${missesMax} looked up, the rest refused`);
+    assert.equal(statuses.filter((s) => s === 429).length, 120 - missesMax);
+  });
+
   test('hits never count: a page that polls its own checkout far past the limit keeps being answered, and so do its forms', async () => {
     const caller = '198.51.100.30';
     const checkoutId = await createWebCheckout(dev.client, dev.merchant.store.id, orderId('polled'), 450);
@@ -173,6 +211,29 @@ forEachDialect('payer page lookups', (dialect) => {
     const order = new URL(String(pay.headers.location), server.url).searchParams.get('order') ?? '';
     assert.equal((await get(`/sandbox/wallet?order=${order}`, caller)).status, 200);
   });
+});
+
+forEachDialect('payer page lookups behind listed proxies', (dialect) => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer(dialect, { TUNAI_TRUST_PROXY: '10.9.9.9, 127.0.0.0/8' });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  test('the caller is the nearest X-Forwarded-For entry that is not a listed proxy', async () => {
+    const caller = '198.51.100.60';
+    for (let i = 0; i < missesMax; i += 1) {
+      const miss = await rawRequest(server.url, 'GET', `/checkout/status?checkoutId=${i + 1}`, { 'x-forwarded-for': `${caller}, 10.9.9.9` });
+      assert.equal(miss.status, 404, `miss ${i + 1}`);
+    }
+    const refused = await rawRequest(server.url, 'GET', '/checkout/status?checkoutId=1', { 'x-forwarded-for': `203.0.113.1, ${caller}, 10.9.9.9` });
+    assert.equal(refused.status, 429, 'a forged entry before the caller changes nothing');
+    const neighbour = await rawRequest(server.url, 'GET', '/checkout/status?checkoutId=1', { 'x-forwarded-for': '198.51.100.61, 10.9.9.9' });
+    assert.equal(neighbour.status, 404, 'another caller is looked up');
+  });
+
 });
 
 forEachDialect('payer page lookups without a proxy', (dialect) => {

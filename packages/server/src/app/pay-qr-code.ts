@@ -16,10 +16,18 @@ export function closedQrError(qr: QrCodeRecord, nowMs: number): CatalogError | n
   return null;
 }
 
+/** A one-time QR whose payment is under way (held, not yet redeemed): its page and its payer's re-tap stay open. */
+export function paymentUnderWay(qr: QrCodeRecord): boolean {
+  return qr.type === 'DYNAMIC' && qr.pendingTransactionId !== null && qr.status !== 'REDEEMED';
+}
+
 export async function payQrCode(deps: PaymentDeps, request: { code: string; method: string; amountMinor?: number | undefined }): Promise<StartedPayment> {
   const qr = await loadQrCode(deps, request.code);
+  // A one-time QR being paid: its payer may tap the same wallet again, even once the QR has expired (that wallet
+  // order still completes); anyone else is told why the QR takes no payment.
+  const pendingOneTime = paymentUnderWay(qr);
   const closed = closedQrError(qr, deps.clock.nowMs());
-  if (closed) throw closed;
+  if (closed && !pendingOneTime) throw closed;
   const offered: readonly string[] = qrOfferedMethods(qr.methods);
   if (!offered.includes(request.method)) {
     throw new CatalogError('PAYMENT_PARAM_INVALID', `Invalid payment params: this QR code takes ${offered.join(', ')}, not ${JSON.stringify(request.method)}`);
@@ -35,7 +43,13 @@ export async function payQrCode(deps: PaymentDeps, request: { code: string; meth
   const nowMs = deps.clock.nowMs();
   const wanted = { method: wallet.method, region: wallet.region, amountMinor };
   // A one-time QR already being paid: the same payer tapping the same wallet again gets the same wallet order.
-  if (qr.type === 'DYNAMIC' && qr.pendingTransactionId !== null) return openedPayment(deps, qr.pendingTransactionId, wanted, 'this one-time QR code');
+  if (pendingOneTime && qr.pendingTransactionId !== null) {
+    try {
+      return await openedPayment(deps, qr.pendingTransactionId, wanted, 'this one-time QR code');
+    } catch (error) {
+      throw closed ?? error;
+    }
+  }
   try {
     return await startPayerPayment(
       deps,

@@ -24,7 +24,8 @@ import { registerWebhookAdminRoutes } from './routes/webhooks-admin.js';
 export interface HttpConfig {
   publicUrls: readonly string[];
   bodyLimitBytes: number;
-  trustProxy: boolean;
+  /** See Config.trustProxy. */
+  trustProxy: boolean | readonly string[];
   /**
    * Time allowed to receive a whole request (Node's server.requestTimeout): a client that trickles its headers or body
    * is cut off. It does not bound a handler once the request has arrived; the longest one, QuickPay, waits at most
@@ -116,9 +117,11 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     genReqId: (request) => requestIdOf(request),
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimitBytes,
-    // One proxy in front: request.ip is the address that proxy saw (the last X-Forwarded-For entry), not the first
-    // entry, which any caller can write itself when the proxy appends to the header (nginx, most load balancers).
-    trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
+    // `true`: one proxy in front, so request.ip is the address that proxy saw (the last X-Forwarded-For entry), not the
+    // first entry, which any caller can write itself when the proxy appends to the header (nginx, most load
+    // balancers). A list: only those proxies are believed, so a caller reaching the port directly cannot name itself.
+    trustProxy:
+      deps.config.trustProxy === true ? (_address: string, hop: number) => hop === 0 : deps.config.trustProxy === false ? false : [...deps.config.trustProxy],
     requestTimeout: deps.config.requestTimeoutMs,
     return503OnClosing: true,
     // Node would refuse an HTTP/1.1 request without Host itself, with an empty 400; the onRequest hook below refuses

@@ -113,6 +113,19 @@ function withoutSourceExcerpt(message: string): string {
   return token ? `${token[0]}: not valid JSON` : 'not valid JSON';
 }
 
+/**
+ * Url-encoded form fields; a field given more than once keeps every value (an array), so no reader takes one of them
+ * silently: the pages read such a field as empty (`field()`), which refuses it. A browser sends each field once.
+ */
+function formFields(raw: string): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (const [name, value] of new URLSearchParams(raw)) {
+    const earlier = fields[name];
+    fields[name] = earlier === undefined ? value : Array.isArray(earlier) ? [...earlier, value] : [earlier, value];
+  }
+  return fields;
+}
+
 function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length'];
   return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
@@ -173,7 +186,7 @@ export function registerBodyHandling(server: FastifyInstance, bodyLimitBytes: nu
     if (formAllowed && received.contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
       // HTML forms (the consent page) post url-encoded fields; only routes that opt in accept them.
       request.rawBody = received.raw;
-      request.json = { kind: 'json', value: Object.fromEntries(new URLSearchParams(received.raw)) };
+      request.json = { kind: 'json', value: formFields(received.raw) };
       request.body = request.json.value;
       return;
     }

@@ -1,4 +1,5 @@
 // Runtime configuration from flags and environment, with defaults and validation in one place.
+import { isIP } from 'node:net';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
@@ -32,7 +33,12 @@ export interface Config {
    * background work from another machine; null when unset, and then only loopback callers may.
    */
   sandboxControlKeySha256: Buffer | null;
-  trustProxy: boolean;
+  /**
+   * TUNAI_TRUST_PROXY: false (no proxy: the socket's peer is the caller), true (one proxy in front, whatever its
+   * address: the last X-Forwarded-For entry is the caller), or the proxies' own addresses and CIDR ranges (only a
+   * request from one of them is believed, and the caller is the nearest X-Forwarded-For entry not among them).
+   */
+  trustProxy: boolean | readonly string[];
   logLevel: string;
   /** How long POST /v3/payment/quickpay waits for a final result before answering IN_PROCESS. */
   quickPayWaitMs: number;
@@ -66,6 +72,26 @@ function integerSetting(name: string, raw: string | undefined, fallback: number,
     throw new Error(`${name} must be a whole number between ${min} and ${max} (got "${raw}")`);
   }
   return value;
+}
+
+/** proxy-addr's names for ranges, accepted alongside addresses and CIDR ranges. */
+const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustProxySetting(raw: string | undefined): boolean | readonly string[] {
+  if (raw === undefined || raw === '') return false;
+  if (['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return booleanSetting('TUNAI_TRUST_PROXY', raw, false);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!proxyRangeNames.has(entry) && (family === 0 || !prefixOk || extra !== undefined)) {
+      throw new Error(
+        `TUNAI_TRUST_PROXY must be true, false, or the proxies' addresses and CIDR ranges (e.g. "10.0.0.5,10.1.0.0/16", or loopback, linklocal, uniquelocal); "${entry}" is none of them`,
+      );
+    }
+  }
+  return entries;
 }
 
 function booleanSetting(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -159,7 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     ),
     sandbox,
     sandboxControlKeySha256: controlKeySetting(env.TUNAI_SANDBOX_CONTROL_KEY),
-    trustProxy: booleanSetting('TUNAI_TRUST_PROXY', env.TUNAI_TRUST_PROXY, false),
+    trustProxy: trustProxySetting(env.TUNAI_TRUST_PROXY),
     logLevel: logLevelSetting(env.LOG_LEVEL),
     quickPayWaitMs: integerSetting('TUNAI_QUICKPAY_WAIT_MS', env.TUNAI_QUICKPAY_WAIT_MS, limits.quickPayWaitMsDefault, 0, 120_000),
     closedLoopIntervalMs: integerSetting(

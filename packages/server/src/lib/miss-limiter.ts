@@ -32,12 +32,16 @@ export class MissLimiter {
     return 0;
   }
 
-  recordMiss(caller: string): void {
+  /**
+   * Counts a miss and answers the start of the window it was counted in. A lookup is counted before it runs, so
+   * lookups sent all at once cannot all pass the check together; one that finds something is then forgiven.
+   */
+  recordMiss(caller: string): number {
     const nowMs = this.options.nowMs();
     const window = this.windows.get(caller);
     if (window && nowMs - window.startMs < this.options.windowMs) {
       window.misses += 1;
-      return;
+      return window.startMs;
     }
     this.windows.delete(caller);
     while (this.windows.size >= this.options.callersMax) {
@@ -46,6 +50,13 @@ export class MissLimiter {
       this.windows.delete(oldest.value);
     }
     this.windows.set(caller, { startMs: nowMs, misses: 1 });
+    return nowMs;
+  }
+
+  /** Takes back a miss counted by recordMiss (the lookup found something), if its window is still the caller's. */
+  forgive(caller: string, windowStartMs: number): void {
+    const window = this.windows.get(caller);
+    if (window && window.startMs === windowStartMs && window.misses > 0) window.misses -= 1;
   }
 
   /** Callers with a window open (expired ones are dropped as they are met). */

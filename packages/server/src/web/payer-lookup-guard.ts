@@ -21,13 +21,21 @@ export interface PayerLookupGuard {
 /**
  * Route hooks that count each 404 a caller gets (no such checkout, QR code or wallet order, or its store is gone) and
  * refuse every lookup of a caller over the limit until its window ends, found or not, so the refusal tells nothing.
+ * A lookup counts as a miss from the moment it starts and is forgiven when its answer is not a 404, so a burst sent
+ * at once is held to the limit too (a lookup cut off before its answer stays counted).
  * The caller is request.ip: the socket's peer, or with TUNAI_TRUST_PROXY the address the proxy in front reports.
  */
 export function payerLookupGuard(limiter: MissLimiter): PayerLookupGuard {
+  /** Each allowed lookup is counted as a miss before it runs (see recordMiss); the window it was counted in. */
+  const counted = new WeakMap<FastifyRequest, number>();
   const hooks = (refuse: (reply: FastifyReply, error: CatalogError) => FastifyReply): PayerLookupHooks => ({
     async onRequest(request, reply) {
-      const waitMs = limiter.blockedForMs(callerKey(request.ip));
-      if (waitMs === 0) return undefined;
+      const caller = callerKey(request.ip);
+      const waitMs = limiter.blockedForMs(caller);
+      if (waitMs === 0) {
+        counted.set(request, limiter.recordMiss(caller));
+        return undefined;
+      }
       const waitSeconds = Math.ceil(waitMs / 1_000);
       reply.header('retry-after', String(waitSeconds));
       return refuse(
@@ -36,7 +44,8 @@ export function payerLookupGuard(limiter: MissLimiter): PayerLookupGuard {
       );
     },
     async onResponse(request, reply) {
-      if (reply.statusCode === 404) limiter.recordMiss(callerKey(request.ip));
+      const windowStartMs = counted.get(request);
+      if (windowStartMs !== undefined && reply.statusCode !== 404) limiter.forgive(callerKey(request.ip), windowStartMs);
     },
   });
   return {

@@ -7,7 +7,7 @@ import { getCheckout } from '../app/get-checkout.js';
 import { loadQrCode } from '../app/get-qr-code.js';
 import { payeeClosedError } from '../app/start-payer-payment.js';
 import { payCheckout } from '../app/pay-checkout.js';
-import { closedQrError, payQrCode } from '../app/pay-qr-code.js';
+import { closedQrError, paymentUnderWay, payQrCode } from '../app/pay-qr-code.js';
 import { loadPayerTransaction } from '../app/payer-decision.js';
 import type { PaymentDeps } from '../app/payment-deps.js';
 import type { TransactionRecord } from '../app/payment-ports.js';
@@ -109,9 +109,9 @@ function qrPaymentStatus(tx: TransactionRecord): string {
 
 async function unifiedPage(deps: PaymentDeps, code: string): Promise<string> {
   const qr = await loadQrCode(deps, code);
-  // A one-time QR with a payment under way keeps its page, as a checkout does: that wallet order still completes.
-  const payee = qr.pendingTransactionId !== null ? null : await payeeClosedError(deps.storage, qr.merchantId, qr.storeId);
-  const closed = closedQrError(qr, deps.clock.nowMs()) ?? payee;
+  // A one-time QR with a payment under way keeps its page, as a checkout does, also past its expiry or with its
+  // merchant or store closed meanwhile: that wallet order still completes.
+  const closed = paymentUnderWay(qr) ? null : (closedQrError(qr, deps.clock.nowMs()) ?? (await payeeClosedError(deps.storage, qr.merchantId, qr.storeId)));
   if (closed) throw closed;
   const store = await deps.storage.stores.getAny(qr.merchantId, qr.storeId);
   const header = qr.isPreFillAmount
