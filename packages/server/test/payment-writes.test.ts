@@ -206,6 +206,19 @@ forEachDialect('payment writes', (dialect) => {
     assert.deepEqual(await postingsOf(tx.id), booked, 'no entry was booked for an outcome not written');
   });
 
+  test('the wallet simulator never moves an order from a status it no longer has: a closed order is not paid, a refund happens once', async () => {
+    const { tx } = await quickPay('1001', 1_900);
+    const books = server.running.storage.walletSimulator;
+    assert.equal((await books.getOrder(tx.id))?.status, 'USERPAYING');
+    assert.equal(await books.closeOrder(tx.id, 'USERPAYING'), true, "a reverse closes the payer's order");
+    assert.equal(await books.moveOrder(tx.id, 'USERPAYING', { status: 'SUCCESS', paidAtMs: 1 }), false, 'a payer decision read before the close pays nothing');
+    assert.deepEqual([(await books.getOrder(tx.id))?.status, (await books.getOrder(tx.id))?.paidAtMs], ['CLOSED', null]);
+    const paid = await quickPay('0000', 800);
+    assert.equal(await books.moveOrder(paid.tx.id, 'SUCCESS', { status: 'REFUNDED', refundedMinor: 800 }), true);
+    assert.equal(await books.moveOrder(paid.tx.id, 'SUCCESS', { status: 'REFUNDED', refundedMinor: 800 }), false, 'refunded once');
+    assert.equal((await books.getOrder(paid.tx.id))?.refundedMinor, 800);
+  });
+
   test('the wallet simulator: a used code gives no order; a new one stores the order as given', async () => {
     const { tx, code } = await quickPay('0000');
     const simulator = server.running.storage.walletSimulator;

@@ -231,6 +231,11 @@ export interface WalletSimulatorStorage {
   insertOrderIfAbsent(order: SimulatedOrder): Promise<boolean>;
   getOrder(upstreamOrderId: string): Promise<SimulatedOrder | null>;
   updateOrder(upstreamOrderId: string, changes: Partial<Pick<SimulatedOrder, 'status' | 'scenario' | 'queryCount' | 'reverseAttempts' | 'refundedMinor' | 'paidAtMs'>>): Promise<void>;
+  /**
+   * Applies `changes` if the order is still in `expected` status; false when it moved meanwhile (another step's
+   * reverse, a payer's decision): the wallet never moves an order from a status it no longer has.
+   */
+  moveOrder(upstreamOrderId: string, expected: SimulatedOrder['status'], changes: Partial<Pick<SimulatedOrder, 'status' | 'refundedMinor' | 'paidAtMs'>>): Promise<boolean>;
   /** Closes the order if it is still in `expected` status; false when it moved meanwhile (a payer's decision). */
   closeOrder(upstreamOrderId: string, expected: SimulatedOrder['status']): Promise<boolean>;
   /** The payer's decision on an order awaiting them; false when they (or a timeout) already decided. */

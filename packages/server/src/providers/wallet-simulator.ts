@@ -203,7 +203,7 @@ export class WalletSimulator implements PaymentConnector {
     if (order.status === 'USERPAYING') {
       if (order.scenario === '1001' && queryCount >= 2) return this.#markPaid(order);
       if (order.scenario === '1003' && queryCount >= 2) {
-        await this.#books.updateOrder(upstreamOrderId, { status: 'FAILED' });
+        if (!(await this.#books.moveOrder(upstreamOrderId, 'USERPAYING', { status: 'FAILED' }))) return this.#answerNow(upstreamOrderId);
         return { status: 'FAILED', code: 'ORDER_CANCELLED', message: 'The customer cancelled the payment' };
       }
       if (order.scenario === '3004') {
@@ -229,16 +229,26 @@ export class WalletSimulator implements PaymentConnector {
     if (order.scenario === '3003' && reverseAttempts === 1) return { status: 'FAILED', reason: 'SYSTEMERROR from the wallet on reverse' };
     let current = order;
     if (order.status === 'USERPAYING' && order.scenario === '1004') {
-      // The payer confirmed between our last query and this reverse.
+      // The payer confirmed between our last query and this reverse (unless another step moved the order first).
       const paidAtMs = this.#clock.nowMs();
-      await this.#books.updateOrder(upstreamOrderId, { status: 'SUCCESS', paidAtMs });
-      current = { ...order, status: 'SUCCESS', paidAtMs };
+      if (await this.#books.moveOrder(upstreamOrderId, 'USERPAYING', { status: 'SUCCESS', paidAtMs })) {
+        current = { ...order, status: 'SUCCESS', paidAtMs };
+      } else {
+        const now = await this.#books.getOrder(upstreamOrderId);
+        if (!now) return { status: 'FAILED', reason: 'the order changed while it was being reversed' };
+        current = now;
+      }
     }
     // Closing is conditional on the status read: a payer who pays at this very moment on the wallet screen is not
     // overwritten (their money would vanish from the books); the order is read again and refunded instead.
     for (let reads = 0; ; reads++) {
       if (current.status === 'SUCCESS' || current.status === 'REFUNDED') {
-        await this.#books.updateOrder(upstreamOrderId, { status: 'REFUNDED', refundedMinor: current.amountMinor });
+        if (current.status === 'SUCCESS' && !(await this.#books.moveOrder(upstreamOrderId, 'SUCCESS', { status: 'REFUNDED', refundedMinor: current.amountMinor }))) {
+          // Refunded by a reverse running at this very moment: the payer is refunded once, and this one says so too.
+          const now = await this.#books.getOrder(upstreamOrderId);
+          if (!now || now.status !== 'REFUNDED') return { status: 'FAILED', reason: 'the order changed while it was being refunded' };
+          current = now;
+        }
         return { status: 'REFUNDED', referenceId: current.referenceId, payerId: current.payerId, paidAtMs: current.paidAtMs ?? this.#clock.nowMs() };
       }
       if (current.status === 'CLOSED' || (await this.#books.closeOrder(upstreamOrderId, current.status))) return { status: 'REVERSED' };
@@ -258,10 +268,19 @@ export class WalletSimulator implements PaymentConnector {
     return { status: 'SUCCESS' };
   }
 
+  /** The payer pays an order that is waiting for them; an order a reverse closed meanwhile stays as the reverse left it. */
   async #markPaid(order: SimulatedOrder): Promise<UpstreamPayment> {
     const paidAtMs = this.#clock.nowMs();
-    await this.#books.updateOrder(order.upstreamOrderId, { status: 'SUCCESS', paidAtMs });
+    if (!(await this.#books.moveOrder(order.upstreamOrderId, 'USERPAYING', { status: 'SUCCESS', paidAtMs }))) return this.#answerNow(order.upstreamOrderId);
     return { status: 'SUCCESS', referenceId: order.referenceId, payerId: order.payerId, paidAtMs };
+  }
+
+  /** How an order that another step just moved stands now. */
+  async #answerNow(upstreamOrderId: string): Promise<UpstreamPayment> {
+    const now = await this.#books.getOrder(upstreamOrderId);
+    if (!now) return { status: 'NOT_FOUND' };
+    if (now.status === 'CLOSED' || now.status === 'REFUNDED') return { status: 'UNKNOWN', reason: `the order was already ${now.status.toLowerCase()} by a reverse` };
+    return now.status === 'USERPAYING' || now.status === 'AWAITING_PAYER' ? { status: 'IN_PROCESS' } : this.#answer(now);
   }
 
   #answer(order: SimulatedOrder): UpstreamPayment {

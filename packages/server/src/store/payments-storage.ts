@@ -638,6 +638,19 @@ export function createWalletSimulatorStorage(db: Db, dialect: 'sqlite' | 'postgr
       if (Object.keys(set).length === 0) return;
       await db.updateTable('sim_wallet_orders').set(set).where('upstream_order_id', '=', upstreamOrderId).execute();
     },
+    async moveOrder(upstreamOrderId, expected, changes) {
+      const result = await db
+        .updateTable('sim_wallet_orders')
+        .set({
+          ...(changes.status !== undefined ? { status: changes.status } : {}),
+          ...(changes.refundedMinor !== undefined ? { refunded_minor: changes.refundedMinor } : {}),
+          ...(changes.paidAtMs !== undefined ? { paid_at_ms: changes.paidAtMs } : {}),
+        })
+        .where('upstream_order_id', '=', upstreamOrderId)
+        .where('status', '=', expected)
+        .executeTakeFirst();
+      return changed(result);
+    },
     async closeOrder(upstreamOrderId, expected) {
       const result = await db
         .updateTable('sim_wallet_orders')
