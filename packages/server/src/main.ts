@@ -268,6 +268,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       missesMax: limits.payerLookupMissesMax,
       windowMs: limits.payerLookupMissWindowMs,
       callersMax: limits.payerLookupCallersMax,
+      busyRetryMs: limits.payerLookupBusyRetryMs,
       nowMs: monotonicMs,
     }),
   );

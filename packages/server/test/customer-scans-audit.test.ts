@@ -141,6 +141,16 @@ forEachDialect('customer-scans audit, thirteenth session', (dialect) => {
     assert.match(await twoMethods.text(), /PAYMENT_PARAM_INVALID/);
     const once = await post(`code=${open.code}&method=TNG_MY&amount=5.00`);
     assert.equal(once.status, 303, 'each field once is a payment');
+    // On the sandbox wallet screen, an outcome sent twice is no choice: refused, the payment stays open.
+    const order = new URL(once.headers.get('location') ?? '', world.server.url).searchParams.get('order') ?? '';
+    const confirm = (body: string) =>
+      fetch(`${world.server.url}/sandbox/wallet/confirm`, { method: 'POST', body, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const twoOutcomes = await writesNothing(() => confirm(`order=${order}&outcome=2001&outcome=2001`));
+    assert.equal(twoOutcomes.status, 400);
+    assert.match(await twoOutcomes.text(), /VALIDATION_ERROR/);
+    const stored = await world.db.selectFrom('payment_transactions').select('status').where('id', '=', order).executeTakeFirstOrThrow();
+    assert.equal(stored.status, 'IN_PROCESS', 'nothing was paid');
+    assert.equal((await confirm(`order=${order}`)).status, 303, 'no outcome at all still pays at once');
   });
 
   test('filters agree with what is stored: expiry.type FIXED lists FIX codes; a transaction method no transaction carries is refused', async () => {

@@ -18,7 +18,7 @@ const missesMax = limits.payerLookupMissesMax;
 const paymentTables = ['payment_transactions', 'payment_checkouts', 'payment_qr_codes', 'sim_wallet_orders'] as const;
 
 describe('MissLimiter', () => {
-  const limiterAt = (clock: { ms: number }, callersMax = 100) => new MissLimiter({ missesMax: 3, windowMs: 1_000, callersMax, nowMs: () => clock.ms });
+  const limiterAt = (clock: { ms: number }, callersMax = 100) => new MissLimiter({ missesMax: 3, windowMs: 1_000, callersMax, busyRetryMs: 250, nowMs: () => clock.ms });
 
   test('a caller is refused from its missesMax-th miss until its window ends, then starts afresh', () => {
     const clock = { ms: 0 };
@@ -50,21 +50,21 @@ describe('MissLimiter', () => {
     }
   });
 
-  test('a miss is counted before the lookup runs and forgiven when it found something, in its own window only', () => {
+  test('lookups under way count against the budget: a burst is held to it, and refused as busy, not as misses', () => {
     const clock = { ms: 0 };
     const limiter = limiterAt(clock);
-    const windows = [limiter.recordMiss('a'), limiter.recordMiss('a'), limiter.recordMiss('a')];
-    assert.ok(limiter.blockedForMs('a') > 0, 'three lookups under way count as three misses');
-    limiter.forgive('a', windows[0] as number);
-    assert.equal(limiter.blockedForMs('a'), 0, 'one found something');
+    assert.deepEqual([limiter.start('a'), limiter.start('a'), limiter.start('a')], [{ allowed: true }, { allowed: true }, { allowed: true }]);
+    assert.deepEqual(limiter.start('a'), { allowed: false, reason: 'busy', waitMs: 250 }, 'three under way: the fourth waits a moment');
+    assert.deepEqual(limiter.start('b'), { allowed: true }, 'another caller is not affected');
+    limiter.finish('a', false);
+    assert.deepEqual(limiter.start('a'), { allowed: true }, 'a lookup that found its page frees its place');
+    limiter.finish('a', true);
+    limiter.finish('a', true);
+    assert.deepEqual(limiter.start('a'), { allowed: false, reason: 'busy', waitMs: 250 }, 'two misses and one under way');
+    limiter.finish('a', true);
+    assert.deepEqual(limiter.start('a'), { allowed: false, reason: 'misses', waitMs: 1_000 }, 'three misses: refused for the window');
     clock.ms = 1_000;
-    const next = limiter.recordMiss('a');
-    limiter.forgive('a', windows[1] as number);
-    limiter.recordMiss('a');
-    limiter.recordMiss('a');
-    assert.ok(limiter.blockedForMs('a') > 0, 'a forgiveness from an old window does not reach the new one');
-    limiter.forgive('a', next);
-    assert.equal(limiter.blockedForMs('a'), 0);
+    assert.deepEqual(limiter.start('a'), { allowed: true }, 'a new window');
   });
 
   test('memory stays bounded: beyond callersMax the oldest window is forgotten', () => {
@@ -84,7 +84,7 @@ describe('TUNAI_TRUST_PROXY', () => {
     assert.equal(trust('true'), true);
     assert.equal(trust('off'), false);
     assert.deepEqual(trust(' 10.9.9.9, 10.0.0.0/8 ,fd00::/8,loopback'), ['10.9.9.9', '10.0.0.0/8', 'fd00::/8', 'loopback']);
-    for (const bad of ['10.0.0.0/33', 'proxy.example', '10.0.0.1/8/2', 'fd00::/129', '1.2.3']) {
+    for (const bad of ['10.0.0.0/33', 'proxy.example', '10.0.0.1/8/2', 'fd00::/129', '1.2.3', '0.0.0.0/0', '::/0', ',', ' , ']) {
       assert.throws(() => trust(bad), /TUNAI_TRUST_PROXY must be/, bad);
     }
   });
@@ -189,12 +189,26 @@ forEachDialect('payer page lookups', (dialect) => {
     assert.equal((await get(`/checkout?checkoutId=${checkoutId}`, '2001:db8:5:7::1')).status, 200);
   });
 
-  test('misses sent all at once are held to the limit too', async () => {
+  test('misses sent all at once are held to the limit too; a burst that finds its page is told to wait a moment, not that it missed', async () => {
     const caller = '198.51.100.50';
     const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => get(`/checkout/status?checkoutId=${unknownCheckout(i)}`, caller)));
     const statuses = answers.map((a) => a.status);
     assert.equal(statuses.filter((s) => s === 404).length, missesMax, `${missesMax} looked up, the rest refused`);
     assert.equal(statuses.filter((s) => s === 429).length, 120 - missesMax);
+    const after = await get(`/checkout/status?checkoutId=${unknownCheckout(0)}`, caller);
+    assert.equal(after.status, 429, 'then refused for the window');
+    assert.match((after.json as { error: { message: string } }).error.message, /not found/);
+
+    const finder = '198.51.100.51';
+    const checkoutId = await createWebCheckout(dev.client, dev.merchant.store.id, orderId('burst'), 450);
+    const hits = await Promise.all(Array.from({ length: 100 }, () => get(`/checkout/status?checkoutId=${checkoutId}`, finder)));
+    const busy = hits.filter((h) => h.status === 429);
+    assert.equal(hits.filter((h) => h.status === 200).length + busy.length, 100, 'found, or asked to wait');
+    for (const refusal of busy) {
+      assert.equal(refusal.headers['retry-after'], String(limits.payerLookupBusyRetryMs / 1_000));
+      assert.match((refusal.json as { error: { message: string } }).error.message, /at once/);
+    }
+    assert.equal((await get(`/checkout/status?checkoutId=${checkoutId}`, finder)).status, 200, 'once the burst is over the page answers');
   });
 
   test('hits never count: a page that polls its own checkout far past the limit keeps being answered, and so do its forms', async () => {

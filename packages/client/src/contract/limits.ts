@@ -85,6 +85,11 @@ export const limits = {
   payerLookupMissWindowMs: 600_000,
   /** Callers whose misses are remembered at once, per process (~100 bytes each); the oldest window goes first. */
   payerLookupCallersMax: 50_000,
+  /**
+   * A caller's lookups under way count against its miss budget (so a burst cannot exceed it); one refused only for
+   * those, not for misses, is told to retry after this.
+   */
+  payerLookupBusyRetryMs: 1_000,
 
   /** Payment order fields, as the spec states them ("max: 24", "max: 32", "max: 600", "max 128"). */
   orderIdCharsMax: 24,

@@ -81,10 +81,12 @@ function trustProxySetting(raw: string | undefined): boolean | readonly string[]
   if (raw === undefined || raw === '') return false;
   if (['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return booleanSetting('TUNAI_TRUST_PROXY', raw, false);
   const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) throw new Error(`TUNAI_TRUST_PROXY must be true, false, or the proxies' addresses and CIDR ranges (got "${raw}")`);
   for (const entry of entries) {
     const [address = '', prefix, extra] = entry.split('/');
     const family = isIP(address);
-    const prefixOk = prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    // A /0 range would trust every peer, which `true` says more plainly (and proxy-addr refuses it).
+    const prefixOk = prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 6 ? 128 : 32));
     if (!proxyRangeNames.has(entry) && (family === 0 || !prefixOk || extra !== undefined)) {
       throw new Error(
         `TUNAI_TRUST_PROXY must be true, false, or the proxies' addresses and CIDR ranges (e.g. "10.0.0.5,10.1.0.0/16", or loopback, linklocal, uniquelocal); "${entry}" is none of them`,

@@ -8,7 +8,6 @@ import { renderPayerError } from './payer-pages.js';
 
 export interface PayerLookupHooks {
   onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
-  onResponse: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
 export interface PayerLookupGuard {
@@ -21,31 +20,27 @@ export interface PayerLookupGuard {
 /**
  * Route hooks that count each 404 a caller gets (no such checkout, QR code or wallet order, or its store is gone) and
  * refuse every lookup of a caller over the limit until its window ends, found or not, so the refusal tells nothing.
- * A lookup counts as a miss from the moment it starts and is forgiven when its answer is not a 404, so a burst sent
- * at once is held to the limit too (a lookup cut off before its answer stays counted).
+ * A caller's lookups under way count against the same budget as its misses, so a burst sent at once is held to the
+ * limit too; a burst that finds its pages is told to wait a second, not that it found nothing.
  * The caller is request.ip: the socket's peer, or with TUNAI_TRUST_PROXY the address the proxy in front reports.
  */
 export function payerLookupGuard(limiter: MissLimiter): PayerLookupGuard {
-  /** Each allowed lookup is counted as a miss before it runs (see recordMiss); the window it was counted in. */
-  const counted = new WeakMap<FastifyRequest, number>();
   const hooks = (refuse: (reply: FastifyReply, error: CatalogError) => FastifyReply): PayerLookupHooks => ({
     async onRequest(request, reply) {
       const caller = callerKey(request.ip);
-      const waitMs = limiter.blockedForMs(caller);
-      if (waitMs === 0) {
-        counted.set(request, limiter.recordMiss(caller));
+      const started = limiter.start(caller);
+      if (started.allowed) {
+        // 'close' comes for every answer, sent or cut off; an answer cut off before it was sent told nothing.
+        reply.raw.once('close', () => limiter.finish(caller, reply.raw.headersSent && reply.statusCode === 404));
         return undefined;
       }
-      const waitSeconds = Math.ceil(waitMs / 1_000);
+      const waitSeconds = Math.ceil(started.waitMs / 1_000);
       reply.header('retry-after', String(waitSeconds));
-      return refuse(
-        reply,
-        new CatalogError('EXCEEDED_LIMIT', `Rate limit exceeded: too many payment pages not found from this address; try again in ${waitSeconds} s`),
-      );
-    },
-    async onResponse(request, reply) {
-      const windowStartMs = counted.get(request);
-      if (windowStartMs !== undefined && reply.statusCode !== 404) limiter.forgive(callerKey(request.ip), windowStartMs);
+      const why =
+        started.reason === 'misses'
+          ? `too many payment pages not found from this address; try again in ${waitSeconds} s`
+          : `too many payment page lookups at once from this address; try again in ${waitSeconds} s`;
+      return refuse(reply, new CatalogError('EXCEEDED_LIMIT', `Rate limit exceeded: ${why}`));
     },
   });
   return {

@@ -63,7 +63,9 @@ export function registerSandboxWalletPage(
   routes.add('POST', '/sandbox/wallet/confirm');
   server.post('/sandbox/wallet/confirm', formRoute, async (request, reply) => {
     try {
-      const outcome = field(request, 'outcome') || '0000';
+      // No outcome chosen is "pays at once"; an outcome sent twice is neither (it is refused below).
+      const sent = (request.body as Record<string, unknown> | undefined)?.['outcome'];
+      const outcome = sent === undefined || sent === '' ? '0000' : field(request, 'outcome');
       if (!outcomes.some((o) => o.scenario === outcome)) throw new CatalogError('VALIDATION_ERROR', `Validations error: outcome must be one of ${outcomes.map((o) => o.scenario).join(', ')}`);
       return reply.redirect(await decide(field(request, 'order'), outcome), 303);
     } catch (error) {
