@@ -496,7 +496,7 @@ export class TunaiClient {
       return await this.#renewTokenNow(cached);
     } catch (error) {
       const outage = error instanceof NetworkError || error instanceof RequestTimeoutError || (error instanceof RmApiError && error.httpStatus >= 500);
-      if (outage && cached !== undefined && this.#nowMs() < cached.expiresAtMs) return { accessToken: cached.accessToken };
+      if (outage && this.#stillValid(cached)) return { accessToken: cached.accessToken };
       throw error;
     }
   }
@@ -733,11 +733,16 @@ export class TunaiClient {
       // The renewal outlasted this call's limit (a token endpoint that hangs): a token in hand that has not expired
       // still works, so the call goes on with it; the renewal goes on for later calls.
       const cached = this.#token;
-      if (error instanceof RequestTimeoutError && cached !== undefined && this.#nowMs() < cached.expiresAtMs) return cached.accessToken;
+      if (error instanceof RequestTimeoutError && this.#stillValid(cached)) return cached.accessToken;
       throw error;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A cached access token that has not expired yet (renewing early is the skew; this is the real expiry). */
+  #stillValid(cached: CachedToken | undefined): cached is CachedToken {
+    return cached !== undefined && this.#nowMs() < cached.expiresAtMs;
   }
 
   #currentTimestamp(): string {

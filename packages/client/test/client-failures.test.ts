@@ -181,26 +181,35 @@ describe('checked before anything is sent', () => {
 });
 
 describe('a token endpoint outage', () => {
-  test('renewing fails (503) while the token in hand still works: the call goes out with it; past its expiry the outage is thrown', async () => {
-    let nowMs = 1_700_000_000_000;
-    const tunai = client({ nowMs: () => nowMs });
-    answer = (request, response) => (request.url === '/v1/token' ? token(response, 120) : sendJson(response, 200, { item: {}, code: 'SUCCESS' }));
+  const okApi: Handler = (request, response) => sendJson(response, 200, { item: {}, code: 'SUCCESS' });
+  /**
+   * A client holding a 120 s token, then the token endpoint answering with `tokenAnswer` (undefined: it hangs), and the
+   * client's clock moved 90 s: past the renewal point (60 s early), before the expiry. Returns the token's header.
+   */
+  async function pastRenewalPoint(tokenAnswer: ((response: ServerResponse) => void) | undefined) {
+    const clock = { nowMs: 1_700_000_000_000 };
+    const tunai = client({ nowMs: () => clock.nowMs });
+    answer = (request, response) => (request.url === '/v1/token' ? token(response, 120) : okApi(request, response, ''));
     await tunai.merchant.get();
-    const first = seen.find((s) => s.url === '/v3/merchant')?.authorization;
-    answer = (request, response) =>
-      request.url === '/v1/token' ? sendJson(response, 503, { error: { code: 'SYSTEM_ERROR', message: 'down' } }) : sendJson(response, 200, { item: {}, code: 'SUCCESS' });
-    nowMs += 90_000; // past the renewal point (60 s early for a 120 s token), before the expiry
+    const held = seen.find((s) => s.url === '/v3/merchant')?.authorization;
+    answer = (request, response) => (request.url === '/v1/token' ? tokenAnswer?.(response) : okApi(request, response, ''));
+    clock.nowMs += 90_000;
     seen = [];
+    return { tunai, clock, held };
+  }
+
+  test('renewing fails (503) while the token in hand still works: the call goes out with it; past its expiry the outage is thrown', async () => {
+    const { tunai, clock, held } = await pastRenewalPoint((response) => sendJson(response, 503, { error: { code: 'SYSTEM_ERROR', message: 'down' } }));
     await tunai.merchant.get();
     assert.deepEqual(
       seen.map((s) => [s.url, s.authorization ?? 'none']),
       [
         ['/v1/token', `Basic ${Buffer.from('c:s').toString('base64')}`],
-        ['/v3/merchant', first],
+        ['/v3/merchant', held],
       ],
       'a renewal was tried, then the call went out with the token in hand',
     );
-    nowMs += 31_000; // past the expiry
+    clock.nowMs += 31_000; // past the expiry
     seen = [];
     const error = await rejection(tunai.merchant.get());
     assert.ok(error instanceof RmApiError);
@@ -209,14 +218,7 @@ describe('a token endpoint outage', () => {
   });
 
   test('a token endpoint that hangs during renewal: a call with its own short limit goes on with the valid token in hand', async () => {
-    let nowMs = 1_700_000_000_000;
-    const tunai = client({ nowMs: () => nowMs });
-    answer = (request, response) => (request.url === '/v1/token' ? token(response, 120) : sendJson(response, 200, { item: {}, code: 'SUCCESS' }));
-    await tunai.merchant.get();
-    const held = seen.find((s) => s.url === '/v3/merchant')?.authorization;
-    answer = (request, response) => (request.url === '/v1/token' ? undefined : sendJson(response, 200, { item: {}, code: 'SUCCESS' }));
-    nowMs += 90_000;
-    seen = [];
+    const { tunai, held } = await pastRenewalPoint(undefined);
     const startedMs = performance.now();
     await tunai.stores.delete('1', { timeoutMs: 200 });
     assert.ok(performance.now() - startedMs < 2_000, 'it did not wait for the client-wide limit');
@@ -224,16 +226,11 @@ describe('a token endpoint outage', () => {
   });
 
   test('a refusal of the credentials (401) is not an outage: it is thrown at once', async () => {
-    let nowMs = 1_700_000_000_000;
-    const tunai = client({ nowMs: () => nowMs });
-    answer = (request, response) => (request.url === '/v1/token' ? token(response, 120) : sendJson(response, 200, { item: {}, code: 'SUCCESS' }));
-    await tunai.merchant.get();
-    answer = (request, response) =>
-      request.url === '/v1/token' ? sendJson(response, 401, { error: { code: 'INACTIVE_CLIENT', message: 'off' } }) : sendJson(response, 200, { item: {}, code: 'SUCCESS' });
-    nowMs += 90_000;
+    const { tunai } = await pastRenewalPoint((response) => sendJson(response, 401, { error: { code: 'INACTIVE_CLIENT', message: 'off' } }));
     const error = await rejection(tunai.merchant.get());
     assert.ok(error instanceof RmApiError);
     assert.equal(error.code, 'INACTIVE_CLIENT');
+    assert.ok(!seen.some((s) => s.url === '/v3/merchant'), 'the valid token is not used after a refusal');
   });
 });
 

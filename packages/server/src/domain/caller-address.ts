@@ -1,5 +1,5 @@
 // Which caller a request comes from, for per-caller limits: one key per IPv4 address and per IPv6 /64.
-import { parseIpv4, parseIpv6 } from './outbound-url.js';
+import { mappedIpv4, parseIpv4, parseIpv6 } from './outbound-url.js';
 
 /**
  * The limit key of a peer address. An IPv4 address is its own key, also in its IPv6-mapped form (a dual-stack
@@ -11,9 +11,8 @@ export function callerKey(address: string): string {
   if (v4) return v4.join('.');
   const v6 = parseIpv6(address);
   if (!v6) return address;
-  if (v6.slice(0, 5).every((group) => group === 0) && v6[5] === 0xffff) {
-    return [(v6[6] as number) >> 8, (v6[6] as number) & 0xff, (v6[7] as number) >> 8, (v6[7] as number) & 0xff].join('.');
-  }
+  const mapped = mappedIpv4(v6);
+  if (mapped) return mapped.join('.');
   return `${v6
     .slice(0, 4)
     .map((group) => group.toString(16))

@@ -108,6 +108,14 @@ function privateIpv4(octets: readonly number[]): boolean {
   return a === 100 && b >= 64 && b <= 127;
 }
 
+/** The IPv4 address in an IPv4-mapped IPv6 address (::ffff:a.b.c.d, a dual-stack socket's form of an IPv4 peer), or null. */
+export function mappedIpv4(groups: readonly number[]): number[] | null {
+  if (!groups.slice(0, 5).every((x) => x === 0) || groups[5] !== 0xffff) return null;
+  const g6 = groups[6] as number;
+  const g7 = groups[7] as number;
+  return [g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff];
+}
+
 /**
  * The IPv4 address an IPv6 address leads to, or null: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64
  * (64:ff9b::a.b.c.d), the deprecated compatible form (::a.b.c.d) and 6to4 (2002:aabb:ccdd::/48, tunnelled to a.b.c.d)
@@ -117,8 +125,9 @@ function embeddedIpv4(groups: readonly number[]): number[] | null {
   const g = (i: number) => groups[i] as number;
   const zeroUpTo = (n: number) => groups.slice(0, n).every((x) => x === 0);
   if (g(0) === 0x2002) return [g(1) >> 8, g(1) & 0xff, g(2) >> 8, g(2) & 0xff];
+  const mapped = mappedIpv4(groups);
+  if (mapped) return mapped;
   const embedded = [g(6) >> 8, g(6) & 0xff, g(7) >> 8, g(7) & 0xff];
-  if (zeroUpTo(5) && g(5) === 0xffff) return embedded;
   if (zeroUpTo(4) && g(4) === 0xffff && g(5) === 0) return embedded;
   if (g(0) === 0x64 && g(1) === 0xff9b && groups.slice(2, 6).every((x) => x === 0)) return embedded;
   // The compatible form only when it really embeds an address: ::1 is IPv6 loopback, not 0.0.0.1.
@@ -189,9 +198,8 @@ export function isLoopbackAddress(ip: string): boolean {
   if (v4) return v4[0] === 127;
   const v6 = parseIpv6(ip);
   if (!v6) return false;
-  const zeroUpTo = (n: number) => v6.slice(0, n).every((x) => x === 0);
-  if (zeroUpTo(7) && v6[7] === 1) return true;
-  return zeroUpTo(5) && v6[5] === 0xffff && (v6[6] as number) >> 8 === 127;
+  if (v6.slice(0, 7).every((x) => x === 0) && v6[7] === 1) return true;
+  return mappedIpv4(v6)?.[0] === 127;
 }
 
 function normalisedHostname(hostname: string): string {

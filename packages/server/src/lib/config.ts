@@ -79,7 +79,7 @@ const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 function trustProxySetting(raw: string | undefined): boolean | readonly string[] {
   if (raw === undefined || raw === '') return false;
-  if (['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return booleanSetting('TUNAI_TRUST_PROXY', raw, false);
+  if (isBooleanWord(raw)) return booleanSetting('TUNAI_TRUST_PROXY', raw, false);
   const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
   if (entries.length === 0) throw new Error(`TUNAI_TRUST_PROXY must be true, false, or the proxies' addresses and CIDR ranges (got "${raw}")`);
   for (const entry of entries) {
@@ -96,10 +96,17 @@ function trustProxySetting(raw: string | undefined): boolean | readonly string[]
   return entries;
 }
 
+const trueWords = ['1', 'true', 'yes', 'on'];
+const falseWords = ['0', 'false', 'no', 'off'];
+
+function isBooleanWord(raw: string): boolean {
+  return trueWords.includes(raw.toLowerCase()) || falseWords.includes(raw.toLowerCase());
+}
+
 function booleanSetting(name: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  if (trueWords.includes(raw.toLowerCase())) return true;
+  if (falseWords.includes(raw.toLowerCase())) return false;
   throw new Error(`${name} must be true or false (got "${raw}")`);
 }
 

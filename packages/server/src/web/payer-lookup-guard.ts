@@ -45,6 +45,9 @@ export function payerLookupGuard(limiter: MissLimiter): PayerLookupGuard {
   });
   return {
     page: hooks(renderPayerError),
-    json: hooks((reply, error) => reply.code(error.httpStatus).send({ error: { code: error.code, message: error.message } })),
+    // Thrown, so the application's error handler answers it in RM's envelope like any other refusal.
+    json: hooks((_reply, error) => {
+      throw error;
+    }),
   };
 }
